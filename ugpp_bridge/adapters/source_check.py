@@ -1,0 +1,152 @@
+"""Checks the source database against the contract of SPEC §3, inside the database.
+
+First the shape (every relation and column present), then the values: each check is one query
+that returns up to five example keys of the offending rows, so that a bank-sized source is
+checked where it lives and the operator gets something to search for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, inspect, not_, or_, select
+
+from ugpp_bridge.adapters import source_schema as schema
+from ugpp_bridge.adapters.source_records import row_key
+from ugpp_bridge.domain.codes import AccountType, TitleEventKind, TitleType, TransactionKind
+from ugpp_bridge.domain.identifiers import DOCUMENT_TYPES, NUMERIC_DOCUMENT_TYPES
+from ugpp_bridge.errors import SourceProblem
+
+EXAMPLES = 5
+DOC_NUMBER_REGEX = "^[A-Za-z0-9]{1,16}$"
+DIGITS_REGEX = "^[0-9]+$"
+
+
+@dataclass(frozen=True)
+class ValueCheck:
+    """A rule over one relation: rows matching ``bad`` break it."""
+
+    relation: str
+    column: str
+    message: str
+    bad: Callable[[Table], ColumnElement[bool]]
+
+
+def check_relations(connection: Connection) -> list[SourceProblem]:
+    """Every breach found; shape problems first, and value checks only when the shape is right."""
+    problems = _shape_problems(connection)
+    if problems:
+        return problems
+    for check in VALUE_CHECKS:
+        problems.extend(_run(connection, check))
+    problems.extend(_duplicate_balances(connection))
+    return problems
+
+
+def _shape_problems(connection: Connection) -> list[SourceProblem]:
+    inspector = inspect(connection)
+    present = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    problems = []
+    for name in schema.RELATION_ORDER:
+        if name not in present:
+            problems.append(SourceProblem(name, None, "the relation (table or view) is missing"))
+            continue
+        columns = {column["name"] for column in inspector.get_columns(name)}
+        for column in schema.RELATIONS[name].columns:
+            if column.name not in columns:
+                problems.append(SourceProblem(name, column.name, "the column is missing"))
+    return problems
+
+
+def _run(connection: Connection, check: ValueCheck) -> list[SourceProblem]:
+    table = schema.RELATIONS[check.relation]
+    rows = connection.execute(select(table).where(check.bad(table)).limit(EXAMPLES)).mappings()
+    keys = tuple(row_key(check.relation, row) for row in rows)
+    if not keys:
+        return []
+    return [SourceProblem(check.relation, check.column, check.message, keys)]
+
+
+def _duplicate_balances(connection: Connection) -> list[SourceProblem]:
+    table = schema.daily_balances
+    query = (
+        select(table.c.account_id, table.c.balance_date)
+        .group_by(table.c.account_id, table.c.balance_date)
+        .having(func.count() > 1)
+        .limit(EXAMPLES)
+    )
+    rows = connection.execute(query).mappings()
+    keys = tuple(row_key("daily_balances", row) for row in rows)
+    if not keys:
+        return []
+    message = "more than one balance for the same account and date"
+    return [SourceProblem("daily_balances", "balance_date", message, keys)]
+
+
+def _not_in(values: Sequence[object]) -> Callable[[Table, str], ColumnElement[bool]]:
+    def bad(table: Table, column: str) -> ColumnElement[bool]:
+        col = table.c[column]
+        return or_(col.is_(None), col.not_in(list(values)))
+
+    return bad
+
+
+def _codes(relation: str, column: str, values: Sequence[object]) -> ValueCheck:
+    shown = ", ".join(str(value) for value in values)
+    return ValueCheck(
+        relation, column, f"unknown code (allowed: {shown})", lambda t: _not_in(values)(t, column)
+    )
+
+
+def _required(relation: str, column: str) -> ValueCheck:
+    return ValueCheck(relation, column, "a value is required", lambda t: t.c[column].is_(None))
+
+
+def _doc_number(relation: str) -> ValueCheck:
+    def bad(table: Table) -> ColumnElement[bool]:
+        number = table.c.holder_doc_number
+        numeric_type = table.c.holder_doc_type.in_(sorted(NUMERIC_DOCUMENT_TYPES))
+        return or_(
+            number.is_(None),
+            not_(number.regexp_match(DOC_NUMBER_REGEX)),
+            and_(numeric_type, not_(number.regexp_match(DIGITS_REGEX))),
+        )
+
+    message = "not 1–16 letters or digits (CC, TI and NI: digits only)"
+    return ValueCheck(relation, "holder_doc_number", message, bad)
+
+
+_HOLDER_RELATIONS = ("accounts", "titles", "trust_yield_payments")
+
+VALUE_CHECKS: tuple[ValueCheck, ...] = (
+    *(_codes(name, "holder_doc_type", list(DOCUMENT_TYPES)) for name in _HOLDER_RELATIONS),
+    *(_doc_number(name) for name in _HOLDER_RELATIONS),
+    _codes("accounts", "account_type", [int(code) for code in AccountType]),
+    _required("accounts", "account_number"),
+    _required("accounts", "opened_on"),
+    ValueCheck(
+        "accounts",
+        "closed_on",
+        "closes before it opens",
+        lambda t: t.c.closed_on < t.c.opened_on,
+    ),
+    _codes("transactions", "kind", [kind.value for kind in TransactionKind]),
+    _required("transactions", "booked_on"),
+    _required("transactions", "amount"),
+    _required("daily_balances", "balance_date"),
+    _required("daily_balances", "balance"),
+    _codes("titles", "title_type", [int(code) for code in TitleType]),
+    _required("titles", "title_number"),
+    _codes("title_events", "event", [event.value for event in TitleEventKind]),
+    _required("title_events", "event_date"),
+    ValueCheck(
+        "title_events",
+        "amount",
+        "missing or negative amount",
+        lambda t: or_(t.c.amount.is_(None), t.c.amount < 0),
+    ),
+    _required("trust_yield_payments", "paid_on"),
+    _required("trust_yield_payments", "amount"),
+    _required("trust_yield_payments", "from_fideicomiso"),
+)

@@ -1,0 +1,213 @@
+"""The entity's source database through SQLAlchemy Core: read, check and (for samples) write."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, Connection, Engine, Table, select, tuple_
+from sqlalchemy.exc import SQLAlchemyError
+
+from ugpp_bridge.adapters import source_schema as schema
+from ugpp_bridge.adapters.database import safe_url
+from ugpp_bridge.adapters.source_check import check_relations
+from ugpp_bridge.adapters.source_records import (
+    RowError,
+    SourceRecord,
+    record_from_row,
+    row_key,
+    rows_of,
+)
+from ugpp_bridge.domain.identifiers import PersonId
+from ugpp_bridge.domain.source import (
+    Account,
+    DailyBalance,
+    SourceData,
+    Title,
+    TitleEvent,
+    Transaction,
+    TrustYieldPayment,
+)
+from ugpp_bridge.errors import (
+    SourceDataError,
+    SourceProblem,
+    SourceUnavailableError,
+)
+from ugpp_bridge.service.ports import SourceReader, SourceWriter, WriteCounts
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 500
+WRITE_BATCH = 5_000
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class SqlAlchemySource(SourceReader, SourceWriter):
+    """Reads (and for samples and imports, writes) the six relations of SPEC §3."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def check(self) -> list[SourceProblem]:
+        with self._connect() as connection:
+            return check_relations(connection)
+
+    def holders(self, limit: int, relation: str = "accounts") -> list[PersonId]:
+        table = schema.RELATIONS[relation]
+        query = (
+            select(table.c.holder_doc_type, table.c.holder_doc_number)
+            .distinct()
+            .order_by(table.c.holder_doc_type, table.c.holder_doc_number)
+            .limit(limit)
+        )
+        with self._connect() as connection:
+            return [PersonId(row[0], row[1]) for row in connection.execute(query)]
+
+    def load(self, persons: Sequence[PersonId]) -> SourceData:
+        started = time.perf_counter()
+        with self._connect() as connection:
+            data = SourceData.merge(
+                self._load_chunk(connection, chunk) for chunk in chunked(persons, CHUNK)
+            )
+        logger.info(
+            "Loaded source data of %d persons in %.2f s",
+            len(persons),
+            time.perf_counter() - started,
+        )
+        return data
+
+    def write(self, parts: Iterable[SourceData]) -> WriteCounts:
+        counts = WriteCounts()
+        pending: dict[str, list[dict[str, object]]] = {name: [] for name in schema.RELATIONS}
+        try:
+            with self.engine.begin() as connection:
+                schema.metadata.create_all(connection, checkfirst=True)
+                for part in parts:
+                    for relation, rows in rows_of(part).items():
+                        pending[relation].extend(rows)
+                        if len(pending[relation]) >= WRITE_BATCH:
+                            _insert(connection, relation, pending, counts)
+                for relation in schema.RELATION_ORDER:
+                    _insert(connection, relation, pending, counts)
+        except SQLAlchemyError as exc:
+            raise SourceUnavailableError(
+                f"Writing to the source database {safe_url(self.engine.url)} failed and "
+                f"nothing was kept: {_reason(exc)}"
+            ) from exc
+        return counts
+
+    def _connect(self) -> _Connection:
+        return _Connection(self.engine)
+
+    def _load_chunk(self, connection: Connection, persons: list[PersonId]) -> SourceData:
+        keys = [(p.doc_type, p.doc_number) for p in persons]
+
+        def by_holder(table: Table) -> list[SourceRecord]:
+            holder = tuple_(table.c.holder_doc_type, table.c.holder_doc_number)
+            return _records(connection, table, holder.in_(keys))
+
+        accounts = _only(by_holder(schema.accounts), Account)
+        titles = _only(by_holder(schema.titles), Title)
+        account_ids = [a.account_id for a in accounts]
+        title_ids = [t.title_id for t in titles]
+        return SourceData(
+            accounts=accounts,
+            transactions=_only(
+                _by_ids(connection, schema.transactions, "account_id", account_ids), Transaction
+            ),
+            daily_balances=_only(
+                _by_ids(connection, schema.daily_balances, "account_id", account_ids), DailyBalance
+            ),
+            titles=titles,
+            title_events=_only(
+                _by_ids(connection, schema.title_events, "title_id", title_ids), TitleEvent
+            ),
+            trust_yield_payments=_only(by_holder(schema.trust_yield_payments), TrustYieldPayment),
+        )
+
+
+class _Connection:
+    """A connection whose SQLAlchemy failures become ``SourceUnavailableError``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.connection: Connection | None = None
+
+    def __enter__(self) -> Connection:
+        try:
+            self.connection = self.engine.connect()
+        except SQLAlchemyError as exc:
+            raise _unavailable(self.engine, exc) from exc
+        return self.connection
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        assert self.connection is not None
+        self.connection.close()
+        if isinstance(exc, SQLAlchemyError):
+            raise _unavailable(self.engine, exc) from exc
+
+
+def _unavailable(engine: Engine, exc: SQLAlchemyError) -> SourceUnavailableError:
+    return SourceUnavailableError(
+        f"The source database {safe_url(engine.url)} could not be read ({_reason(exc)}); "
+        "check UGPP_BRIDGE_SOURCE_URL and run `ugpp-bridge source check`."
+    )
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The driver's own first line of the error, without SQLAlchemy's statement dump."""
+    reason: BaseException = getattr(exc, "orig", None) or exc
+    lines = str(reason).strip().splitlines() or [""]
+    return f"{type(reason).__name__}: {lines[0]}"
+
+
+def _insert(
+    connection: Connection,
+    relation: str,
+    pending: dict[str, list[dict[str, object]]],
+    counts: WriteCounts,
+) -> None:
+    rows = pending[relation]
+    if rows:
+        connection.execute(schema.RELATIONS[relation].insert(), rows)
+        counts.add(relation, len(rows))
+        pending[relation] = []
+
+
+def _only(records: list[SourceRecord], kind: type[R]) -> tuple[R, ...]:
+    return tuple(record for record in records if isinstance(record, kind))
+
+
+def _by_ids(
+    connection: Connection, table: Table, column: str, ids: list[str]
+) -> list[SourceRecord]:
+    found: list[SourceRecord] = []
+    for chunk in chunked(ids, CHUNK):
+        found.extend(_records(connection, table, table.c[column].in_(chunk)))
+    return found
+
+
+def _records(
+    connection: Connection, table: Table, where: ColumnElement[bool]
+) -> list[SourceRecord]:
+    query = select(table).where(where)
+    records = []
+    for row in connection.execute(query).mappings():
+        try:
+            records.append(record_from_row(table.name, row))
+        except RowError as exc:
+            problem = SourceProblem(
+                table.name, exc.column, exc.message, (row_key(table.name, row),)
+            )
+            raise SourceDataError([problem]) from exc
+    return records

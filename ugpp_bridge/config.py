@@ -1,0 +1,150 @@
+"""Settings (SPEC §8): the only module that reads the environment.
+
+``load_settings(environ, config_file)`` reads ``UGPP_BRIDGE_*`` variables and, optionally, a
+TOML file that sets the same keys (either ``UGPP_BRIDGE_PORT = 8080`` or ``port = 8080``);
+the environment wins over the file. Secrets have no defaults and are never shown by ``repr``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ugpp_bridge.domain.accounts import DEFAULT_ACCOUNT_NUMBER_DIGITS
+from ugpp_bridge.domain.exposure import UVT_VALUE_COP
+from ugpp_bridge.domain.identifiers import validate_operator_nit
+from ugpp_bridge.domain.report import DEFAULT_LOTE_MAX_RECORDS
+from ugpp_bridge.errors import ConfigurationError, InvalidInputError
+
+PREFIX = "UGPP_BRIDGE_"
+AUTH_MODES = ("token", "wsse", "none")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the bridge, parsed and checked once at start-up."""
+
+    database_url: str = "sqlite:///ugpp_bridge.db"
+    source_url: str | None = None
+    operator_nit: str | None = None
+    operator_name: str | None = None
+    inbound_username: str | None = None
+    inbound_password: str | None = field(default=None, repr=False)
+    ugpp_wsdl: str | None = None
+    ugpp_endpoint: str | None = None
+    ugpp_auth: str = "token"
+    ugpp_token_url: str | None = None
+    ugpp_username: str | None = None
+    ugpp_password: str | None = field(default=None, repr=False)
+    ugpp_client_id: str | None = None
+    lote_max_records: int = DEFAULT_LOTE_MAX_RECORDS
+    host: str = "127.0.0.1"
+    port: int = 8080
+    term_starts_next_day: bool = False
+    account_number_digits: int = DEFAULT_ACCOUNT_NUMBER_DIGITS
+    uvt_values: Mapping[int, int] = field(default_factory=lambda: dict(UVT_VALUE_COP))
+
+    def require(self, name: str, purpose: str) -> str:
+        """The value of a setting that ``purpose`` cannot do without."""
+        value = getattr(self, name)
+        if value in (None, ""):
+            raise ConfigurationError(
+                f"{PREFIX}{name.upper()} is required to {purpose}; set it in the environment "
+                "or in the --config file.",
+                setting=PREFIX + name.upper(),
+            )
+        return str(value)
+
+
+def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -> Settings:
+    """Settings from a TOML file (optional) overlaid with the environment."""
+    raw: dict[str, object] = {}
+    if config_file is not None:
+        raw.update(_read_toml(config_file))
+    for key, value in environ.items():
+        if key.startswith(PREFIX):
+            raw[key[len(PREFIX) :].lower()] = value
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        names = ", ".join(PREFIX + name.upper() for name in unknown)
+        raise ConfigurationError(f"Unknown settings: {names}; check their spelling.")
+    parsed = {name: _parse(name, value) for name, value in raw.items()}
+    return Settings(**parsed)  # type: ignore[arg-type]
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"Cannot read the config file {path}: {exc}.") from exc
+    return {key.removeprefix(PREFIX).lower(): value for key, value in data.items()}
+
+
+def _parse(name: str, value: object) -> object:
+    parser = _PARSERS.get(name, _text)
+    try:
+        return parser(value)
+    except (ValueError, TypeError, InvalidInputError) as exc:
+        raise ConfigurationError(
+            f"{PREFIX}{name.upper()} is not valid: {exc}", setting=PREFIX + name.upper()
+        ) from exc
+
+
+def _text(value: object) -> str:
+    return str(value)
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise ValueError("use true or false.")
+
+
+def _bounded_int(low: int, high: int) -> Callable[[object], int]:
+    def parse(value: object) -> int:
+        number = int(str(value))
+        if not low <= number <= high:
+            raise ValueError(f"use a whole number from {low} to {high}.")
+        return number
+
+    return parse
+
+
+def _auth(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in AUTH_MODES:
+        raise ValueError(f"use one of {', '.join(AUTH_MODES)}.")
+    return text
+
+
+def _uvt_values(value: object) -> dict[int, int]:
+    """``"2027=55000,2028=57000"`` or a TOML table; merged over the values SPEC §6 lists."""
+    pairs: dict[Any, Any]
+    if isinstance(value, Mapping):
+        pairs = dict(value)
+    else:
+        pairs = dict(item.split("=", 1) for item in str(value).split(",") if item.strip())
+    merged = dict(UVT_VALUE_COP)
+    for year, amount in pairs.items():
+        merged[int(str(year).strip())] = _bounded_int(1, 10_000_000)(str(amount).strip())
+    return merged
+
+
+_PARSERS: dict[str, Callable[[object], object]] = {
+    "operator_nit": lambda value: validate_operator_nit(str(value)),
+    "ugpp_auth": _auth,
+    "lote_max_records": _bounded_int(1, 1_000_000),
+    "port": _bounded_int(0, 65_535),
+    "term_starts_next_day": _bool,
+    "account_number_digits": _bounded_int(4, 34),
+    "uvt_values": _uvt_values,
+}

@@ -1,0 +1,1 @@
+"""Thin entrypoints: the CLI (and later the SOAP service, scheduler and dashboard)."""

@@ -1,0 +1,127 @@
+"""The ``ugpp-bridge`` console command (SPEC §7): parse, call one use case, format.
+
+Failures we expect (``UgppBridgeError``) print ``Type: message`` and exit 1; anything else is
+logged with its traceback and also exits 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from ugpp_bridge import __version__
+from ugpp_bridge.adapters.source_csv import import_csv_directory
+from ugpp_bridge.bootstrap import source_from_settings
+from ugpp_bridge.config import Settings, load_settings
+from ugpp_bridge.entrypoints import demo as demo_command
+from ugpp_bridge.entrypoints.console import progress_bar, write_counts_table
+from ugpp_bridge.errors import UgppBridgeError
+from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
+
+logger = logging.getLogger("ugpp_bridge.cli")
+
+
+class BridgeGroup(click.Group):
+    """Turns our errors into ``Type: message`` and exit 1 (the only broad handler of the CLI)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except UgppBridgeError as exc:
+            click.echo(f"{type(exc).__name__}: {exc}", err=True)
+            ctx.exit(1)
+        except Exception as exc:
+            logger.exception("Unexpected failure")
+            click.echo(f"{type(exc).__name__}: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=BridgeGroup)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file with settings (the environment wins over it).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log INFO lines to standard error.")
+@click.version_option(__version__, prog_name="ugpp-bridge")
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
+    """ugpp-bridge: answers UGPP financial-information requests (Resolución 1707 de 2019)."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = load_settings(os.environ, config_file)
+
+
+@main.command()
+@click.option("--persons", default=60, show_default=True, help="Persons in the sample bank.")
+@click.option("--seed", default=2026, show_default=True, help="Seed of the sample data.")
+@click.pass_obj
+def demo(settings: Settings, persons: int, seed: int) -> None:
+    """Run what exists of the whole job on sample data, in a temporary folder."""
+    demo_command.run(settings, persons=persons, seed=seed, console=Console(width=140))
+
+
+@main.group()
+def source() -> None:
+    """The entity's source data: sample, import, check (SPEC §3)."""
+
+
+_url_option = click.option(
+    "--url", help="Source database URL (default: UGPP_BRIDGE_SOURCE_URL).", default=None
+)
+
+
+@source.command("sample")
+@_url_option
+@click.option("--persons", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--year", type=click.IntRange(2001, 2100), default=DEFAULT_SAMPLE_YEAR, show_default=True
+)
+@click.pass_obj
+def source_sample(settings: Settings, url: str | None, persons: int, seed: int, year: int) -> None:
+    """Write synthetic bank data into an empty source database, reproducibly for a seed."""
+    console = Console()
+    target = source_from_settings(settings, url)
+    with progress_bar(console, "Generating sample data", persons) as advance:
+        counts = target.write(advance(sample_bank(persons, seed, year)))
+    console.print(
+        write_counts_table(counts, f"Sample data: {persons} persons, seed {seed}, {year}")
+    )
+
+
+@source.command("import")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@_url_option
+@click.pass_obj
+def source_import(settings: Settings, directory: Path, url: str | None) -> None:
+    """Load one CSV file per relation from DIRECTORY; all or nothing."""
+    console = Console()
+    counts = import_csv_directory(directory, source_from_settings(settings, url))
+    console.print(write_counts_table(counts, f"Imported from {directory}"))
+
+
+@source.command("check")
+@_url_option
+@click.pass_obj
+def source_check(settings: Settings, url: str | None) -> None:
+    """Check the source against the contract: relations, columns and codes."""
+    problems = source_from_settings(settings, url).check()
+    if not problems:
+        click.echo("The source meets the contract: six relations, every column, valid codes.")
+        return
+    click.echo(f"The source breaks the contract in {len(problems)} place(s):", err=True)
+    for problem in problems:
+        click.echo(f"  - {problem.describe()}", err=True)
+    sys.exit(1)

@@ -1,0 +1,123 @@
+"""Rich rendering for the CLI: tables of reports and counts, progress bars."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ugpp_bridge.domain.accounts import AccountMonthRecord
+from ugpp_bridge.domain.report import PersonWithoutInformation, Record
+from ugpp_bridge.domain.titles import TitleMonthRecord
+from ugpp_bridge.domain.trust import TrustYieldRecord
+from ugpp_bridge.service.ports import WriteCounts
+
+T = TypeVar("T")
+
+
+@contextmanager
+def progress_bar(
+    console: Console, label: str, total: int
+) -> Iterator[Callable[[Iterable[T]], Iterator[T]]]:
+    """A progress bar; the yielded function wraps an iterable and advances once per item."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(label, total=total)
+
+        def advance(items: Iterable[T]) -> Iterator[T]:
+            for item in items:
+                yield item
+                progress.advance(task)
+
+        yield advance
+
+
+def write_counts_table(counts: WriteCounts, title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("relation")
+    table.add_column("rows", justify="right")
+    for relation, rows in counts.rows.items():
+        table.add_row(relation, f"{rows:,}")
+    table.add_row("total", f"{counts.total:,}", style="bold")
+    return table
+
+
+def pesos(amount: int) -> str:
+    """Colombian style: $ 1.234.567 (dot thousands separator), sign kept."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}$ {abs(amount):,}".replace(",", ".")
+
+
+def accounts_table(records: Iterable[Record], limit: int) -> Table:
+    table = Table(title="Cuentas (R1)")
+    for name in ("persona", "periodo", "tipo", "cuenta", "créditos", "n", "débitos", "n"):
+        table.add_column(name, justify="right" if name in ("n", "créditos", "débitos") else "left")
+    table.add_column("mediana saldo diario", justify="right")
+    table.add_column("saldo final", justify="right")
+    for record in _only(records, AccountMonthRecord, limit):
+        table.add_row(
+            f"{record.person.doc_type} {record.person.doc_number}",
+            str(record.period),
+            str(int(record.account_type)),
+            f"…{record.account_number}",
+            pesos(record.credits_value),
+            str(record.credits_count),
+            pesos(record.debits_value),
+            str(record.debits_count),
+            pesos(record.median_daily_balance),
+            pesos(record.end_balance),
+        )
+    return table
+
+
+def titles_table(records: Iterable[Record], limit: int) -> Table:
+    table = Table(title="Inversiones (R2)")
+    for name in ("persona", "periodo", "título", "tipo", "movimiento", "valor", "saldo"):
+        table.add_column(name, justify="right" if name in ("valor", "saldo") else "left")
+    for record in _only(records, TitleMonthRecord, limit):
+        table.add_row(
+            f"{record.person.doc_type} {record.person.doc_number}",
+            str(record.period),
+            record.title_number,
+            str(int(record.title_type)),
+            str(int(record.movement_type)),
+            pesos(record.value),
+            pesos(record.balance),
+        )
+    return table
+
+
+def trust_table(records: Iterable[Record], limit: int) -> Table:
+    table = Table(title="Rendimientos fiduciarios (R3)")
+    table.add_column("persona")
+    table.add_column("año")
+    table.add_column("valor girado", justify="right")
+    for record in _only(records, TrustYieldRecord, limit):
+        person = f"{record.person.doc_type} {record.person.doc_number}"
+        table.add_row(person, str(record.year), pesos(record.amount_paid))
+    return table
+
+
+def without_information_table(records: Iterable[Record]) -> Table:
+    table = Table(title="Personas sin información (R4)")
+    table.add_column("tipo")
+    table.add_column("número")
+    for record in _only(records, PersonWithoutInformation, None):
+        table.add_row(record.person.doc_type, record.person.doc_number)
+    return table
+
+
+def _only(records: Iterable[object], kind: type[T], limit: int | None) -> list[T]:
+    found = [record for record in records if isinstance(record, kind)]
+    return found if limit is None else found[:limit]

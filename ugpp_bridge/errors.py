@@ -1,0 +1,112 @@
+"""Every error the bridge raises on purpose.
+
+One root, so that an entrypoint can tell our own, expected failures (shown to the operator as
+``Type: message``) from bugs (logged with a traceback)::
+
+    UgppBridgeError
+    ├── ConfigurationError          a setting is missing or malformed
+    ├── InvalidInputError           a value breaks a rule of the contract (code, identifier, date)
+    │   └── InvalidRequestError     a Solicitud that cannot be accepted as it is
+    └── SourceError                 the entity's source data cannot be used
+        ├── SourceUnavailableError  the source database cannot be reached or read
+        ├── SourceDataError         the data breaks the source contract (SPEC §3)
+        └── SourceImportError       a CSV file to import has bad lines
+
+Messages are whole sentences that say what to do next. They never hold balances; they may
+name source keys (account or title ids) because the operator needs them to fix the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class UgppBridgeError(Exception):
+    """Root of every error the bridge raises on purpose."""
+
+
+class ConfigurationError(UgppBridgeError):
+    """A setting is missing or malformed; the message names the setting."""
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+class InvalidInputError(UgppBridgeError):
+    """A value breaks a rule of the contract: an unknown code, a malformed identifier."""
+
+    def __init__(self, message: str, *, field: str | None = None, value: object = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+
+
+class InvalidRequestError(InvalidInputError):
+    """A Solicitud that cannot be accepted as it is (SOAP fault ``SolicitudInvalida``)."""
+
+
+class SourceError(UgppBridgeError):
+    """The entity's source data cannot be used."""
+
+
+class SourceUnavailableError(SourceError):
+    """The source database cannot be reached or read (connection, permissions)."""
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """One breach of the source contract: where it is and a few keys that show it."""
+
+    relation: str
+    column: str | None
+    message: str
+    example_keys: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        where = self.relation if self.column is None else f"{self.relation}.{self.column}"
+        text = f"{where}: {self.message}"
+        if self.example_keys:
+            text += f" (for example: {', '.join(self.example_keys)})"
+        return text
+
+
+class SourceDataError(SourceError):
+    """The source data breaks the contract of SPEC §3; the request can be rebuilt once fixed."""
+
+    def __init__(self, problems: Sequence[SourceProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = "; ".join(problem.describe() for problem in self.problems)
+        super().__init__(
+            f"The source data breaks the contract: {lines}. "
+            "Fix the data (or the view) and run the build again."
+        )
+
+
+@dataclass(frozen=True)
+class ImportErrorLine:
+    """One bad value in a CSV file: file name, 1-based line number, column and why."""
+
+    file: str
+    line: int
+    column: str | None
+    message: str
+
+    def describe(self) -> str:
+        column = f", column {self.column}" if self.column else ""
+        return f"{self.file} line {self.line}{column}: {self.message}"
+
+
+class SourceImportError(SourceError):
+    """A CSV import found bad lines; nothing of that import was written."""
+
+    def __init__(self, errors: Sequence[ImportErrorLine], *, truncated: bool = False) -> None:
+        self.errors = tuple(errors)
+        self.truncated = truncated
+        listing = "\n".join(f"  - {error.describe()}" for error in self.errors)
+        more = "\n  - (more errors not shown)" if truncated else ""
+        super().__init__(
+            "The import was cancelled and nothing was written; fix these lines and import "
+            f"again:\n{listing}{more}"
+        )

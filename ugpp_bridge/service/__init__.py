@@ -1,0 +1,1 @@
+"""Use cases: what operators and UGPP ask the bridge to do, talking to ports only."""
