@@ -58,6 +58,16 @@ class SqlAlchemySource(SourceReader, SourceWriter):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> SqlAlchemySource:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def check(self) -> list[SourceProblem]:
         with self._connect() as connection:
             return check_relations(connection)

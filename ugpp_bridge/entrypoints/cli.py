@@ -93,8 +93,10 @@ _url_option = click.option(
 def source_sample(settings: Settings, url: str | None, persons: int, seed: int, year: int) -> None:
     """Write synthetic bank data into an empty source database, reproducibly for a seed."""
     console = Console()
-    target = source_from_settings(settings, url)
-    with progress_bar(console, "Generating sample data", persons) as advance:
+    with (
+        source_from_settings(settings, url) as target,
+        progress_bar(console, "Generating sample data", persons) as advance,
+    ):
         counts = target.write(advance(sample_bank(persons, seed, year)))
     console.print(
         write_counts_table(counts, f"Sample data: {persons} persons, seed {seed}, {year}")
@@ -108,7 +110,8 @@ def source_sample(settings: Settings, url: str | None, persons: int, seed: int, 
 def source_import(settings: Settings, directory: Path, url: str | None) -> None:
     """Load one CSV file per relation from DIRECTORY; all or nothing."""
     console = Console()
-    counts = import_csv_directory(directory, source_from_settings(settings, url))
+    with source_from_settings(settings, url) as target:
+        counts = import_csv_directory(directory, target)
     console.print(write_counts_table(counts, f"Imported from {directory}"))
 
 
@@ -117,7 +120,8 @@ def source_import(settings: Settings, directory: Path, url: str | None) -> None:
 @click.pass_obj
 def source_check(settings: Settings, url: str | None) -> None:
     """Check the source against the contract: relations, columns and codes."""
-    problems = source_from_settings(settings, url).check()
+    with source_from_settings(settings, url) as target:
+        problems = target.check()
     if not problems:
         click.echo("The source meets the contract: six relations, every column, valid codes.")
         return

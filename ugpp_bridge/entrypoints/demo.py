@@ -37,7 +37,19 @@ SHOWN_ROWS = 12
 def run(settings: Settings, *, persons: int, seed: int, console: Console) -> Report:
     folder = Path(tempfile.mkdtemp(prefix="ugpp-bridge-demo-"))
     source_url = f"sqlite:///{folder / 'source.db'}"
-    source = source_for(source_url)
+    with source_for(source_url) as source:
+        return _run(settings, source, folder, persons=persons, seed=seed, console=console)
+
+
+def _run(
+    settings: Settings,
+    source: SqlAlchemySource,
+    folder: Path,
+    *,
+    persons: int,
+    seed: int,
+    console: Console,
+) -> Report:
     with view.progress_bar(console, "Writing the sample bank", persons) as advance:
         counts = source.write(advance(sample_bank(persons, seed, DEFAULT_SAMPLE_YEAR)))
     console.print(view.write_counts_table(counts, f"Sample bank in {folder / 'source.db'}"))

@@ -1,0 +1,90 @@
+"""Shared fixtures: database URLs on SQLite and PostgreSQL.
+
+Every storage and source-SQL test runs on both engines. PostgreSQL is reached at
+``UGPP_BRIDGE_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``); each
+test gets a schema of its own, dropped afterwards. Under ``CI=true`` an unreachable PostgreSQL
+fails the test; elsewhere it is skipped with the reason shown.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.source_sql import SqlAlchemySource
+
+POSTGRES_URL = os.environ.get(
+    "UGPP_BRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+DATA = Path(__file__).parent / "data"
+
+
+@cache
+def _postgres_problem() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    try:
+        engine = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except sa.exc.SQLAlchemyError as exc:
+        return f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc.__class__.__name__}"
+    return None
+
+
+def require_postgres() -> None:
+    problem = _postgres_problem()
+    if problem is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{problem} (required under CI=true)")
+    pytest.skip(problem)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sources() -> Iterator[Callable[[str], SqlAlchemySource]]:
+    """Opens sources on URLs and closes their connections when the test ends."""
+    opened: list[SqlAlchemySource] = []
+
+    def open_source(url: str) -> SqlAlchemySource:
+        opened.append(SqlAlchemySource(make_engine(url)))
+        return opened[-1]
+
+    yield open_source
+    for source in opened:
+        source.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The same test on SQLite and on PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(name))
