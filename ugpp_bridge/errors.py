@@ -6,7 +6,8 @@ One root, so that an entrypoint can tell our own, expected failures (shown to th
     UgppBridgeError
     ├── ConfigurationError          a setting is missing or malformed
     ├── InvalidInputError           a value breaks a rule of the contract (code, identifier, date)
-    │   └── InvalidRequestError     a Solicitud that cannot be accepted as it is
+    │   ├── InvalidRequestError     a Solicitud that cannot be accepted as it is
+    │   └── SchemaValidationError   an XML document breaks xsd/ (element, line, reason)
     └── SourceError                 the entity's source data cannot be used
         ├── SourceUnavailableError  the source database cannot be reached or read
         ├── SourceDataError         the data breaks the source contract (SPEC §3)
@@ -45,6 +46,17 @@ class InvalidInputError(UgppBridgeError):
 
 class InvalidRequestError(InvalidInputError):
     """A Solicitud that cannot be accepted as it is (SOAP fault ``SolicitudInvalida``)."""
+
+
+class SchemaValidationError(InvalidInputError):
+    """An XML document breaks the wire contract in ``xsd/``; ``errors`` are (line, message)."""
+
+    def __init__(self, schema: str, errors: Sequence[tuple[int, str]]) -> None:
+        self.schema = schema
+        self.errors = tuple(errors)
+        listing = "; ".join(f"line {line}: {message}" for line, message in self.errors[:5])
+        more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+        super().__init__(f"The document does not validate against {schema}: {listing}{more}.")
 
 
 class SourceError(UgppBridgeError):
