@@ -18,7 +18,9 @@ import pytest
 import sqlalchemy as sa
 
 from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.migrations import upgrade
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
+from ugpp_bridge.bootstrap import StateStores, state_stores
 
 POSTGRES_URL = os.environ.get(
     "UGPP_BRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -88,3 +90,17 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """The same test on SQLite and on PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def state_url(db_url: str) -> str:
+    """A state database on both engines, migrated to head."""
+    upgrade(db_url)
+    return db_url
+
+
+@pytest.fixture
+def stores(state_url: str) -> Iterator[StateStores]:
+    opened = state_stores(state_url)
+    yield opened
+    opened.close()

@@ -8,6 +8,11 @@ One root, so that an entrypoint can tell our own, expected failures (shown to th
     ├── InvalidInputError           a value breaks a rule of the contract (code, identifier, date)
     │   ├── InvalidRequestError     a Solicitud that cannot be accepted as it is
     │   └── SchemaValidationError   an XML document breaks xsd/ (element, line, reason)
+    ├── StateError                  the bridge's own store refuses or cannot do an action
+    │   ├── IllegalTransitionError  the lifecycle (SPEC §5) does not allow that state change
+    │   ├── RequestNotFoundError    no request has that radicado or idSolicitud
+    │   ├── ConflictingRequestError the same idSolicitud arrived with different content
+    │   └── StoreUnavailableError   the state database cannot be reached or written
     └── SourceError                 the entity's source data cannot be used
         ├── SourceUnavailableError  the source database cannot be reached or read
         ├── SourceDataError         the data breaks the source contract (SPEC §3)
@@ -57,6 +62,48 @@ class SchemaValidationError(InvalidInputError):
         listing = "; ".join(f"line {line}: {message}" for line, message in self.errors[:5])
         more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
         super().__init__(f"The document does not validate against {schema}: {listing}{more}.")
+
+
+class StateError(UgppBridgeError):
+    """The bridge's own store refuses an action or cannot do it."""
+
+
+class IllegalTransitionError(StateError):
+    """The lifecycle of SPEC §5 does not allow this change; nothing was written."""
+
+    def __init__(self, entity: str, current: str, target: str) -> None:
+        self.entity = entity
+        self.current = current
+        self.target = target
+        super().__init__(
+            f"A {entity} in state {current!r} cannot move to {target!r}; nothing was changed. "
+            "Check its state with `ugpp-bridge show` and use the action that state allows."
+        )
+
+
+class RequestNotFoundError(StateError):
+    def __init__(self, identifier: str) -> None:
+        self.identifier = identifier
+        super().__init__(
+            f"No request has the radicado or idSolicitud {identifier!r}; "
+            "list them with `ugpp-bridge requests`."
+        )
+
+
+class ConflictingRequestError(StateError):
+    """The same idSolicitud arrived again with different content (``SolicitudConflictiva``)."""
+
+    def __init__(self, request_id: str, filing_number: str) -> None:
+        self.request_id = request_id
+        self.filing_number = filing_number
+        super().__init__(
+            f"The request {request_id!r} was already received as {filing_number} with different "
+            "content; a changed request needs a new idSolicitud."
+        )
+
+
+class StoreUnavailableError(StateError):
+    """The state database cannot be reached or written; nothing of the action was kept."""
 
 
 class SourceError(UgppBridgeError):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from tests.conftest import DATA
+from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.entrypoints.cli import main
 
 
@@ -72,3 +75,39 @@ def test_a_bad_setting_is_reported_before_anything_runs(runner: CliRunner) -> No
     result = runner.invoke(main, ["demo"], env={"UGPP_BRIDGE_PORT": "http"})
     assert result.exit_code == 1
     assert "ConfigurationError: UGPP_BRIDGE_PORT is not valid" in result.output
+
+
+def test_db_upgrade_then_audit_verify_and_tampering_is_reported(
+    runner: CliRunner, db_url: str
+) -> None:
+    env = {"UGPP_BRIDGE_DATABASE_URL": db_url}
+    upgrade = runner.invoke(main, ["db", "upgrade"], env=env)
+    assert upgrade.exit_code == 0, upgrade.output
+    assert "revision 0001" in upgrade.output
+    stores = state_stores(db_url)
+    try:
+        stores.requests.record_action(
+            at=datetime(2026, 11, 5, tzinfo=UTC), actor="operador1", action="login"
+        )
+        stores.requests.record_action(
+            at=datetime(2026, 11, 6, tzinfo=UTC), actor="operador1", action="logout"
+        )
+        intact = runner.invoke(main, ["audit", "verify"], env=env)
+        assert intact.exit_code == 0, intact.output
+        assert "intact: 2 entries" in intact.output
+        with stores.requests.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE audit_log SET actor = 'otro' WHERE seq = 1"))
+    finally:
+        stores.close()
+    tampered = runner.invoke(main, ["audit", "verify"], env=env)
+    assert tampered.exit_code == 1
+    assert "entry 1 was altered" in tampered.output
+
+
+def test_a_state_database_without_migrations_says_to_run_db_upgrade(
+    runner: CliRunner, sqlite_url: str
+) -> None:
+    result = runner.invoke(main, ["audit", "verify"], env={"UGPP_BRIDGE_DATABASE_URL": sqlite_url})
+    assert result.exit_code == 1
+    assert result.output.startswith("StoreUnavailableError: ")
+    assert "ugpp-bridge db upgrade" in result.output

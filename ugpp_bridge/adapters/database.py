@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -37,14 +37,24 @@ def safe_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def make_engine(url: str, **options: Any) -> Engine:
-    """An engine for ``url``; SQLite connections enforce foreign keys and wait on locks."""
+def make_engine(url: str, *, serialised_writes: bool = False, **options: Any) -> Engine:
+    """An engine for ``url``; SQLite connections enforce foreign keys and wait on locks.
+
+    ``serialised_writes`` (the bridge's own state database) makes every SQLite transaction
+    ``BEGIN IMMEDIATE`` in WAL mode: writers queue for the lock when they start instead of
+    failing half-way, which is what keeps the audit chain and the radicado counter linear.
+    PostgreSQL gets the same guarantee from row locks (``FOR UPDATE``).
+    """
     parsed = normalise_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
         options.setdefault("connect_args", {}).setdefault("timeout", 30)
     engine = create_engine(parsed, **options)
-    if parsed.get_backend_name() == "sqlite":
+    if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
+        if serialised_writes:
+            event.listen(engine, "connect", _sqlite_manual_transactions)
+            event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
 
 
@@ -52,3 +62,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_manual_transactions(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # pysqlite's own BEGIN is deferred; take transaction control to emit BEGIN IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -16,8 +16,10 @@ import click
 from rich.console import Console
 
 from ugpp_bridge import __version__
+from ugpp_bridge.adapters import migrations
+from ugpp_bridge.adapters.database import safe_url
 from ugpp_bridge.adapters.source_csv import import_csv_directory
-from ugpp_bridge.bootstrap import source_from_settings
+from ugpp_bridge.bootstrap import source_from_settings, state_stores
 from ugpp_bridge.config import Settings, load_settings
 from ugpp_bridge.entrypoints import demo as demo_command
 from ugpp_bridge.entrypoints.console import progress_bar, write_counts_table
@@ -128,4 +130,41 @@ def source_check(settings: Settings, url: str | None) -> None:
     click.echo(f"The source breaks the contract in {len(problems)} place(s):", err=True)
     for problem in problems:
         click.echo(f"  - {problem.describe()}", err=True)
+    sys.exit(1)
+
+
+@main.group()
+def db() -> None:
+    """The bridge's own state database (UGPP_BRIDGE_DATABASE_URL)."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Apply the Alembic migrations up to the newest."""
+    migrations.upgrade(settings.database_url)
+    revision = migrations.current_revision(settings.database_url)
+    click.echo(f"The state database {safe_url(settings.database_url)} is at revision {revision}.")
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit trail."""
+
+
+@audit.command("verify")
+@click.pass_obj
+def audit_verify(settings: Settings) -> None:
+    """Walk the audit chain and report any entry edited, deleted or added outside the bridge."""
+    stores = state_stores(settings.database_url)
+    try:
+        result = stores.requests.verify_audit()
+    finally:
+        stores.close()
+    if result.ok:
+        click.echo(f"The audit trail is intact: {result.entries} entries, head {result.head_hash}.")
+        return
+    click.echo(f"The audit trail was tampered with ({len(result.problems)} problem(s)):", err=True)
+    for problem in result.problems:
+        click.echo(f"  - {problem}", err=True)
     sys.exit(1)

@@ -5,8 +5,20 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
+from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
+from ugpp_bridge.domain.filing import (
+    Attempt,
+    Correction,
+    LoteDraft,
+    Receipt,
+    StoredLote,
+    StoredRequest,
+)
 from ugpp_bridge.domain.identifiers import PersonId
+from ugpp_bridge.domain.lifecycle import LoteState, RequestState
+from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import SourceProblem
 
@@ -48,3 +60,115 @@ class SourceWriter(abc.ABC):
     @abc.abstractmethod
     def write(self, parts: Iterable[SourceData]) -> WriteCounts:
         """Create the relations if missing and write every part in one transaction."""
+
+
+class RequestStore(abc.ABC):
+    """The bridge's memory (SPEC §5): requests, lotes, attempts, corrections and the audit trail.
+
+    Every method is one transaction; every state change writes its audit entry in the same
+    transaction, so the trail can never miss an action that happened.
+    """
+
+    @abc.abstractmethod
+    def register(
+        self, request: FinancialInfoRequest, *, received_at: datetime, due_date: date, actor: str
+    ) -> Receipt:
+        """Store a new request, or recognise a duplicate; a conflicting one raises."""
+
+    @abc.abstractmethod
+    def get(self, identifier: str) -> StoredRequest:
+        """A request by our radicado or by UGPP's idSolicitud."""
+
+    @abc.abstractmethod
+    def list_requests(self) -> list[StoredRequest]:
+        """Every request, most urgent deadline first."""
+
+    @abc.abstractmethod
+    def transition(
+        self,
+        filing_number: str,
+        target: RequestState,
+        *,
+        at: datetime,
+        actor: str,
+        reason: str | None = None,
+        error: str | None = None,
+        confirmation: str | None = None,
+    ) -> StoredRequest:
+        """Move a request along its lifecycle; an illegal move raises and writes nothing.
+
+        ``error`` is kept as the request's last error; ``confirmation`` is UGPP's radicado from
+        its confirmation e-mail (art. 7), kept when the target is ``confirmed``.
+        """
+
+    @abc.abstractmethod
+    def start_build(self, filing_number: str, *, at: datetime, actor: str) -> StoredRequest:
+        """``→ building`` with a new generation whose ``fechaGeneracion`` is ``at``."""
+
+    @abc.abstractmethod
+    def record_progress(self, filing_number: str, persons_done: int, *, at: datetime) -> None:
+        """How many persons of the current build are done (for the dashboard)."""
+
+    @abc.abstractmethod
+    def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
+        """Audit entries in order: all, or one request's."""
+
+    @abc.abstractmethod
+    def record_action(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        filing_number: str | None = None,
+        details: dict[str, object] | None = None,
+        reason: str | None = None,
+    ) -> AuditEntry:
+        """Audit an action that changes no state (an evidence export, a login)."""
+
+    @abc.abstractmethod
+    def verify_audit(self) -> AuditVerification:
+        """Walk the hash chain and report every break."""
+
+
+class LoteStore(abc.ABC):
+    """Lotes, send attempts and corrections: the evidence of what was sent, and when."""
+
+    @abc.abstractmethod
+    def store_lotes(
+        self, filing_number: str, drafts: Sequence[LoteDraft], *, at: datetime, actor: str
+    ) -> list[StoredLote]:
+        """Store every lote of the current generation and move ``building → built``, atomically."""
+
+    @abc.abstractmethod
+    def lotes(self, filing_number: str, *, generation: int | None = None) -> list[StoredLote]:
+        """The lotes of a generation (default: the current one), by number."""
+
+    @abc.abstractmethod
+    def record_attempt(self, attempt: Attempt, *, actor: str) -> Attempt:
+        """Keep one send attempt (its number assigned here) as evidence."""
+
+    @abc.abstractmethod
+    def attempts(self, filing_number: str) -> list[Attempt]:
+        """Every attempt of every lote of a request, in the order they happened."""
+
+    @abc.abstractmethod
+    def set_lote_state(
+        self,
+        submission_id: str,
+        target: LoteState,
+        *,
+        at: datetime,
+        actor: str,
+        ugpp_filing_number: str | None = None,
+        reason: str | None = None,
+    ) -> StoredLote:
+        """Acknowledge, reject or supersede a lote along its lifecycle."""
+
+    @abc.abstractmethod
+    def record_correction(self, correction: Correction, *, actor: str) -> None:
+        """Keep which idEnvio corrects which, with the diff of what changed."""
+
+    @abc.abstractmethod
+    def corrections(self, filing_number: str) -> list[Correction]:
+        """Corrections of a request, oldest first."""

@@ -1,0 +1,112 @@
+"""The lifecycle state machines (SPEC §5) and the audit hash chain, as pure rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from itertools import product
+
+import pytest
+
+from ugpp_bridge.domain.audit import GENESIS_HASH, AuditEntry, entry_hash, verify_chain
+from ugpp_bridge.domain.codes import InformationType
+from ugpp_bridge.domain.filing import filing_number, request_fingerprint, submission_id
+from ugpp_bridge.domain.identifiers import PersonId
+from ugpp_bridge.domain.lifecycle import (
+    LoteState,
+    RequestState,
+    check_lote_transition,
+    check_request_transition,
+)
+from ugpp_bridge.domain.periods import Period
+from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.errors import IllegalTransitionError
+
+R = RequestState
+ALLOWED = {
+    (R.RECEIVED, R.BUILDING),
+    (R.BUILDING, R.BUILT),
+    (R.BUILDING, R.BUILD_FAILED),
+    (R.BUILD_FAILED, R.BUILDING),
+    (R.BUILT, R.SENDING),
+    (R.BUILT, R.BUILDING),
+    (R.SENDING, R.SENT),
+    (R.SENDING, R.REJECTED),
+    (R.SENT, R.CONFIRMED),
+    (R.SENT, R.SENDING),
+    (R.SENT, R.BUILDING),
+    (R.REJECTED, R.SENDING),
+    (R.REJECTED, R.BUILDING),
+    (R.CONFIRMED, R.BUILDING),
+}
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(product(RequestState, RequestState)))
+def test_only_the_spec_transitions_are_allowed(current: RequestState, target: RequestState) -> None:
+    if (current, target) in ALLOWED:
+        check_request_transition(current, target)
+    else:
+        with pytest.raises(
+            IllegalTransitionError, match=f"'{current.value}' cannot move to '{target.value}'"
+        ):
+            check_request_transition(current, target)
+
+
+def test_a_superseded_lote_never_comes_back() -> None:
+    for target in LoteState:
+        with pytest.raises(IllegalTransitionError):
+            check_lote_transition(LoteState.SUPERSEDED, target)
+    check_lote_transition(LoteState.STORED, LoteState.ACKNOWLEDGED)
+
+
+def test_radicado_and_id_envio_formats() -> None:
+    assert filing_number(2026, 123) == "UB-2026-000123"
+    assert filing_number(2026, 9) < filing_number(2026, 10)
+    assert submission_id("UB-2026-000123", 2, 3) == "UB-2026-000123-G2-L3"
+
+
+def _request(persons: tuple[PersonId, ...], nit: str = "800197268") -> FinancialInfoRequest:
+    return FinancialInfoRequest(
+        "S-1", nit, datetime(2026, 11, 2).date(), datetime(2026, 11, 5).date(),
+        frozenset(InformationType), (Period(2025, 1), Period(2025, 2)), persons,
+    )  # fmt: skip
+
+
+def test_the_fingerprint_ignores_order_but_not_content() -> None:
+    a, b = PersonId("CC", "1"), PersonId("CC", "2")
+    assert request_fingerprint(_request((a, b))) == request_fingerprint(_request((b, a)))
+    assert request_fingerprint(_request((a, b))) != request_fingerprint(_request((a,)))
+    assert request_fingerprint(_request((a,))) != request_fingerprint(
+        _request((a,), nit="900123456")
+    )
+
+
+def chain(length: int) -> list[AuditEntry]:
+    entries, previous = [], GENESIS_HASH
+    for seq in range(1, length + 1):
+        draft = AuditEntry(
+            seq, datetime(2026, 11, seq, tzinfo=UTC), "op", "x", None, {"n": seq}, None, previous
+        )
+        entry = AuditEntry(**{**draft.__dict__, "hash": entry_hash(previous, draft)})
+        entries.append(entry)
+        previous = entry.hash
+    return entries
+
+
+def test_an_intact_chain_verifies() -> None:
+    entries = chain(4)
+    result = verify_chain(entries, 4, entries[-1].hash)
+    assert result.ok and result.entries == 4
+
+
+def test_an_empty_chain_verifies_against_the_genesis_head() -> None:
+    assert verify_chain([], 0, GENESIS_HASH).ok
+
+
+def test_a_changed_entry_a_missing_entry_and_a_cut_tail_are_each_detected() -> None:
+    entries = chain(4)
+    edited = [*entries[:1], AuditEntry(**{**entries[1].__dict__, "actor": "x"}), *entries[2:]]
+    assert "entry 2 was altered" in verify_chain(edited, 4, entries[-1].hash).problems[0]
+    gap = verify_chain([entries[0], entries[2], entries[3]], 4, entries[-1].hash).problems
+    assert "entries 2–2 are missing" in gap[0] and "entry 3 does not link" in gap[1]
+    cut = verify_chain(entries[:3], 4, entries[-1].hash).problems
+    assert cut and "the head says 4" in cut[0]

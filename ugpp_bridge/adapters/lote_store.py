@@ -1,0 +1,243 @@
+"""``SqlAlchemyLoteStore``: lotes, send attempts and corrections (SPEC §5), with their audit.
+
+Every lote is stored, with its SHA-256, in the same transaction that moves the request to
+``built``: a process that dies before sending leaves the lotes stored and unsent, never half.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, RowMapping, func, select, update
+
+from ugpp_bridge.adapters import state_tables as t
+from ugpp_bridge.adapters.audit_store import append_audit
+from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
+from ugpp_bridge.adapters.state_rows import attempt_from_row, lote_from_row
+from ugpp_bridge.domain.filing import Attempt, Correction, LoteDraft, StoredLote
+from ugpp_bridge.domain.lifecycle import LoteState, RequestState, check_lote_transition
+from ugpp_bridge.errors import IllegalTransitionError, RequestNotFoundError
+from ugpp_bridge.service.ports import LoteStore
+
+
+class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
+    """Lotes, attempts and corrections over the same state database as the requests."""
+
+    # -- lotes and attempts -------------------------------------------------------------------
+
+    def store_lotes(
+        self, filing_number: str, drafts: Sequence[LoteDraft], *, at: datetime, actor: str
+    ) -> list[StoredLote]:
+        with self._tx() as connection:
+            row = self._row(connection, filing_number, lock=True)
+            if RequestState(row["state"]) is not RequestState.BUILDING:
+                raise IllegalTransitionError("request", row["state"], RequestState.BUILT.value)
+            connection.execute(
+                t.lotes.insert(),
+                [
+                    {
+                        "request_pk": row["id"],
+                        "generation": row["generation"],
+                        "lote_number": d.lote_number,
+                        "total_lotes": d.total_lotes,
+                        "submission_id": d.submission_id,
+                        "submission_type": d.submission_type.value,
+                        "corrects_submission_id": d.corrects_submission_id,
+                        "record_count": d.record_count,
+                        "xml": d.xml,
+                        "sha256": d.sha256,
+                        "state": LoteState.STORED.value,
+                        "created_at": at,
+                    }
+                    for d in drafts
+                ],
+            )
+            for draft in drafts:
+                append_audit(
+                    connection,
+                    at=at,
+                    actor=actor,
+                    action="lote.stored",
+                    filing_number=filing_number,
+                    details={
+                        "idEnvio": draft.submission_id,
+                        "sha256": draft.sha256,
+                        "records": draft.record_count,
+                    },
+                )
+            self._move(
+                connection,
+                row,
+                RequestState.BUILT,
+                at=at,
+                actor=actor,
+                values={"persons_done": row["persons_done"]},
+            )
+            return self._lotes(connection, row["id"], row["generation"])
+
+    def lotes(self, filing_number: str, *, generation: int | None = None) -> list[StoredLote]:
+        with self._tx() as connection:
+            row = self._row(connection, filing_number)
+            return self._lotes(connection, row["id"], generation or row["generation"])
+
+    def _lotes(self, connection: Connection, request_pk: int, generation: int) -> list[StoredLote]:
+        rows = (
+            connection.execute(
+                select(t.lotes, t.requests.c.filing_number)
+                .join(t.requests, t.requests.c.id == t.lotes.c.request_pk)
+                .where(t.lotes.c.request_pk == request_pk, t.lotes.c.generation == generation)
+                .order_by(t.lotes.c.lote_number)
+            )
+            .mappings()
+            .all()
+        )
+        return [lote_from_row(row) for row in rows]
+
+    def _lote_row(
+        self, connection: Connection, submission_id: str, *, lock: bool = False
+    ) -> RowMapping:
+        query = (
+            select(t.lotes, t.requests.c.filing_number)
+            .join(t.requests, t.requests.c.id == t.lotes.c.request_pk)
+            .where(t.lotes.c.submission_id == submission_id)
+        )
+        row = connection.execute(query.with_for_update() if lock else query).mappings().first()
+        if row is None:
+            raise RequestNotFoundError(submission_id)
+        return row
+
+    def set_lote_state(
+        self,
+        submission_id: str,
+        target: LoteState,
+        *,
+        at: datetime,
+        actor: str,
+        ugpp_filing_number: str | None = None,
+        reason: str | None = None,
+    ) -> StoredLote:
+        with self._tx() as connection:
+            row = self._lote_row(connection, submission_id, lock=True)
+            check_lote_transition(LoteState(row["state"]), target)
+            values: dict[str, object] = {"state": target.value}
+            if target is LoteState.ACKNOWLEDGED:
+                values.update(ugpp_filing_number=ugpp_filing_number, acknowledged_at=at)
+            connection.execute(update(t.lotes).where(t.lotes.c.id == row["id"]).values(**values))
+            append_audit(
+                connection,
+                at=at,
+                actor=actor,
+                action=f"lote.{target.value}",
+                filing_number=row["filing_number"],
+                reason=reason,
+                details={"idEnvio": submission_id, "radicadoUGPP": ugpp_filing_number},
+            )
+            return lote_from_row(self._lote_row(connection, submission_id))
+
+    def record_attempt(self, attempt: Attempt, *, actor: str) -> Attempt:
+        with self._tx() as connection:
+            lote = self._lote_row(connection, attempt.submission_id, lock=True)
+            number = (
+                1
+                + connection.execute(
+                    select(func.count())
+                    .select_from(t.attempts)
+                    .where(t.attempts.c.lote_id == lote["id"])
+                ).scalar_one()
+            )
+            connection.execute(
+                t.attempts.insert().values(
+                    lote_id=lote["id"],
+                    attempt_number=number,
+                    started_at=attempt.started_at,
+                    duration_ms=attempt.duration_ms,
+                    endpoint=attempt.endpoint,
+                    outcome=attempt.outcome.value,
+                    http_status=attempt.http_status,
+                    fault_code=attempt.fault_code,
+                    fault_message=attempt.fault_message,
+                    error=attempt.error,
+                    request_bytes=attempt.request_bytes,
+                    response_bytes=attempt.response_bytes,
+                )
+            )
+            append_audit(
+                connection,
+                at=attempt.started_at,
+                actor=actor,
+                action="lote.attempt",
+                filing_number=lote["filing_number"],
+                details={
+                    "idEnvio": attempt.submission_id,
+                    "attempt": number,
+                    "outcome": attempt.outcome.value,
+                    "http_status": attempt.http_status,
+                },
+            )
+            return Attempt(**{**attempt.__dict__, "attempt_number": number})
+
+    def attempts(self, filing_number: str) -> list[Attempt]:
+        with self._tx() as connection:
+            row = self._row(connection, filing_number)
+            rows = (
+                connection.execute(
+                    select(t.attempts, t.lotes.c.submission_id)
+                    .join(t.lotes, t.lotes.c.id == t.attempts.c.lote_id)
+                    .where(t.lotes.c.request_pk == row["id"])
+                    .order_by(t.attempts.c.started_at, t.attempts.c.id)
+                )
+                .mappings()
+                .all()
+            )
+            return [attempt_from_row(r) for r in rows]
+
+    # -- corrections and audit ----------------------------------------------------------------
+
+    def record_correction(self, correction: Correction, *, actor: str) -> None:
+        with self._tx() as connection:
+            row = self._row(connection, correction.filing_number)
+            connection.execute(
+                t.corrections.insert().values(
+                    request_pk=row["id"],
+                    corrected_submission_id=correction.corrected_submission_id,
+                    correcting_submission_id=correction.correcting_submission_id,
+                    diff=json.dumps(correction.diff, sort_keys=True, default=str),
+                    created_at=correction.created_at,
+                )
+            )
+            append_audit(
+                connection,
+                at=correction.created_at,
+                actor=actor,
+                action="lote.correction",
+                filing_number=correction.filing_number,
+                details={
+                    "corrects": correction.corrected_submission_id,
+                    "idEnvio": correction.correcting_submission_id,
+                },
+            )
+
+    def corrections(self, filing_number: str) -> list[Correction]:
+        with self._tx() as connection:
+            row = self._row(connection, filing_number)
+            rows = (
+                connection.execute(
+                    select(t.corrections)
+                    .where(t.corrections.c.request_pk == row["id"])
+                    .order_by(t.corrections.c.id)
+                )
+                .mappings()
+                .all()
+            )
+            return [
+                Correction(
+                    filing_number,
+                    r["corrected_submission_id"],
+                    r["correcting_submission_id"],
+                    json.loads(r["diff"]),
+                    r["created_at"],
+                )
+                for r in rows
+            ]

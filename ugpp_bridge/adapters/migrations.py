@@ -1,0 +1,60 @@
+"""Alembic, driven from code: ``ugpp-bridge db upgrade`` and the migration tests.
+
+The migration scripts ship inside the package (``ugpp_bridge/migrations``), so that an
+installed wheel can upgrade its database without a checkout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.exc import SQLAlchemyError
+
+from ugpp_bridge.adapters.database import make_engine, normalise_url, safe_url
+from ugpp_bridge.errors import StoreUnavailableError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    rendered = normalise_url(url).render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the state database at ``url`` to ``revision`` (default: the newest)."""
+    _run(url, lambda config: command.upgrade(config, revision))
+
+
+def downgrade(url: str, revision: str) -> None:
+    _run(url, lambda config: command.downgrade(config, revision))
+
+
+def current_revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise StoreUnavailableError(
+            f"The state database {safe_url(url)} cannot be read: {exc.__class__.__name__}."
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+def _run(url: str, action: object) -> None:
+    try:
+        action(alembic_config(url))  # type: ignore[operator]
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise StoreUnavailableError(
+            f"Migrating the state database {safe_url(url)} failed and was rolled back: "
+            f"{type(reason).__name__}: {(str(reason).strip().splitlines() or [''])[0]}"
+        ) from exc

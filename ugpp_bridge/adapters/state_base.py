@@ -1,0 +1,108 @@
+"""Shared plumbing of the state stores: one transaction per call, the request row, moves.
+
+SQLAlchemy errors become ``StoreUnavailableError`` here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, RowMapping, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from ugpp_bridge.adapters import state_tables as t
+from ugpp_bridge.adapters.audit_store import append_audit
+from ugpp_bridge.adapters.database import safe_url
+from ugpp_bridge.adapters.state_rows import request_from_rows
+from ugpp_bridge.domain.filing import StoredRequest
+from ugpp_bridge.domain.lifecycle import RequestState, check_request_transition
+from ugpp_bridge.errors import RequestNotFoundError, StoreUnavailableError
+
+
+class SqlAlchemyStateBase:
+    """Engine, transactions and the request-row helpers both state stores use."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            reason = getattr(exc, "orig", None) or exc
+            first = (str(reason).strip().splitlines() or [""])[0]
+            raise StoreUnavailableError(
+                f"The state database {safe_url(self.engine.url)} failed and nothing of this "
+                f"action was kept ({type(reason).__name__}: {first}); check "
+                "UGPP_BRIDGE_DATABASE_URL and run `ugpp-bridge db upgrade`."
+            ) from exc
+
+    def _move(
+        self,
+        connection: Connection,
+        row: RowMapping,
+        target: RequestState,
+        *,
+        at: datetime,
+        actor: str,
+        reason: str | None = None,
+        values: dict[str, object] | None = None,
+    ) -> None:
+        current = RequestState(row["state"])
+        check_request_transition(current, target)
+        connection.execute(
+            update(t.requests)
+            .where(t.requests.c.id == row["id"])
+            .values(state=target.value, updated_at=at, **(values or {}))
+        )
+        append_audit(
+            connection,
+            at=at,
+            actor=actor,
+            action=f"request.{target.value}",
+            filing_number=row["filing_number"],
+            reason=reason,
+            details={"from": current.value, "to": target.value, **_error_detail(values)},
+        )
+
+    def _row(self, connection: Connection, identifier: str, *, lock: bool = False) -> RowMapping:
+        query = select(t.requests).where(
+            or_(t.requests.c.filing_number == identifier, t.requests.c.request_id == identifier)
+        )
+        row = connection.execute(query.with_for_update() if lock else query).mappings().first()
+        if row is None:
+            raise RequestNotFoundError(identifier)
+        return row
+
+    def _load(self, connection: Connection, row: RowMapping) -> StoredRequest:
+        persons = (
+            connection.execute(
+                select(t.request_persons)
+                .where(t.request_persons.c.request_pk == row["id"])
+                .order_by(t.request_persons.c.position)
+            )
+            .mappings()
+            .all()
+        )
+        periods = (
+            connection.execute(
+                select(t.request_periods)
+                .where(t.request_periods.c.request_pk == row["id"])
+                .order_by(t.request_periods.c.year, t.request_periods.c.month)
+            )
+            .mappings()
+            .all()
+        )
+        return request_from_rows(row, persons, periods)
+
+
+def _error_detail(values: dict[str, object] | None) -> dict[str, object]:
+    error = (values or {}).get("last_error")
+    return {"error": error} if error else {}

@@ -1,0 +1,250 @@
+"""``SqlAlchemyRequestStore``: requests and the audit trail on SQLite or PostgreSQL (SPEC §5).
+
+One transaction per method; the audit entry of a change is written in the same transaction.
+Registration is idempotent (SPEC §4) and allocates the radicado under a row lock.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ugpp_bridge.adapters import state_tables as t
+from ugpp_bridge.adapters.audit_store import append_audit, audit_entries, verify_audit
+from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
+from ugpp_bridge.adapters.state_rows import insert_sequence_row
+from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
+from ugpp_bridge.domain.filing import (
+    BOGOTA,
+    Receipt,
+    ReceiptStatus,
+    StoredRequest,
+    filing_number,
+    request_fingerprint,
+)
+from ugpp_bridge.domain.lifecycle import (
+    RequestState,
+)
+from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.errors import (
+    ConflictingRequestError,
+    StoreUnavailableError,
+)
+from ugpp_bridge.service.ports import RequestStore
+
+REGISTER_RETRIES = 3
+
+
+class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
+    """Requests and the audit trail on SQLite or PostgreSQL (engine with serialised writes)."""
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def register(
+        self, request: FinancialInfoRequest, *, received_at: datetime, due_date: date, actor: str
+    ) -> Receipt:
+        fingerprint = request_fingerprint(request)
+        for _ in range(REGISTER_RETRIES):
+            try:
+                with self._tx() as connection:
+                    return self._register(
+                        connection, request, fingerprint, received_at, due_date, actor
+                    )
+            except StoreUnavailableError as exc:
+                if not isinstance(exc.__cause__, IntegrityError):
+                    raise
+                # Another process stored the same idSolicitud first: read what it stored.
+        raise StoreUnavailableError("The request could not be registered; try again.")
+
+    def _register(
+        self,
+        connection: Connection,
+        request: FinancialInfoRequest,
+        fingerprint: str,
+        received_at: datetime,
+        due_date: date,
+        actor: str,
+    ) -> Receipt:
+        existing = (
+            connection.execute(
+                select(t.requests).where(t.requests.c.request_id == request.request_id)
+            )
+            .mappings()
+            .first()
+        )
+        if existing is not None:
+            if existing["fingerprint"] != fingerprint:
+                raise ConflictingRequestError(request.request_id, existing["filing_number"])
+            append_audit(
+                connection,
+                at=received_at,
+                actor=actor,
+                action="request.duplicate",
+                filing_number=existing["filing_number"],
+            )
+            return _receipt(existing, ReceiptStatus.DUPLICATE, len(request.persons))
+        year = received_at.astimezone(BOGOTA).year
+        filing = filing_number(year, self._next_sequence(connection, year))
+        request_pk = connection.execute(
+            t.requests.insert().values(
+                filing_number=filing,
+                request_id=request.request_id,
+                fingerprint=fingerprint,
+                operator_nit=request.operator_nit,
+                requested_on=request.requested_on,
+                term_starts_on=request.term_starts_on,
+                information_types=",".join(sorted(x.value for x in request.information_types)),
+                due_date=due_date,
+                state=RequestState.RECEIVED.value,
+                received_at=received_at,
+                updated_at=received_at,
+                generation=0,
+                persons_done=0,
+            )
+        ).inserted_primary_key
+        assert request_pk is not None
+        request_pk = request_pk[0]
+        connection.execute(
+            t.request_persons.insert(),
+            [
+                {
+                    "request_pk": request_pk,
+                    "position": n,
+                    "doc_type": p.doc_type,
+                    "doc_number": p.doc_number,
+                }
+                for n, p in enumerate(request.persons)
+            ],
+        )
+        connection.execute(
+            t.request_periods.insert(),
+            [{"request_pk": request_pk, "year": p.year, "month": p.month} for p in request.periods],
+        )
+        append_audit(
+            connection,
+            at=received_at,
+            actor=actor,
+            action="request.received",
+            filing_number=filing,
+            details={
+                "idSolicitud": request.request_id,
+                "persons": len(request.persons),
+                "periods": len(request.periods),
+                "due_date": due_date.isoformat(),
+            },
+        )
+        row = (
+            connection.execute(select(t.requests).where(t.requests.c.id == request_pk))
+            .mappings()
+            .one()
+        )
+        return _receipt(row, ReceiptStatus.RECEIVED, len(request.persons))
+
+    def _next_sequence(self, connection: Connection, year: int) -> int:
+        """The next radicado number of ``year``; the row lock serialises concurrent callers."""
+        insert_sequence_row(connection, year)
+        connection.execute(
+            update(t.filing_sequences)
+            .where(t.filing_sequences.c.year == year)
+            .values(last_value=t.filing_sequences.c.last_value + 1)
+        )
+        value: int = connection.execute(
+            select(t.filing_sequences.c.last_value).where(t.filing_sequences.c.year == year)
+        ).scalar_one()
+        return value
+
+    def get(self, identifier: str) -> StoredRequest:
+        with self._tx() as connection:
+            return self._load(connection, self._row(connection, identifier))
+
+    def list_requests(self) -> list[StoredRequest]:
+        with self._tx() as connection:
+            rows = (
+                connection.execute(
+                    select(t.requests).order_by(t.requests.c.due_date, t.requests.c.filing_number)
+                )
+                .mappings()
+                .all()
+            )
+            return [self._load(connection, row) for row in rows]
+
+    def transition(
+        self,
+        filing_number: str,
+        target: RequestState,
+        *,
+        at: datetime,
+        actor: str,
+        reason: str | None = None,
+        error: str | None = None,
+        confirmation: str | None = None,
+    ) -> StoredRequest:
+        with self._tx() as connection:
+            row = self._row(connection, filing_number, lock=True)
+            values: dict[str, object] = {"last_error": error}
+            if target is RequestState.CONFIRMED:
+                values.update(confirmation=confirmation, confirmed_at=at)
+            self._move(connection, row, target, at=at, actor=actor, reason=reason, values=values)
+            return self._load(connection, self._row(connection, filing_number))
+
+    def start_build(self, filing_number: str, *, at: datetime, actor: str) -> StoredRequest:
+        with self._tx() as connection:
+            row = self._row(connection, filing_number, lock=True)
+            values = {
+                "generation": row["generation"] + 1,
+                "generated_at": at,
+                "persons_done": 0,
+                "last_error": None,
+            }
+            self._move(connection, row, RequestState.BUILDING, at=at, actor=actor, values=values)
+            return self._load(connection, self._row(connection, filing_number))
+
+    def record_progress(self, filing_number: str, persons_done: int, *, at: datetime) -> None:
+        with self._tx() as connection:
+            connection.execute(
+                update(t.requests)
+                .where(t.requests.c.filing_number == filing_number)
+                .values(persons_done=persons_done, updated_at=at)
+            )
+
+    def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
+        with self._tx() as connection:
+            return list(audit_entries(connection, filing_number))
+
+    def record_action(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        filing_number: str | None = None,
+        details: dict[str, object] | None = None,
+        reason: str | None = None,
+    ) -> AuditEntry:
+        with self._tx() as connection:
+            return append_audit(
+                connection,
+                at=at,
+                actor=actor,
+                action=action,
+                filing_number=filing_number,
+                details=details,
+                reason=reason,
+            )
+
+    def verify_audit(self) -> AuditVerification:
+        with self._tx() as connection:
+            return verify_audit(connection)
+
+
+def _receipt(row: RowMapping, status: ReceiptStatus, persons: int) -> Receipt:
+    return Receipt(
+        request_id=row["request_id"],
+        filing_number=row["filing_number"],
+        status=status,
+        received_at=row["received_at"],
+        due_date=row["due_date"],
+        total_persons=persons,
+    )

@@ -1,0 +1,196 @@
+"""The bridge's own database: requests, persons, periods, lotes, attempts, corrections, audit.
+
+SQLAlchemy Core tables with a naming convention, so that Alembic migrations get stable
+constraint names on SQLite and PostgreSQL alike. Times are stored in UTC and read back aware.
+Personal data at rest: document numbers are kept (the report needs them); account numbers only
+appear inside lote XML, as the trailing digits the report sends.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+from ugpp_bridge.domain.filing import AttemptOutcome, SubmissionType
+from ugpp_bridge.domain.lifecycle import LoteState, RequestState
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC (``timestamptz`` on PostgreSQL, text on SQLite)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware one")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _enum_check(column: str, values: list[str]) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=f"{column}_valid")
+
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("filing_number", String(40), nullable=False, unique=True),
+    Column("request_id", String(36), nullable=False, unique=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("operator_nit", String(15), nullable=False),
+    Column("requested_on", Date, nullable=False),
+    Column("term_starts_on", Date, nullable=False),
+    Column("information_types", String(40), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("generation", Integer, nullable=False, default=0),
+    Column("generated_at", UtcDateTime, nullable=True),
+    Column("persons_done", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("confirmation", String(120), nullable=True),
+    Column("confirmed_at", UtcDateTime, nullable=True),
+    _enum_check("state", [state.value for state in RequestState]),
+)
+
+request_persons = Table(
+    "request_persons",
+    metadata,
+    Column("request_pk", ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("doc_type", String(2), nullable=False),
+    Column("doc_number", String(16), nullable=False),
+    UniqueConstraint("request_pk", "doc_type", "doc_number", name="uq_request_persons_person"),
+)
+
+request_periods = Table(
+    "request_periods",
+    metadata,
+    Column("request_pk", ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("month", Integer, primary_key=True),
+)
+
+filing_sequences = Table(
+    "filing_sequences",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last_value", Integer, nullable=False),
+)
+
+lotes = Table(
+    "lotes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_pk", ForeignKey("requests.id"), nullable=False, index=True),
+    Column("generation", Integer, nullable=False),
+    Column("lote_number", Integer, nullable=False),
+    Column("total_lotes", Integer, nullable=False),
+    Column("submission_id", String(64), nullable=False, unique=True),
+    Column("submission_type", String(12), nullable=False),
+    Column("corrects_submission_id", String(64), nullable=True),
+    Column("record_count", Integer, nullable=False),
+    Column("xml", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("ugpp_filing_number", String(40), nullable=True),
+    Column("acknowledged_at", UtcDateTime, nullable=True),
+    UniqueConstraint("request_pk", "generation", "lote_number", name="uq_lotes_number"),
+    _enum_check("state", [state.value for state in LoteState]),
+    _enum_check("submission_type", [kind.value for kind in SubmissionType]),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lote_id", ForeignKey("lotes.id"), nullable=False, index=True),
+    Column("attempt_number", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("duration_ms", BigInteger, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("http_status", Integer, nullable=True),
+    Column("fault_code", String(80), nullable=True),
+    Column("fault_message", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("request_bytes", LargeBinary, nullable=False),
+    Column("response_bytes", LargeBinary, nullable=True),
+    UniqueConstraint("lote_id", "attempt_number", name="uq_attempts_number"),
+    _enum_check("outcome", [outcome.value for outcome in AttemptOutcome]),
+)
+
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_pk", ForeignKey("requests.id"), nullable=False, index=True),
+    Column("corrected_submission_id", String(64), nullable=False),
+    Column("correcting_submission_id", String(64), nullable=False, unique=True),
+    Column("diff", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("filing_number", String(40), nullable=True, index=True),
+    Column("details", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)

@@ -1,0 +1,85 @@
+"""The audit trail: append-only, hash-chained entries of operator and system actions.
+
+Each entry's hash covers its own fields and the previous entry's hash, so editing an entry
+breaks its hash and deleting one breaks the next entry's link. The store also keeps the hash of
+the last entry (the head), so removing entries at the end is detected too. An attacker able to
+rewrite the whole chain *and* the head is outside what a hash chain can catch: export the head
+(``ugpp-bridge audit verify`` prints it) to somewhere they cannot reach.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what, when, to which request, and why."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    filing_number: str | None
+    details: Mapping[str, object] = field(default_factory=dict)
+    reason: str | None = None
+    prev_hash: str = GENESIS_HASH
+    hash: str = ""
+
+    def computed_hash(self) -> str:
+        return entry_hash(self.prev_hash, self)
+
+
+def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+    """SHA-256 over the previous hash and the entry's canonical JSON."""
+    body = {
+        "seq": entry.seq,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "action": entry.action,
+        "filing_number": entry.filing_number,
+        "details": entry.details,
+        "reason": entry.reason,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    """The result of walking the chain: how many entries, the head, and every break found."""
+
+    entries: int
+    head_hash: str
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_chain(entries: Iterable[AuditEntry], head_seq: int, head_hash: str) -> AuditVerification:
+    """Check every link and hash in seq order, and that the chain ends at the stored head."""
+    problems: list[str] = []
+    previous_hash, expected_seq, count = GENESIS_HASH, 1, 0
+    for entry in entries:
+        count += 1
+        if entry.seq != expected_seq:
+            problems.append(f"entries {expected_seq}–{entry.seq - 1} are missing")
+        if entry.prev_hash != previous_hash:
+            problems.append(f"entry {entry.seq} does not link to the entry before it")
+        if entry.computed_hash() != entry.hash:
+            problems.append(f"entry {entry.seq} was altered after it was written")
+        previous_hash, expected_seq = entry.hash, entry.seq + 1
+    if (expected_seq - 1, previous_hash) != (head_seq, head_hash):
+        problems.append(
+            f"the chain ends at entry {expected_seq - 1} but the head says {head_seq}: "
+            "entries were removed or added outside the bridge"
+        )
+    return AuditVerification(count, head_hash, tuple(problems))

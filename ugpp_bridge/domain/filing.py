@@ -1,0 +1,172 @@
+"""What the bridge keeps about a request: receipts, lotes, attempts (SPEC §4, §5).
+
+Pure values and the rules that name them: the ``radicado`` format, the ``idEnvio`` format, the
+fingerprint that tells a duplicate from a conflicting request, the SHA-256 of a lote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from ugpp_bridge.domain.lifecycle import LoteState, RequestState
+from ugpp_bridge.domain.request import FinancialInfoRequest
+
+FILING_PREFIX = "UB"
+BOGOTA = ZoneInfo("America/Bogota")  # UTC−5 all year; receipts carry this offset
+
+
+class ReceiptStatus(StrEnum):
+    """``estado`` of an AcuseSolicitud."""
+
+    RECEIVED = "RECIBIDA"
+    DUPLICATE = "DUPLICADA"
+
+
+class SubmissionType(StrEnum):
+    """``tipoEnvio`` of a lote."""
+
+    ORIGINAL = "ORIGINAL"
+    CORRECTION = "CORRECCION"
+
+
+def filing_number(year: int, sequence: int) -> str:
+    """Our radicado: readable, unique, and sortable within a year (``UB-2026-000123``)."""
+    return f"{FILING_PREFIX}-{year:04d}-{sequence:06d}"
+
+
+def submission_id(filing: str, generation: int, lote_number: int) -> str:
+    """``idEnvio``: one per lote of one build generation; a resend repeats it, never reuses it."""
+    return f"{filing}-G{generation}-L{lote_number}"
+
+
+def request_fingerprint(request: FinancialInfoRequest) -> str:
+    """SHA-256 of the request's content in canonical form.
+
+    Sets are compared as sets: the same persons, periods and sections in another order are the
+    same request (a duplicate), anything else that differs makes it a conflicting one.
+    """
+    canonical = {
+        "idSolicitud": request.request_id,
+        "nitOperador": request.operator_nit,
+        "fechaSolicitud": request.requested_on.isoformat(),
+        "fechaInicioTermino": request.term_starts_on.isoformat(),
+        "tiposInformacion": sorted(t.value for t in request.information_types),
+        "periodos": sorted([p.year, p.month] for p in request.periods),
+        "personas": sorted([p.doc_type, p.doc_number] for p in request.persons),
+    }
+    encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The answer to Paso 1 (``AcuseSolicitud``)."""
+
+    request_id: str
+    filing_number: str
+    status: ReceiptStatus
+    received_at: datetime
+    due_date: date
+    total_persons: int
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """A request as the store holds it, with its lifecycle and progress."""
+
+    request: FinancialInfoRequest
+    filing_number: str
+    state: RequestState
+    received_at: datetime
+    due_date: date
+    updated_at: datetime
+    generation: int = 0
+    generated_at: datetime | None = None
+    persons_done: int = 0
+    last_error: str | None = None
+    confirmation: str | None = None
+    confirmed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LoteDraft:
+    """A lote ready to store: its XML bytes and what they are."""
+
+    lote_number: int
+    total_lotes: int
+    submission_id: str
+    submission_type: SubmissionType
+    record_count: int
+    xml: bytes
+    corrects_submission_id: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        return sha256_hex(self.xml)
+
+
+@dataclass(frozen=True)
+class StoredLote:
+    """A lote as stored: the exact bytes, their hash and where it stands."""
+
+    filing_number: str
+    generation: int
+    lote_number: int
+    total_lotes: int
+    submission_id: str
+    submission_type: SubmissionType
+    corrects_submission_id: str | None
+    record_count: int
+    xml: bytes
+    sha256: str
+    state: LoteState
+    created_at: datetime
+    ugpp_filing_number: str | None = None
+    acknowledged_at: datetime | None = None
+
+
+class AttemptOutcome(StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    CLIENT_FAULT = "client_fault"
+    SERVER_FAULT = "server_fault"
+    HTTP_ERROR = "http_error"
+    TIMEOUT = "timeout"
+    CONNECTION_ERROR = "connection_error"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at sending one lote: the evidence art. 12 asks for."""
+
+    submission_id: str
+    started_at: datetime
+    duration_ms: int
+    endpoint: str
+    outcome: AttemptOutcome
+    request_bytes: bytes
+    response_bytes: bytes | None = None
+    http_status: int | None = None
+    fault_code: str | None = None
+    fault_message: str | None = None
+    error: str | None = None
+    attempt_number: int = 0  # assigned by the store
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A correction lote and the one it replaces, with what changed."""
+
+    filing_number: str
+    corrected_submission_id: str
+    correcting_submission_id: str
+    diff: dict[str, object]
+    created_at: datetime

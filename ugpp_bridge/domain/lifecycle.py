@@ -1,0 +1,73 @@
+"""The lifecycle of a request and of its lotes (SPEC §5), as state machines.
+
+``received → building → built → sending → sent → confirmed``, with ``build_failed`` (a source
+problem: rebuild once fixed) and ``rejected`` (UGPP answered a Client fault: fix and resend).
+A rebuild after new source data (a correction) may start from ``built``, ``sent``,
+``rejected`` or ``confirmed``. Transport failures never move a request backwards: it stays in
+``sending`` until every lote is acknowledged or an operator acts.
+
+An illegal transition raises ``IllegalTransitionError``; nothing is ever written silently.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from ugpp_bridge.errors import IllegalTransitionError
+
+
+class RequestState(StrEnum):
+    RECEIVED = "received"
+    BUILDING = "building"
+    BUILT = "built"
+    BUILD_FAILED = "build_failed"
+    SENDING = "sending"
+    SENT = "sent"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+_REQUEST_TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
+    RequestState.RECEIVED: frozenset({RequestState.BUILDING}),
+    RequestState.BUILDING: frozenset({RequestState.BUILT, RequestState.BUILD_FAILED}),
+    RequestState.BUILD_FAILED: frozenset({RequestState.BUILDING}),
+    RequestState.BUILT: frozenset({RequestState.SENDING, RequestState.BUILDING}),
+    RequestState.SENDING: frozenset({RequestState.SENT, RequestState.REJECTED}),
+    RequestState.SENT: frozenset(
+        {RequestState.CONFIRMED, RequestState.SENDING, RequestState.BUILDING}
+    ),
+    RequestState.REJECTED: frozenset({RequestState.SENDING, RequestState.BUILDING}),
+    RequestState.CONFIRMED: frozenset({RequestState.BUILDING}),
+}
+
+
+class LoteState(StrEnum):
+    """A stored lote waits to be sent; UGPP acknowledges or rejects it; a correction supersedes."""
+
+    STORED = "stored"
+    ACKNOWLEDGED = "acknowledged"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+
+
+_LOTE_TRANSITIONS: dict[LoteState, frozenset[LoteState]] = {
+    LoteState.STORED: frozenset({LoteState.ACKNOWLEDGED, LoteState.REJECTED, LoteState.SUPERSEDED}),
+    LoteState.REJECTED: frozenset({LoteState.STORED, LoteState.SUPERSEDED}),
+    LoteState.ACKNOWLEDGED: frozenset({LoteState.SUPERSEDED}),
+    LoteState.SUPERSEDED: frozenset(),
+}
+
+
+def check_request_transition(current: RequestState, target: RequestState) -> None:
+    """Raise ``IllegalTransitionError`` unless SPEC §5 allows ``current → target``."""
+    if target not in _REQUEST_TRANSITIONS[current]:
+        raise IllegalTransitionError("request", current.value, target.value)
+
+
+def check_lote_transition(current: LoteState, target: LoteState) -> None:
+    if target not in _LOTE_TRANSITIONS[current]:
+        raise IllegalTransitionError("lote", current.value, target.value)
+
+
+def allowed_request_targets(current: RequestState) -> frozenset[RequestState]:
+    return _REQUEST_TRANSITIONS[current]
