@@ -9,10 +9,13 @@ from datetime import date, datetime
 from ugpp_bridge.adapters.calendar import colombian_holidays
 from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.lote_store import SqlAlchemyLoteStore
+from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
 from ugpp_bridge.adapters.state_store import SqlAlchemyRequestStore
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import BOGOTA
+from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.service.build import BuildOptions
 
 Clock = Callable[[], datetime]
 
@@ -45,6 +48,24 @@ class StateStores:
 def state_stores(url: str) -> StateStores:
     engine = make_engine(url, serialised_writes=True)
     return StateStores(SqlAlchemyRequestStore(engine), SqlAlchemyLoteStore(engine))
+
+
+def report_source_for(settings: Settings, url: str | None = None) -> SqlAlchemyReportSource:
+    """The build's source (R1–R3 as SQL) on UGPP_BRIDGE_SOURCE_URL or ``url``."""
+    source_url = url or settings.require("source_url", "build from the entity's source data")
+    return SqlAlchemyReportSource(make_engine(source_url))
+
+
+def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOptions:
+    """Header and size settings; the operator NIT defaults to the one the request names."""
+    return BuildOptions(
+        operator_nit=settings.operator_nit or request.operator_nit,
+        operator_name=settings.require(
+            "operator_name", "write the lote headers (razonSocialOperador)"
+        ),
+        lote_max_records=settings.lote_max_records,
+        account_number_digits=settings.account_number_digits,
+    )
 
 
 def holiday_calendar() -> Container[date]:

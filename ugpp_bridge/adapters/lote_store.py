@@ -7,7 +7,7 @@ Every lote is stored, with its SHA-256, in the same transaction that moves the r
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, func, select, update
@@ -28,33 +28,15 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
     # -- lotes and attempts -------------------------------------------------------------------
 
     def store_lotes(
-        self, filing_number: str, drafts: Sequence[LoteDraft], *, at: datetime, actor: str
-    ) -> list[StoredLote]:
+        self, filing_number: str, drafts: Iterable[LoteDraft], *, at: datetime, actor: str
+    ) -> int:
         with self._tx() as connection:
             row = self._row(connection, filing_number, lock=True)
             if RequestState(row["state"]) is not RequestState.BUILDING:
                 raise IllegalTransitionError("request", row["state"], RequestState.BUILT.value)
-            connection.execute(
-                t.lotes.insert(),
-                [
-                    {
-                        "request_pk": row["id"],
-                        "generation": row["generation"],
-                        "lote_number": d.lote_number,
-                        "total_lotes": d.total_lotes,
-                        "submission_id": d.submission_id,
-                        "submission_type": d.submission_type.value,
-                        "corrects_submission_id": d.corrects_submission_id,
-                        "record_count": d.record_count,
-                        "xml": d.xml,
-                        "sha256": d.sha256,
-                        "state": LoteState.STORED.value,
-                        "created_at": at,
-                    }
-                    for d in drafts
-                ],
-            )
-            for draft in drafts:
+            stored = 0
+            for draft in drafts:  # one at a time: memory holds a single lote's bytes
+                connection.execute(t.lotes.insert().values(**_lote_values(row, draft, at)))
                 append_audit(
                     connection,
                     at=at,
@@ -67,6 +49,8 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
                         "records": draft.record_count,
                     },
                 )
+                stored += 1
+            self._supersede_earlier(connection, row, at=at, actor=actor)
             self._move(
                 connection,
                 row,
@@ -75,7 +59,33 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
                 actor=actor,
                 values={"persons_done": row["persons_done"]},
             )
-            return self._lotes(connection, row["id"], row["generation"])
+            return stored
+
+    def _supersede_earlier(
+        self, connection: Connection, row: RowMapping, *, at: datetime, actor: str
+    ) -> None:
+        """Unacknowledged lotes of earlier generations must never be sent any more."""
+        earlier = connection.execute(
+            select(t.lotes.c.id, t.lotes.c.submission_id).where(
+                t.lotes.c.request_pk == row["id"],
+                t.lotes.c.generation < row["generation"],
+                t.lotes.c.state.in_([LoteState.STORED.value, LoteState.REJECTED.value]),
+            )
+        ).all()
+        for lote_id, submission in earlier:
+            connection.execute(
+                update(t.lotes)
+                .where(t.lotes.c.id == lote_id)
+                .values(state=LoteState.SUPERSEDED.value)
+            )
+            append_audit(
+                connection,
+                at=at,
+                actor=actor,
+                action="lote.superseded",
+                filing_number=row["filing_number"],
+                details={"idEnvio": submission},
+            )
 
     def lotes(self, filing_number: str, *, generation: int | None = None) -> list[StoredLote]:
         with self._tx() as connection:
@@ -241,3 +251,20 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
                 )
                 for r in rows
             ]
+
+
+def _lote_values(row: RowMapping, draft: LoteDraft, at: datetime) -> dict[str, object]:
+    return {
+        "request_pk": row["id"],
+        "generation": row["generation"],
+        "lote_number": draft.lote_number,
+        "total_lotes": draft.total_lotes,
+        "submission_id": draft.submission_id,
+        "submission_type": draft.submission_type.value,
+        "corrects_submission_id": draft.corrects_submission_id,
+        "record_count": draft.record_count,
+        "xml": draft.xml,
+        "sha256": draft.sha256,
+        "state": LoteState.STORED.value,
+        "created_at": at,
+    }

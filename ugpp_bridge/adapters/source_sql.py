@@ -109,12 +109,22 @@ class SqlAlchemySource(SourceReader, SourceWriter):
                             _insert(connection, relation, pending, counts)
                 for relation in schema.RELATION_ORDER:
                     _insert(connection, relation, pending, counts)
+            self._analyze(counts)
         except SQLAlchemyError as exc:
             raise SourceUnavailableError(
                 f"Writing to the source database {safe_url(self.engine.url)} failed and "
-                f"nothing was kept: {_reason(exc)}"
+                f"nothing was kept: {describe_error(exc)}"
             ) from exc
         return counts
+
+    def _analyze(self, counts: WriteCounts) -> None:
+        """Refresh PostgreSQL's statistics after a bulk load, so the build gets good plans."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        with self.engine.connect() as connection:
+            for relation in counts.rows:
+                connection.exec_driver_sql(f"ANALYZE {schema.RELATIONS[relation].name}")
+            connection.commit()
 
     def _connect(self) -> _Connection:
         return _Connection(self.engine)
@@ -157,24 +167,24 @@ class _Connection:
         try:
             self.connection = self.engine.connect()
         except SQLAlchemyError as exc:
-            raise _unavailable(self.engine, exc) from exc
+            raise source_unavailable(self.engine, exc) from exc
         return self.connection
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         assert self.connection is not None
         self.connection.close()
         if isinstance(exc, SQLAlchemyError):
-            raise _unavailable(self.engine, exc) from exc
+            raise source_unavailable(self.engine, exc) from exc
 
 
-def _unavailable(engine: Engine, exc: SQLAlchemyError) -> SourceUnavailableError:
+def source_unavailable(engine: Engine, exc: SQLAlchemyError) -> SourceUnavailableError:
     return SourceUnavailableError(
-        f"The source database {safe_url(engine.url)} could not be read ({_reason(exc)}); "
+        f"The source database {safe_url(engine.url)} could not be read ({describe_error(exc)}); "
         "check UGPP_BRIDGE_SOURCE_URL and run `ugpp-bridge source check`."
     )
 
 
-def _reason(exc: SQLAlchemyError) -> str:
+def describe_error(exc: SQLAlchemyError) -> str:
     """The driver's own first line of the error, without SQLAlchemy's statement dump."""
     reason: BaseException = getattr(exc, "orig", None) or exc
     lines = str(reason).strip().splitlines() or [""]

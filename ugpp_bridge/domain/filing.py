@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
@@ -170,3 +172,34 @@ class Correction:
     correcting_submission_id: str
     diff: dict[str, object]
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class LoteContext:
+    """What every lote header of one build says (``encabezado``)."""
+
+    request_id: str
+    filing_number: str
+    generation: int
+    operator_nit: str
+    operator_name: str
+    generated_at: datetime
+    submission_type: SubmissionType = SubmissionType.ORIGINAL
+    corrects: Mapping[int, str] = field(default_factory=dict)  # lote number → idEnvio corrected
+
+    def submission_id(self, lote_number: int) -> str:
+        return submission_id(self.filing_number, self.generation, lote_number)
+
+
+@dataclass(frozen=True)
+class WrittenLote:
+    """A finished, validated lote file."""
+
+    lote_number: int
+    total_lotes: int
+    record_count: int
+    submission_id: str
+    path: Path
+    sha256: str
+    submission_type: SubmissionType = SubmissionType.ORIGINAL
+    corrects_submission_id: str | None = None

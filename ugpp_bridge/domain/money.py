@@ -15,3 +15,8 @@ def to_pesos(amount: Decimal) -> int:
     so rounding never accumulates.
     """
     return int(amount.quantize(ONE_PESO, rounding=ROUND_HALF_UP))
+
+
+def cents_to_pesos(cents: int | Decimal) -> int:
+    """Whole pesos from an exact number of centavos (what the SQL build sums)."""
+    return to_pesos(Decimal(cents).scaleb(-2))

@@ -101,15 +101,19 @@ def build_report(
     if request.asks_for(InformationType.TRUST):
         payments = [p for p in source.trust_yield_payments if p.holder in wanted]
         trust = trust_yield_records(payments, request.periods)
-    return Report(request, _per_person(request.persons, accounts, titles, trust))
+    return Report(request, person_reports(request.persons, accounts, titles, trust))
 
 
-def _per_person(
+def person_reports(
     persons: Sequence[PersonId],
     accounts: list[AccountMonthRecord],
     titles: list[TitleMonthRecord],
     trust: list[TrustYieldRecord],
 ) -> tuple[PersonReport, ...]:
+    """One report per person, in ``persons`` order, each section in the wire's order.
+
+    Titles keep the order they come in within a title-month (their events' date order).
+    """
     accounts.sort(key=lambda r: (r.period, r.account_type, r.account_number, r.account_id))
     titles.sort(key=lambda r: (r.period, r.title_number, r.title_id))  # stable: event order kept
     by_person_accounts = group_by(accounts, lambda r: r.person)

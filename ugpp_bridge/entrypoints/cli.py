@@ -6,9 +6,12 @@ logged with its traceback and also exits 1.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import os
 import sys
+from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +21,27 @@ from rich.console import Console
 from ugpp_bridge import __version__
 from ugpp_bridge.adapters import migrations
 from ugpp_bridge.adapters.database import safe_url
+from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.adapters.source_csv import import_csv_directory
-from ugpp_bridge.bootstrap import source_from_settings, state_stores
+from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
+from ugpp_bridge.bootstrap import (
+    build_options,
+    report_source_for,
+    source_from_settings,
+    state_stores,
+    system_clock,
+)
 from ugpp_bridge.config import Settings, load_settings
+from ugpp_bridge.domain.filing import BOGOTA
 from ugpp_bridge.entrypoints import demo as demo_command
-from ugpp_bridge.entrypoints.console import progress_bar, write_counts_table
+from ugpp_bridge.entrypoints.console import (
+    lotes_table,
+    progress_bar,
+    progress_counter,
+    write_counts_table,
+)
 from ugpp_bridge.errors import UgppBridgeError
+from ugpp_bridge.service.build import build_request, preview_lotes
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
 
 logger = logging.getLogger("ugpp_bridge.cli")
@@ -72,6 +90,91 @@ def main(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
 def demo(settings: Settings, persons: int, seed: int) -> None:
     """Run what exists of the whole job on sample data, in a temporary folder."""
     demo_command.run(settings, persons=persons, seed=seed, console=Console(width=140))
+
+
+@main.command()
+@click.option(
+    "--request",
+    "request_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A Solicitud XML file (the element alone or in a SOAP envelope).",
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--source-url", default=None, help="Default: UGPP_BRIDGE_SOURCE_URL.")
+@click.option(
+    "--generated-at",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="fechaGeneracion (default: now, Bogotá time); fix it to reproduce a preview.",
+)
+@click.pass_obj
+def report(
+    settings: Settings,
+    request_file: Path,
+    out_dir: Path,
+    source_url: str | None,
+    generated_at: datetime | None,
+) -> None:
+    """Build the lotes of a Solicitud file from the source into OUT; store and send nothing."""
+    console = Console()
+    request = parse_solicitud(request_file.read_bytes())
+    moment = system_clock() if generated_at is None else _aware(generated_at)
+    with (
+        closing(report_source_for(settings, source_url)) as source,
+        progress_counter(console, "Building", len(request.persons)) as progress,
+    ):
+        written = preview_lotes(
+            request,
+            source=source,
+            writer=LxmlLoteWriter(),
+            options=build_options(settings, request),
+            out_dir=out_dir,
+            generated_at=moment,
+            progress=progress,
+        )
+    console.print(lotes_table(written, f"Preview of {request.request_id} in {out_dir}"))
+    console.print("Nothing was stored or sent: these files are a preview (radicado SIN-RADICAR).")
+
+
+@main.command()
+@click.argument("identifier", metavar="ID")
+@click.option("--source-url", default=None, help="Default: UGPP_BRIDGE_SOURCE_URL.")
+@click.pass_obj
+def build(settings: Settings, identifier: str, source_url: str | None) -> None:
+    """Build a stored request (radicado or idSolicitud) into stored, validated lotes."""
+    console = Console()
+    stores = state_stores(settings.database_url)
+    try:
+        stored = stores.requests.get(identifier)
+        with (
+            closing(report_source_for(settings, source_url)) as source,
+            progress_counter(console, "Building", len(stored.request.persons)) as progress,
+        ):
+            built = build_request(
+                identifier,
+                requests=stores.requests,
+                lotes=stores.lotes,
+                source=source,
+                writer=LxmlLoteWriter(),
+                options=build_options(settings, stored.request),
+                clock=system_clock,
+                actor=operator_name(),
+                progress=progress,
+            )
+        console.print(lotes_table(stores.lotes.lotes(built.filing_number), built.filing_number))
+        console.print(f"{built.filing_number}: {built.state.value}, generation {built.generation}.")
+    finally:
+        stores.close()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=BOGOTA)
+
+
+def operator_name() -> str:
+    """Who runs a CLI action, for the audit trail."""
+    return f"cli:{getpass.getuser()}"
 
 
 @main.group()

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ugpp_bridge.domain.accounts import AccountMonthRecord
+from ugpp_bridge.domain.filing import StoredLote, WrittenLote
 from ugpp_bridge.domain.report import PersonWithoutInformation, Record
 from ugpp_bridge.domain.titles import TitleMonthRecord
 from ugpp_bridge.domain.trust import TrustYieldRecord
@@ -41,6 +42,32 @@ def progress_bar(
                 progress.advance(task)
 
         yield advance
+
+
+@contextmanager
+def progress_counter(console: Console, label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar; the yielded function sets how many of ``total`` are done."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.update(task, completed=done)
+
+
+def lotes_table(lotes: Iterable[WrittenLote | StoredLote], title: str) -> Table:
+    table = Table(title=title)
+    for name in ("lote", "idEnvio", "registros", "SHA-256"):
+        table.add_column(name, justify="right" if name == "registros" else "left")
+    for lote in lotes:
+        name = lote.path.name if isinstance(lote, WrittenLote) else str(lote.lote_number)
+        table.add_row(name, lote.submission_id, f"{lote.record_count:,}", lote.sha256[:16] + "…")
+    return table
 
 
 def write_counts_table(counts: WriteCounts, title: str) -> Table:

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
 from ugpp_bridge.domain.filing import (
     Attempt,
     Correction,
+    LoteContext,
     LoteDraft,
     Receipt,
     StoredLote,
     StoredRequest,
+    WrittenLote,
 )
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
+from ugpp_bridge.domain.report import PersonReport, Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import SourceProblem
@@ -52,6 +56,35 @@ class SourceReader(abc.ABC):
     def holders(self, limit: int, relation: str = "accounts") -> list[PersonId]:
         """Up to ``limit`` holders found in ``relation`` (accounts, titles or
         trust_yield_payments), in a stable order."""
+
+
+class ReportSource(abc.ABC):
+    """The build's access to the source: R1–R3 computed where the data lives."""
+
+    @abc.abstractmethod
+    def check(self) -> list[SourceProblem]:
+        """Every breach of the source contract (SPEC §3)."""
+
+    @abc.abstractmethod
+    def person_reports(
+        self, request: FinancialInfoRequest, *, account_number_digits: int
+    ) -> Iterator[PersonReport]:
+        """One report per requested person, in the request's order, streamed."""
+
+
+class LoteWriter(abc.ABC):
+    """Turns records into finished, validated lote files of the wire format."""
+
+    @abc.abstractmethod
+    def write(
+        self,
+        records: Iterable[Record],
+        context: LoteContext,
+        max_records: int,
+        directory: Path,
+        file_name: str = "lote-{number:05d}.xml",
+    ) -> list[WrittenLote]:
+        """Every lote of ``records`` in order; each file is complete and validated."""
 
 
 class SourceWriter(abc.ABC):
@@ -136,9 +169,13 @@ class LoteStore(abc.ABC):
 
     @abc.abstractmethod
     def store_lotes(
-        self, filing_number: str, drafts: Sequence[LoteDraft], *, at: datetime, actor: str
-    ) -> list[StoredLote]:
-        """Store every lote of the current generation and move ``building → built``, atomically."""
+        self, filing_number: str, drafts: Iterable[LoteDraft], *, at: datetime, actor: str
+    ) -> int:
+        """Store every lote of the current generation and move ``building → built``, atomically.
+
+        Lotes of earlier generations that were never acknowledged become ``superseded``.
+        Returns how many lotes were stored (read them back with ``lotes``).
+        """
 
     @abc.abstractmethod
     def lotes(self, filing_number: str, *, generation: int | None = None) -> list[StoredLote]:

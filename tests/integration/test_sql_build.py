@@ -1,0 +1,262 @@
+"""The SQL build (R1–R3 inside the source database) against the pure rules, on both engines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from tests.conftest import DATA
+from ugpp_bridge.adapters import source_schema
+from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.source_csv import import_csv_directory
+from ugpp_bridge.adapters.source_sql import SqlAlchemySource
+from ugpp_bridge.adapters.xml_lotes import write_lotes
+from ugpp_bridge.domain.codes import (
+    AccountType,
+    InformationType,
+    TitleEventKind,
+    TitleType,
+    TransactionKind,
+)
+from ugpp_bridge.domain.filing import LoteContext
+from ugpp_bridge.domain.identifiers import PersonId
+from ugpp_bridge.domain.periods import Period
+from ugpp_bridge.domain.report import build_report
+from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.domain.source import (
+    Account,
+    DailyBalance,
+    SourceData,
+    Title,
+    TitleEvent,
+    Transaction,
+    TrustYieldPayment,
+)
+from ugpp_bridge.errors import SourceDataError
+from ugpp_bridge.service.sample_bank import sample_bank
+
+PEOPLE = (PersonId("CC", "100"), PersonId("PT", "200"), PersonId("CE", "X300"))
+STRANGER = PersonId("RC", "999")
+MONTHS = [Period(2025, m) for m in (1, 2, 3)]
+Sources = Callable[[str], SqlAlchemySource]
+
+
+def request_for(
+    persons: tuple[PersonId, ...],
+    periods: list[Period],
+    types: frozenset[InformationType] = frozenset(InformationType),
+) -> FinancialInfoRequest:
+    return FinancialInfoRequest(
+        "SOL-PROP",
+        "800197268",
+        date(2026, 11, 2),
+        date(2026, 11, 5),
+        types,
+        tuple(periods),
+        persons,
+    )
+
+
+def sql_records(url: str, request: FinancialInfoRequest, chunk: int = 500) -> list[object]:
+    source = SqlAlchemyReportSource(make_engine(url), chunk_persons=chunk)
+    try:
+        return [
+            r
+            for person in source.person_reports(request, account_number_digits=4)
+            for r in person.records()
+        ]
+    finally:
+        source.close()
+
+
+# -- generated source data --------------------------------------------------------------------
+
+days = st.dates(min_value=date(2024, 11, 20), max_value=date(2025, 4, 10))
+money = st.integers(min_value=-300_000, max_value=300_000).map(lambda c: Decimal(c).scaleb(-2))
+positive_money = st.integers(min_value=0, max_value=300_000).map(lambda c: Decimal(c).scaleb(-2))
+
+
+@st.composite
+def source_data(draw: st.DrawFn) -> SourceData:
+    accounts = []
+    for n in range(draw(st.integers(0, 4))):
+        opened = draw(days)
+        closed = draw(st.none() | st.dates(min_value=opened, max_value=date(2025, 4, 30)))
+        accounts.append(
+            Account(f"A{n}", draw(st.sampled_from(PEOPLE)), draw(st.sampled_from(list(AccountType))),
+                    f"00-{n}{draw(st.integers(1000, 9999))}", opened, closed)
+        )  # fmt: skip
+    ids = [a.account_id for a in accounts]
+    transactions = []
+    for _ in range(draw(st.integers(0, 25))) if ids else []:
+        counterparty = draw(st.none() | st.sampled_from([*ids, "EXTERNAL"]))
+        transactions.append(
+            Transaction(draw(st.sampled_from(ids)), draw(days), draw(money),
+                        draw(st.sampled_from(list(TransactionKind))), counterparty)
+        )  # fmt: skip
+    balances = []
+    for account_id in ids:
+        for day in draw(st.sets(days, max_size=8)):
+            balances.append(DailyBalance(account_id, day, draw(money)))
+    titles, events = [], []
+    for n in range(draw(st.integers(0, 3))):
+        titles.append(
+            Title(
+                f"T{n}",
+                draw(st.sampled_from(PEOPLE)),
+                draw(st.sampled_from(list(TitleType))),
+                f"N-{n}",
+            )
+        )
+        for _ in range(draw(st.integers(0, 4))):
+            events.append(
+                TitleEvent(
+                    f"T{n}",
+                    draw(days),
+                    draw(st.sampled_from(list(TitleEventKind))),
+                    draw(positive_money),
+                )
+            )
+    payments = [
+        TrustYieldPayment(
+            draw(st.sampled_from(PEOPLE)), draw(days), draw(positive_money), draw(st.booleans())
+        )
+        for _ in range(draw(st.integers(0, 5)))
+    ]
+    return SourceData(
+        tuple(accounts),
+        tuple(transactions),
+        tuple(balances),
+        tuple(titles),
+        tuple(events),
+        tuple(payments),
+    )
+
+
+@pytest.fixture
+def empty_source(sources: Sources, db_url: str) -> Iterator[tuple[SqlAlchemySource, str]]:
+    source = sources(db_url)
+    with source.engine.begin() as connection:
+        source_schema.metadata.create_all(connection)
+    yield source, db_url
+
+
+def replace_data(source: SqlAlchemySource, data: SourceData) -> None:
+    with source.engine.begin() as connection:
+        for table in source_schema.metadata.sorted_tables:
+            connection.execute(table.delete())
+    source.write([data])
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=source_data(),
+    periods=st.lists(st.sampled_from(MONTHS), min_size=1, max_size=3, unique=True),
+    types=st.sets(st.sampled_from(list(InformationType)), min_size=1).map(frozenset),
+)
+def test_the_sql_build_agrees_exactly_with_the_pure_rules(
+    empty_source: tuple[SqlAlchemySource, str],
+    data: SourceData,
+    periods: list[Period],
+    types: frozenset[InformationType],
+) -> None:
+    source, url = empty_source
+    replace_data(source, data)
+    request = request_for((*PEOPLE, STRANGER), periods, types)
+    assert sql_records(url, request, chunk=2) == list(build_report(request, data).records())
+
+
+def test_the_sql_build_agrees_with_the_pure_rules_on_a_sample_bank(
+    sources: Sources, db_url: str
+) -> None:
+    source = sources(db_url)
+    parts = list(sample_bank(150, 21))
+    source.write(parts)
+    data = SourceData.merge(parts)
+    persons = (*sorted({a.holder for a in data.accounts}), STRANGER)
+    request = request_for(persons, [Period(2025, m) for m in range(1, 13)])
+    expected = list(build_report(request, data).records())
+    assert len(expected) > 1500
+    assert sql_records(db_url, request, chunk=40) == expected
+
+
+def test_the_imported_golden_data_gives_the_golden_lote(
+    sources: Sources, db_url: str, tmp_path: Path
+) -> None:
+    import_csv_directory(DATA / "source_csv", sources(db_url))
+    request = request_for(
+        (PersonId("CC", "52123456"), PersonId("PT", "7788990"), PersonId("RC", "1234")),
+        [Period(2025, 1), Period(2025, 2)],
+    )
+    context = LoteContext(
+        request_id="UGPP-2026-000451", filing_number="UB-2026-000123", generation=1,
+        operator_nit="800197268", operator_name="Banco de Ejemplo S.A.",
+        generated_at=datetime(2026, 11, 6, 13, 0, tzinfo=UTC),
+    )  # fmt: skip
+    (lote,) = write_lotes(sql_records(db_url, request), context, 5000, tmp_path)
+    written = etree.canonicalize(lote.path.read_text(encoding="utf-8"), strip_text=True)
+    golden = etree.canonicalize(
+        (DATA / "wire" / "reporte.xml").read_text(encoding="utf-8"),
+        strip_text=True,
+        with_comments=False,
+    )
+    assert written == golden
+
+
+def test_a_bad_code_in_the_source_is_named_by_the_check_the_build_runs_first(
+    sources: Sources, db_url: str
+) -> None:
+    source = sources(db_url)
+    import_csv_directory(DATA / "source_csv", source)
+    with source.engine.begin() as connection:
+        connection.execute(
+            source_schema.accounts.update()
+            .values(account_type=9)
+            .where(source_schema.accounts.c.account_id == "A2")
+        )
+    report_source = SqlAlchemyReportSource(source.engine)
+    problems = report_source.check()
+    assert [(p.relation, p.column, p.example_keys) for p in problems] == [
+        ("accounts", "account_type", ("A2",))
+    ]
+
+
+def test_negative_fiduciary_totals_stop_the_sql_build_like_the_rules(
+    sources: Sources, db_url: str
+) -> None:
+    source = sources(db_url)
+    person = PEOPLE[0]
+    source.write([SourceData(trust_yield_payments=(
+        TrustYieldPayment(person, date(2025, 1, 5), Decimal("10.00"), False),
+        TrustYieldPayment(person, date(2025, 1, 6), Decimal("-30.00"), False),
+    ))])  # fmt: skip
+    with pytest.raises(SourceDataError, match="trust_yield_payments.amount"):
+        sql_records(db_url, request_for((person,), MONTHS))
+
+
+def test_every_day_of_a_long_sparse_history_is_carried_exactly(
+    sources: Sources, db_url: str
+) -> None:
+    # One balance row a year before the month, one in it: the carry-in must reach across.
+    source = sources(db_url)
+    person = PEOPLE[0]
+    rows = (
+        DailyBalance("A0", date(2024, 1, 15), Decimal("-12.50")),
+        DailyBalance("A0", date(2025, 2, 20), Decimal("7.49")),
+    )
+    account = Account("A0", person, AccountType.CURRENT, "123456", date(2023, 1, 1))
+    source.write([SourceData(accounts=(account,), daily_balances=rows)])
+    (record,) = sql_records(
+        db_url, request_for((person,), [Period(2025, 2)], frozenset({InformationType.ACCOUNTS}))
+    )
+    assert (record.median_daily_balance, record.end_balance) == (-13, 7)  # type: ignore[union-attr]

@@ -1,0 +1,152 @@
+"""``SqlAlchemyReportSource``: the build's view of the source — the SQL of ``report_sql``
+executed a chunk of persons at a time, its rows turned into the domain's records.
+
+Python only touches output records (a few per person and month), never transactions or days.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ugpp_bridge.adapters import report_sql as q
+from ugpp_bridge.adapters.source_check import check_relations
+from ugpp_bridge.adapters.source_sql import chunked, describe_error, source_unavailable
+from ugpp_bridge.domain.accounts import AccountMonthRecord, account_number_suffix
+from ugpp_bridge.domain.codes import (
+    AccountType,
+    InformationType,
+    MovementType,
+    TitleType,
+)
+from ugpp_bridge.domain.identifiers import PersonId
+from ugpp_bridge.domain.money import cents_to_pesos
+from ugpp_bridge.domain.periods import Period
+from ugpp_bridge.domain.report import PersonReport, person_reports
+from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.domain.titles import TitleMonthRecord
+from ugpp_bridge.domain.trust import TrustYieldRecord
+from ugpp_bridge.errors import InvalidInputError, SourceDataError, SourceProblem
+from ugpp_bridge.service.ports import ReportSource
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_PERSONS = 500
+_MOVEMENT = {
+    "issue": MovementType.ISSUE,
+    "renewal": MovementType.RENEWAL,
+    "cancellation": MovementType.CANCELLATION,
+    "outstanding": MovementType.OUTSTANDING,
+}
+
+
+class SqlAlchemyReportSource(ReportSource):
+    """Runs R1–R3 inside the source database, ``chunk_persons`` persons per round trip."""
+
+    def __init__(self, engine: Engine, chunk_persons: int = DEFAULT_CHUNK_PERSONS) -> None:
+        self.engine = engine
+        self.chunk_persons = chunk_persons
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def check(self) -> list[SourceProblem]:
+        try:
+            with self.engine.connect() as connection:
+                return check_relations(connection)
+        except SQLAlchemyError as exc:
+            raise source_unavailable(self.engine, exc) from exc
+
+    def person_reports(
+        self, request: FinancialInfoRequest, *, account_number_digits: int
+    ) -> Iterator[PersonReport]:
+        positions = list(enumerate(request.persons))
+        try:
+            with self.engine.connect() as connection:
+                for chunk in chunked(positions, self.chunk_persons):
+                    started = time.perf_counter()
+                    yield from self._chunk(connection, request, chunk, account_number_digits)
+                    logger.info(
+                        "Built %d persons of request %s in %.2f s",
+                        len(chunk), request.request_id, time.perf_counter() - started,
+                    )  # fmt: skip
+        except SQLAlchemyError as exc:
+            raise SourceDataError(
+                [SourceProblem("(query)", None, f"the build query failed: {describe_error(exc)}")]
+            ) from exc
+
+    def _chunk(
+        self,
+        connection: Connection,
+        request: FinancialInfoRequest,
+        chunk: list[tuple[int, PersonId]],
+        digits: int,
+    ) -> tuple[PersonReport, ...]:
+        persons = q.persons_cte(chunk)
+        periods = q.periods_cte(sorted(request.periods))
+        by_pos = dict(chunk)
+        accounts: list[AccountMonthRecord] = []
+        titles: list[TitleMonthRecord] = []
+        trust: list[TrustYieldRecord] = []
+        if request.asks_for(InformationType.ACCOUNTS):
+            rows = connection.execute(q.account_months_query(persons, periods)).mappings()
+            accounts = [_account(by_pos[row["pos"]], row, digits) for row in rows]
+        if request.asks_for(InformationType.INVESTMENTS):
+            rows = connection.execute(q.title_months_query(persons, periods)).mappings()
+            titles = [_title(by_pos[row["pos"]], row) for row in rows]
+        if request.asks_for(InformationType.TRUST):
+            rows = connection.execute(q.trust_years_query(persons, request.years)).mappings()
+            trust = [_trust(by_pos[row["pos"]], row) for row in rows]
+        return person_reports([person for _, person in chunk], accounts, titles, trust)
+
+
+def _account(person: PersonId, row: Any, digits: int) -> AccountMonthRecord:
+    try:
+        return AccountMonthRecord(
+            person=person,
+            period=Period(row["year"], row["month"]),
+            account_type=AccountType(row["account_type"]),
+            account_number=account_number_suffix(str(row["account_number"]), digits),
+            credits_value=cents_to_pesos(row["credits"]),
+            credits_count=int(row["credits_count"]),
+            debits_value=cents_to_pesos(row["debits"]),
+            debits_count=int(row["debits_count"]),
+            median_daily_balance=cents_to_pesos(row["median"]),
+            end_balance=cents_to_pesos(row["end_balance"]),
+            account_id=row["account_id"],
+        )
+    except (ValueError, InvalidInputError) as exc:
+        problem = SourceProblem("accounts", None, str(exc), (str(row["account_id"]),))
+        raise SourceDataError([problem]) from exc
+
+
+def _title(person: PersonId, row: Any) -> TitleMonthRecord:
+    try:
+        return TitleMonthRecord(
+            person=person,
+            period=Period(row["year"], row["month"]),
+            title_number=str(row["title_number"]),
+            title_type=TitleType(row["title_type"]),
+            movement_type=_MOVEMENT[row["event"]],
+            value=cents_to_pesos(row["value"]),
+            balance=cents_to_pesos(row["principal"]),
+            title_id=row["title_id"],
+        )
+    except (ValueError, KeyError) as exc:
+        problem = SourceProblem("titles", None, str(exc), (str(row["title_id"]),))
+        raise SourceDataError([problem]) from exc
+
+
+def _trust(person: PersonId, row: Any) -> TrustYieldRecord:
+    total = int(row["total"])
+    if total < 0:
+        message = f"the payments of one person in {row['year']} add up to a negative amount"
+        raise SourceDataError(
+            [SourceProblem("trust_yield_payments", "amount", message, (person.masked(),))]
+        )
+    return TrustYieldRecord(person=person, year=row["year"], amount_paid=cents_to_pesos(total))

@@ -1,0 +1,386 @@
+"""R1–R3 pushed into the source database as SQL (SQLAlchemy Core), a chunk of persons at a time.
+
+The same Core queries run on SQLite and PostgreSQL; only ``days_between`` is rendered per
+dialect. Amounts are summed as integer centavos (``ROUND(amount * 100)``), exact on every
+engine, and rounded to pesos in Python on the final figure only.
+
+The upper median of carried-forward daily balances is computed without one row per calendar
+day: each month splits into *segments* — the balance carried in at the first open day, then one
+segment per balance row inside the open days — each weighing the days until the next segment
+starts. Ordered by balance, the running sum of weights first passes ``n // 2`` (written as
+``2 · cum > n``) at the upper median.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    Date,
+    Integer,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    column,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+    values,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from ugpp_bridge.adapters import source_schema as s
+from ugpp_bridge.domain.identifiers import PersonId
+from ugpp_bridge.domain.periods import Period
+
+EXCLUDED_KINDS = ("returned_cheque", "own_transfer")
+
+
+class days_between(FunctionElement[int]):  # noqa: N801 — SQL function naming
+    """Whole days from the first date to the second (``end − start``)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(days_between, "sqlite")
+def _days_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
+
+
+@compiles(days_between)
+def _days_default(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"({end} - {start})"
+
+
+def cents(amount: ColumnElement[Any]) -> ColumnElement[int]:
+    """An amount as exact integer centavos on every engine."""
+    return cast(func.round(amount * 100), BigInteger)
+
+
+def persons_cte(persons: list[tuple[int, PersonId]]) -> CTE:
+    rows = [(position, p.doc_type, p.doc_number) for position, p in persons]
+    return (
+        values(
+            column("pos", Integer),
+            column("doc_type", Text),
+            column("doc_number", Text),
+            name="persons",
+        )
+        .data(rows)
+        .cte("persons")
+    )
+
+
+def periods_cte(periods: list[Period]) -> CTE:
+    rows = [(p.year, p.month, p.first_day, p.last_day) for p in periods]
+    return (
+        values(
+            column("year", Integer),
+            column("month", Integer),
+            column("first_day", Date),
+            column("last_day", Date),
+            name="periods",
+        )
+        .data(rows)
+        .cte("periods")
+    )
+
+
+def _holder_of(table: Any, persons: CTE) -> ColumnElement[bool]:
+    return and_(
+        table.c.holder_doc_type == persons.c.doc_type,
+        table.c.holder_doc_number == persons.c.doc_number,
+    )
+
+
+def _later(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((a > b, a), else_=b)
+
+
+def account_months_query(persons: CTE, periods: CTE) -> Select[Any]:
+    """R1: one row per account of a requested person and requested month it was open."""
+    a = s.accounts
+    months = (
+        select(
+            persons.c.pos,
+            a.c.account_id,
+            a.c.holder_doc_type,
+            a.c.holder_doc_number,
+            a.c.account_type,
+            a.c.account_number,
+            periods.c.year,
+            periods.c.month,
+            periods.c.first_day,
+            periods.c.last_day,
+            _later(a.c.opened_on, periods.c.first_day).label("open_from"),
+            case(
+                (
+                    and_(a.c.closed_on.is_not(None), a.c.closed_on < periods.c.last_day),
+                    a.c.closed_on,
+                ),
+                else_=periods.c.last_day,
+            ).label("open_to"),
+        )
+        .select_from(persons.join(a, _holder_of(a, persons)).join(periods, true()))
+        .where(
+            a.c.opened_on <= periods.c.last_day,
+            or_(a.c.closed_on.is_(None), a.c.closed_on >= periods.c.first_day),
+        )
+        .cte("account_months")
+    )
+    movements = _movements(months)
+    figures = _balances(months)
+    key = ("account_id", "year", "month")
+    return (
+        select(
+            months.c.pos,
+            months.c.year,
+            months.c.month,
+            months.c.account_type,
+            months.c.account_number,
+            months.c.account_id,
+            func.coalesce(movements.c.credits, 0).label("credits"),
+            func.coalesce(movements.c.credits_count, 0).label("credits_count"),
+            func.coalesce(movements.c.debits, 0).label("debits"),
+            func.coalesce(movements.c.debits_count, 0).label("debits_count"),
+            figures.c.median,
+            figures.c.end_balance,
+        )
+        .select_from(
+            months.outerjoin(movements, _same(months, movements, key)).join(
+                figures, _same(months, figures, key)
+            )
+        )
+        .order_by(months.c.pos, months.c.account_id, months.c.year, months.c.month)
+    )
+
+
+def _same(left: Any, right: Any, names: tuple[str, ...]) -> ColumnElement[bool]:
+    return and_(*(left.c[name] == right.c[name] for name in names))
+
+
+def _movements(months: CTE) -> CTE:
+    """Credits and debits net of returned cheques, own transfers and same-holder counterparts."""
+    t = s.transactions
+    counterparty = s.accounts.alias("counterparty")
+    same_holder = and_(
+        counterparty.c.account_id.is_not(None),
+        counterparty.c.holder_doc_type == months.c.holder_doc_type,
+        counterparty.c.holder_doc_number == months.c.holder_doc_number,
+    )
+    amount = cents(t.c.amount)
+    return (
+        select(
+            months.c.account_id,
+            months.c.year,
+            months.c.month,
+            func.sum(case((t.c.amount > 0, amount), else_=0)).label("credits"),
+            func.sum(case((t.c.amount > 0, 1), else_=0)).label("credits_count"),
+            func.sum(case((t.c.amount < 0, -amount), else_=0)).label("debits"),
+            func.sum(case((t.c.amount < 0, 1), else_=0)).label("debits_count"),
+        )
+        .select_from(
+            months.join(
+                t,
+                and_(
+                    t.c.account_id == months.c.account_id,
+                    t.c.booked_on >= months.c.first_day,
+                    t.c.booked_on <= months.c.last_day,
+                ),
+            ).outerjoin(counterparty, counterparty.c.account_id == t.c.counterparty_account_id)
+        )
+        .where(t.c.kind.not_in(EXCLUDED_KINDS), not_(same_holder))
+        .group_by(months.c.account_id, months.c.year, months.c.month)
+        .cte("movements")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+
+
+def _balances(months: CTE) -> CTE:
+    """The upper median and the end balance of each account-month, in centavos."""
+    b = s.daily_balances
+    carried_in = (
+        select(cents(b.c.balance))
+        .where(b.c.account_id == months.c.account_id, b.c.balance_date <= months.c.open_from)
+        .order_by(b.c.balance_date.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    starts = union_all(
+        select(
+            months.c.account_id,
+            months.c.year,
+            months.c.month,
+            months.c.open_from.label("start_day"),
+            func.coalesce(carried_in, 0).label("balance"),
+        ),
+        select(
+            months.c.account_id,
+            months.c.year,
+            months.c.month,
+            b.c.balance_date.label("start_day"),
+            cents(b.c.balance).label("balance"),
+        ).select_from(
+            months.join(
+                b,
+                and_(
+                    b.c.account_id == months.c.account_id,
+                    b.c.balance_date > months.c.open_from,
+                    b.c.balance_date <= months.c.open_to,
+                ),
+            )
+        ),
+    ).cte("segment_starts")
+    key = (starts.c.account_id, starts.c.year, starts.c.month)
+    next_start = func.lead(starts.c.start_day).over(partition_by=key, order_by=starts.c.start_day)
+    segments = select(
+        *key, starts.c.start_day, starts.c.balance, next_start.label("next_start")
+    ).cte("segments")
+    seg_key = (segments.c.account_id, segments.c.year, segments.c.month)
+    weight = case(
+        (segments.c.next_start.is_(None), days_between(segments.c.start_day, months.c.open_to) + 1),
+        else_=days_between(segments.c.start_day, segments.c.next_start),
+    )
+    ranked = (
+        select(
+            *seg_key,
+            segments.c.balance,
+            segments.c.next_start,
+            func.sum(weight)
+            .over(
+                partition_by=seg_key,
+                order_by=(segments.c.balance, segments.c.start_day),
+                rows=(None, 0),
+            )
+            .label("cum"),
+            (days_between(months.c.open_from, months.c.open_to) + 1).label("open_days"),
+        )
+        .select_from(
+            segments.join(months, _same(segments, months, ("account_id", "year", "month")))
+        )
+        .cte("ranked")
+    )
+    rank_key = (ranked.c.account_id, ranked.c.year, ranked.c.month)
+    # One aggregate gives both figures, computed once (MATERIALIZED): inlined, PostgreSQL may
+    # re-run the aggregation per account-month when its row estimates are poor.
+    return (
+        select(
+            *rank_key,
+            func.min(case((2 * ranked.c.cum > ranked.c.open_days, ranked.c.balance))).label(
+                "median"
+            ),
+            func.max(case((ranked.c.next_start.is_(None), ranked.c.balance))).label("end_balance"),
+        )
+        .group_by(*rank_key)
+        .cte("balance_figures")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+
+
+def title_months_query(persons: CTE, periods: CTE) -> Select[Any]:
+    """R2: every event of a requested month, else one Vigente row while principal is owed."""
+    ti, e = s.titles, s.title_events
+    signed = case((e.c.event == "cancellation", -cents(e.c.amount)), else_=cents(e.c.amount))
+    principal = (
+        select(func.sum(signed))
+        .where(e.c.title_id == ti.c.title_id, e.c.event_date <= periods.c.last_day)
+        .scalar_subquery()
+    )
+    months = (
+        select(
+            persons.c.pos,
+            ti.c.title_id,
+            ti.c.title_type,
+            ti.c.title_number,
+            periods.c.year,
+            periods.c.month,
+            periods.c.first_day,
+            periods.c.last_day,
+            func.coalesce(principal, 0).label("principal"),
+        )
+        .select_from(persons.join(ti, _holder_of(ti, persons)).join(periods, true()))
+        .cte("title_months")
+    )
+    in_month = and_(
+        e.c.title_id == months.c.title_id,
+        e.c.event_date >= months.c.first_day,
+        e.c.event_date <= months.c.last_day,
+    )
+    order = case((e.c.event == "issue", 0), (e.c.event == "renewal", 1), else_=2)
+    shared = (
+        months.c.pos,
+        months.c.title_id,
+        months.c.title_type,
+        months.c.title_number,
+        months.c.year,
+        months.c.month,
+        months.c.principal,
+    )
+    events = select(
+        *shared,
+        e.c.event_date.label("event_date"),
+        order.label("event_order"),
+        e.c.event.label("event"),
+        cents(e.c.amount).label("value"),
+    ).select_from(months.join(e, in_month))
+    outstanding = select(
+        *shared,
+        null().label("event_date"),
+        literal(3).label("event_order"),
+        literal("outstanding").label("event"),
+        months.c.principal.label("value"),
+    ).where(months.c.principal > 0, ~exists().where(in_month))
+    both = union_all(events, outstanding).subquery("title_records")
+    return select(both).order_by(
+        both.c.pos,
+        both.c.title_id,
+        both.c.year,
+        both.c.month,
+        both.c.event_date,
+        both.c.event_order,
+        both.c.value,
+    )
+
+
+def trust_years_query(persons: CTE, years: list[int]) -> Select[Any]:
+    """R3: per person and requested year, the payments not made from a fideicomiso."""
+    p = s.trust_yield_payments
+    year_rows = (
+        values(
+            column("year", Integer),
+            column("first_day", Date),
+            column("last_day", Date),
+            name="years",
+        )
+        .data([(y, Period(y, 1).first_day, Period(y, 12).last_day) for y in years])
+        .cte("years")
+    )
+    return (
+        select(persons.c.pos, year_rows.c.year, func.sum(cents(p.c.amount)).label("total"))
+        .select_from(
+            persons.join(p, _holder_of(p, persons)).join(
+                year_rows,
+                and_(p.c.paid_on >= year_rows.c.first_day, p.c.paid_on <= year_rows.c.last_day),
+            )
+        )
+        .where(p.c.from_fideicomiso == false())
+        .group_by(persons.c.pos, year_rows.c.year)
+        .order_by(persons.c.pos, year_rows.c.year)
+    )

@@ -1,0 +1,108 @@
+"""A ``Solicitud`` (SPEC §4, Paso 1) as XML ⇄ the domain's ``FinancialInfoRequest``.
+
+A file may hold the ``Solicitud`` element as its root or a whole SOAP 1.1 envelope around it.
+Parsing is secure (no DTDs, entities or network), then the element is validated against
+``xsd/solicitud-v1.xsd``, then the domain checks what the schema cannot (duplicates, NIT).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from lxml import etree
+
+from ugpp_bridge.adapters import wire
+from ugpp_bridge.domain.codes import InformationType
+from ugpp_bridge.domain.identifiers import PersonId
+from ugpp_bridge.domain.periods import Period
+from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.errors import InvalidInputError, InvalidRequestError
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+NS = wire.SOLICITUD_NS
+
+
+def q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+def parse_solicitud(data: bytes) -> FinancialInfoRequest:
+    """The request in ``data``; ``InvalidRequestError`` or ``SchemaValidationError`` if bad."""
+    try:
+        root = etree.fromstring(data, wire.secure_parser())
+    except etree.XMLSyntaxError as exc:
+        raise InvalidRequestError(f"The document is not well-formed XML: {exc}.") from exc
+    element = solicitud_element(root)
+    wire.validate(element, wire.SOLICITUD_XSD)
+    return request_from_element(element)
+
+
+def solicitud_element(root: etree._Element) -> etree._Element:
+    """The ``Solicitud`` element: the root itself, or the first child of a SOAP Body."""
+    if root.tag == q("Solicitud"):
+        return root
+    if root.tag == f"{{{SOAP_ENV}}}Envelope":
+        body = root.find(f"{{{SOAP_ENV}}}Body")
+        if body is not None and len(body) and body[0].tag == q("Solicitud"):
+            return body[0]
+    raise InvalidRequestError(
+        f"Expected a Solicitud element in {NS} (alone or in a SOAP envelope), found {root.tag}."
+    )
+
+
+def request_from_element(element: etree._Element) -> FinancialInfoRequest:
+    """Map a schema-valid ``Solicitud`` element to the domain (domain checks apply)."""
+
+    def text(parent: etree._Element, name: str) -> str:
+        return (parent.findtext(q(name)) or "").strip()
+
+    try:
+        return FinancialInfoRequest(
+            request_id=text(element, "idSolicitud"),
+            operator_nit=text(element, "nitOperador"),
+            requested_on=date.fromisoformat(text(element, "fechaSolicitud")),
+            term_starts_on=date.fromisoformat(text(element, "fechaInicioTermino")),
+            information_types=frozenset(
+                InformationType((node.text or "").strip())
+                for node in element.iterfind(f"{q('tiposInformacion')}/{q('tipoInformacion')}")
+            ),
+            periods=tuple(
+                Period(int(text(node, "anio")), int(text(node, "mes")))
+                for node in element.iterfind(f"{q('periodos')}/{q('periodo')}")
+            ),
+            persons=tuple(
+                PersonId(text(node, "tipoDocumento"), text(node, "numeroDocumento"))
+                for node in element.iterfind(f"{q('personas')}/{q('persona')}")
+            ),
+        )
+    except InvalidRequestError:
+        raise
+    except (InvalidInputError, ValueError) as exc:
+        raise InvalidRequestError(f"The Solicitud is not valid: {exc}") from exc
+
+
+def solicitud_to_xml(request: FinancialInfoRequest) -> bytes:
+    """The ``Solicitud`` document of ``request`` (what UGPP sends; used by the stand-in)."""
+    root = etree.Element(q("Solicitud"), nsmap={None: NS})  # type: ignore[dict-item]  # stubs lack the default-namespace key
+
+    def leaf(parent: etree._Element, name: str, value: object) -> None:
+        etree.SubElement(parent, q(name)).text = str(value)
+
+    leaf(root, "idSolicitud", request.request_id)
+    leaf(root, "nitOperador", request.operator_nit)
+    leaf(root, "fechaSolicitud", request.requested_on.isoformat())
+    leaf(root, "fechaInicioTermino", request.term_starts_on.isoformat())
+    types = etree.SubElement(root, q("tiposInformacion"))
+    for information_type in sorted(request.information_types, key=list(InformationType).index):
+        leaf(types, "tipoInformacion", information_type.value)
+    periods = etree.SubElement(root, q("periodos"))
+    for period in request.periods:
+        node = etree.SubElement(periods, q("periodo"))
+        leaf(node, "anio", period.year)
+        leaf(node, "mes", period.month)
+    persons = etree.SubElement(root, q("personas"))
+    for person in request.persons:
+        node = etree.SubElement(persons, q("persona"))
+        leaf(node, "tipoDocumento", person.doc_type)
+        leaf(node, "numeroDocumento", person.doc_number)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))

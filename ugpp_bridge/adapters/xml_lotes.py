@@ -1,0 +1,191 @@
+"""Lotes as XML (SPEC §4, Paso 2 ``Reporte``), written incrementally with lxml.
+
+Records arrive person by person; they are cut into lotes of at most ``max_records``, and each
+lote is written to its own file as soon as it is full, grouped by section as the XSD orders
+them. Memory holds one lote's records at most, whatever the size of the request.
+
+``totalLotes`` is only known at the end, so the header carries a placeholder that is replaced
+when each lote is finished; then the lote is validated against ``xsd/reporte-v1.xsd`` before it
+is handed on. The same records and context always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from lxml import etree
+
+from ugpp_bridge.adapters import wire
+from ugpp_bridge.domain.accounts import AccountMonthRecord
+from ugpp_bridge.domain.filing import (
+    BOGOTA,
+    LoteContext,
+    SubmissionType,
+    WrittenLote,
+    sha256_hex,
+)
+from ugpp_bridge.domain.identifiers import nit_check_digit
+from ugpp_bridge.domain.report import PersonWithoutInformation, Record, split_into_lotes
+from ugpp_bridge.domain.titles import TitleMonthRecord
+from ugpp_bridge.domain.trust import TrustYieldRecord
+from ugpp_bridge.service.ports import LoteWriter
+
+NS = wire.REPORTE_NS
+TOTAL_PLACEHOLDER = b"__TOTAL_LOTES__"
+_SECTIONS = (
+    ("cuentas", AccountMonthRecord),
+    ("inversiones", TitleMonthRecord),
+    ("rendimientosFiduciarios", TrustYieldRecord),
+    ("personasSinInformacion", PersonWithoutInformation),
+)
+
+
+def q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+class LxmlLoteWriter(LoteWriter):
+    """The lote writer of SPEC §4 (v1 wire format)."""
+
+    def write(
+        self,
+        records: Iterable[Record],
+        context: LoteContext,
+        max_records: int,
+        directory: Path,
+        file_name: str = "lote-{number:05d}.xml",
+    ) -> list[WrittenLote]:
+        return write_lotes(records, context, max_records, directory, file_name)
+
+
+def write_lotes(
+    records: Iterable[Record],
+    context: LoteContext,
+    max_records: int,
+    directory: Path,
+    file_name: str = "lote-{number:05d}.xml",
+) -> list[WrittenLote]:
+    """Write every lote into ``directory``, finish and validate them, and list them in order."""
+    directory.mkdir(parents=True, exist_ok=True)
+    parts: list[tuple[int, int, Path]] = []
+    for number, chunk in enumerate(split_into_lotes(iter(records), max_records), start=1):
+        part = directory / f".lote-{number:05d}.part"
+        with part.open("wb") as handle:
+            write_lote(handle, chunk, context, number, total=None)
+        parts.append((number, len(chunk), part))
+    if not parts:  # a request with no persons cannot exist; an empty build is a bug upstream
+        raise ValueError("no records to write")
+    return [
+        _finish(
+            part, context, number, len(parts), count, directory / file_name.format(number=number)
+        )
+        for number, count, part in parts
+    ]
+
+
+def write_lote(
+    handle: IO[bytes], records: list[Record], context: LoteContext, number: int, total: int | None
+) -> None:
+    """One ``Reporte`` document: the header, then each section's records in stream order."""
+    with etree.xmlfile(handle, encoding="UTF-8") as xf:
+        xf.write_declaration()
+        with xf.element(q("Reporte"), nsmap={None: NS}):
+            _header(xf, context, number, total, len(records))
+            for section, kind in _SECTIONS:
+                with xf.element(q(section)):
+                    xf.write("\n")
+                    for record in records:
+                        if isinstance(record, kind):
+                            _record(xf, record)
+                            xf.write("\n")
+
+
+def _finish(
+    part: Path, context: LoteContext, number: int, total: int, count: int, final: Path
+) -> WrittenLote:
+    data = part.read_bytes().replace(TOTAL_PLACEHOLDER, str(total).encode(), 1)
+    wire.validate(etree.fromstring(data, wire.secure_parser()), wire.REPORTE_XSD)
+    final.write_bytes(data)
+    os.remove(part)
+    return WrittenLote(
+        lote_number=number,
+        total_lotes=total,
+        record_count=count,
+        submission_id=context.submission_id(number),
+        path=final,
+        sha256=sha256_hex(data),
+        submission_type=context.submission_type,
+        corrects_submission_id=context.corrects.get(number),
+    )
+
+
+def _leaf(xf: etree._IncrementalFileWriter, name: str, value: object) -> None:
+    with xf.element(q(name)):
+        xf.write(str(value))
+
+
+def _header(
+    xf: etree._IncrementalFileWriter,
+    context: LoteContext,
+    number: int,
+    total: int | None,
+    count: int,
+) -> None:
+    with xf.element(q("encabezado")):
+        _leaf(xf, "idSolicitud", context.request_id)
+        _leaf(xf, "radicado", context.filing_number)
+        _leaf(xf, "idEnvio", context.submission_id(number))
+        _leaf(xf, "tipoEnvio", context.submission_type.value)
+        if context.submission_type is SubmissionType.CORRECTION and number in context.corrects:
+            _leaf(xf, "idEnvioCorregido", context.corrects[number])
+        _leaf(xf, "nitOperador", context.operator_nit)
+        _leaf(xf, "dvOperador", nit_check_digit(context.operator_nit))
+        _leaf(xf, "razonSocialOperador", context.operator_name)
+        _leaf(xf, "numeroLote", number)
+        with xf.element(q("totalLotes")):
+            xf.write(str(total) if total is not None else TOTAL_PLACEHOLDER.decode())
+        _leaf(xf, "totalRegistros", count)
+        _leaf(
+            xf, "fechaGeneracion", context.generated_at.astimezone(BOGOTA).isoformat("T", "seconds")
+        )
+    xf.write("\n")
+
+
+def _record(xf: etree._IncrementalFileWriter, record: Record) -> None:
+    with xf.element(q(_ELEMENT[type(record)])):
+        for name, value in record_fields(record):
+            _leaf(xf, name, value)
+
+
+def record_fields(record: Record) -> Iterator[tuple[str, object]]:
+    """The wire fields of a record, in XSD order, as (element name, value)."""
+    yield "tipoDocumento", record.person.doc_type
+    yield "numeroDocumento", record.person.doc_number
+    if isinstance(record, AccountMonthRecord):
+        yield from (
+            ("anio", record.period.year), ("mes", record.period.month),
+            ("tipoCuenta", int(record.account_type)), ("numeroCuenta", record.account_number),
+            ("valorCreditos", record.credits_value), ("numeroCreditos", record.credits_count),
+            ("valorDebitos", record.debits_value), ("numeroDebitos", record.debits_count),
+            ("medianaSaldoDiario", record.median_daily_balance), ("saldoFinal", record.end_balance),
+        )  # fmt: skip
+    elif isinstance(record, TitleMonthRecord):
+        yield from (
+            ("anio", record.period.year), ("mes", record.period.month),
+            ("numeroTitulo", record.title_number), ("tipoTitulo", int(record.title_type)),
+            ("tipoMovimiento", int(record.movement_type)), ("valor", record.value),
+            ("saldo", record.balance),
+        )  # fmt: skip
+    elif isinstance(record, TrustYieldRecord):
+        yield from (("anio", record.year), ("valorGirado", record.amount_paid))
+
+
+_ELEMENT: dict[type, str] = {
+    AccountMonthRecord: "cuenta",
+    TitleMonthRecord: "inversion",
+    TrustYieldRecord: "rendimiento",
+    PersonWithoutInformation: "persona",
+}

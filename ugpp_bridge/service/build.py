@@ -1,0 +1,175 @@
+"""Use cases of the build: from the entity's data to exact, validated, deterministic lotes.
+
+``build_request`` builds a stored request into stored lotes (``received → building → built``,
+or ``build_failed`` with the reason). ``preview_lotes`` writes the lotes of a request to a
+folder and stores and sends nothing (``ugpp-bridge report``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ugpp_bridge.domain.filing import LoteContext, LoteDraft, StoredRequest, WrittenLote
+from ugpp_bridge.domain.lifecycle import RequestState
+from ugpp_bridge.domain.report import Record
+from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.errors import (
+    InvalidInputError,
+    InvalidRequestError,
+    SourceDataError,
+    SourceError,
+)
+from ugpp_bridge.service.ports import LoteStore, LoteWriter, ReportSource, RequestStore
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_FILING_NUMBER = "SIN-RADICAR"
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What the lote headers and sizes need from the settings."""
+
+    operator_nit: str
+    operator_name: str
+    lote_max_records: int
+    account_number_digits: int
+
+
+def build_request(
+    identifier: str,
+    *,
+    requests: RequestStore,
+    lotes: LoteStore,
+    source: ReportSource,
+    writer: LoteWriter,
+    options: BuildOptions,
+    clock: Callable[[], datetime],
+    actor: str = "system",
+    progress: Progress | None = None,
+) -> StoredRequest:
+    """Build a stored request into stored lotes (SPEC §5), recording progress by person.
+
+    ``fechaGeneracion`` is the moment the build starts, stored with the request, so the same
+    request over the same data gives byte-identical lotes. A source problem or a lote that
+    breaks the XSD moves the request to ``build_failed`` with the reason, and is re-raised.
+    """
+    stored = requests.start_build(requests.get(identifier).filing_number, at=clock(), actor=actor)
+    filing = stored.filing_number
+    assert stored.generated_at is not None
+    tracker = _ProgressTracker(requests, filing, len(stored.request.persons), clock, progress)
+    try:
+        _check_ready(stored.request, source, options)
+        context = LoteContext(
+            request_id=stored.request.request_id,
+            filing_number=filing,
+            generation=stored.generation,
+            operator_nit=options.operator_nit,
+            operator_name=options.operator_name,
+            generated_at=stored.generated_at,
+        )
+        with tempfile.TemporaryDirectory(prefix="ugpp-bridge-build-") as folder:
+            records = report_records(stored.request, source, options, tracker)
+            written = writer.write(records, context, options.lote_max_records, Path(folder))
+            count = lotes.store_lotes(filing, _drafts(written), at=clock(), actor=actor)
+    except (SourceError, InvalidInputError) as exc:
+        requests.transition(
+            filing, RequestState.BUILD_FAILED, at=clock(), actor=actor, error=str(exc)
+        )
+        raise
+    logger.info("Built request %s into %d lote(s)", filing, count)
+    return requests.get(filing)
+
+
+def preview_lotes(
+    request: FinancialInfoRequest,
+    *,
+    source: ReportSource,
+    writer: LoteWriter,
+    options: BuildOptions,
+    out_dir: Path,
+    generated_at: datetime,
+    progress: Progress | None = None,
+) -> list[WrittenLote]:
+    """Write ``<idSolicitud>-<numeroLote>.xml`` files for ``request``; store and send nothing."""
+    _check_ready(request, source, options)
+    context = LoteContext(
+        request_id=request.request_id,
+        filing_number=PREVIEW_FILING_NUMBER,
+        generation=0,
+        operator_nit=options.operator_nit,
+        operator_name=options.operator_name,
+        generated_at=generated_at,
+    )
+    safe_id = re.sub(r"[^A-Za-z0-9._-]", "_", request.request_id)
+    records = report_records(request, source, options, progress or (lambda _done: None))
+    return writer.write(
+        records, context, options.lote_max_records, out_dir, file_name=f"{safe_id}-{{number}}.xml"
+    )
+
+
+def report_records(
+    request: FinancialInfoRequest, source: ReportSource, options: BuildOptions, progress: Progress
+) -> Iterator[Record]:
+    """Every record of the request in wire order, reporting each finished person."""
+    reports = source.person_reports(request, account_number_digits=options.account_number_digits)
+    for done, person in enumerate(reports, start=1):
+        yield from person.records()
+        progress(done)
+
+
+def _check_ready(
+    request: FinancialInfoRequest, source: ReportSource, options: BuildOptions
+) -> None:
+    if request.operator_nit != options.operator_nit:
+        raise InvalidRequestError(
+            f"The request is addressed to NIT {request.operator_nit} but this bridge answers for "
+            f"NIT {options.operator_nit}; check UGPP_BRIDGE_OPERATOR_NIT.",
+            field="nitOperador",
+        )
+    problems = source.check()
+    if problems:
+        raise SourceDataError(problems)
+
+
+def _drafts(written: Iterable[WrittenLote]) -> Iterator[LoteDraft]:
+    """Stored one at a time, so memory holds a single lote's bytes."""
+    for lote in written:
+        yield LoteDraft(
+            lote_number=lote.lote_number,
+            total_lotes=lote.total_lotes,
+            submission_id=lote.submission_id,
+            submission_type=lote.submission_type,
+            record_count=lote.record_count,
+            xml=lote.path.read_bytes(),
+            corrects_submission_id=lote.corrects_submission_id,
+        )
+
+
+class _ProgressTracker:
+    """Records progress by person on the request about a hundred times per build, at most."""
+
+    def __init__(
+        self,
+        requests: RequestStore,
+        filing: str,
+        total: int,
+        clock: Callable[[], datetime],
+        listener: Progress | None,
+    ) -> None:
+        self.requests, self.filing, self.clock, self.listener = requests, filing, clock, listener
+        self.step = max(1, total // 100)
+        self.total = total
+
+    def __call__(self, done: int) -> None:
+        if done % self.step == 0 or done == self.total:
+            self.requests.record_progress(self.filing, done, at=self.clock())
+        if self.listener is not None:
+            self.listener(done)
