@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from lxml import etree
 
 from tests.conftest import DATA
+from ugpp_bridge.adapters import wire
+from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.entrypoints.cli import main
 
@@ -20,13 +23,21 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def test_demo_runs_the_rules_on_sample_data_and_says_nothing_was_sent(runner: CliRunner) -> None:
+def test_demo_builds_stored_lotes_from_sample_data_and_says_nothing_was_sent(
+    runner: CliRunner,
+) -> None:
     result = runner.invoke(main, ["demo", "--persons", "40"], env={"UGPP_BRIDGE_SOURCE_URL": None})
     assert result.exit_code == 0, result.output
-    assert "Demo summary" in result.output
-    assert "nothing was sent to UGPP" in result.output
-    assert "personas sin información" in result.output
-    assert "CC 99999999" in result.output.replace("│", " ") or "99999999" in result.output
+    summary = " ".join(result.output.replace("│", " ").split())
+    assert "registered as UB-" in summary
+    assert "State: built; lotes stored and validated against the XSD" in summary
+    assert "nothing was sent to UGPP" in summary
+    assert "99999999" in summary
+    lotes = Path(summary.split("copies in ")[1].split()[0])
+    files = sorted(lotes.glob("*.xml"))
+    assert files, "the demo writes copies of its lotes"
+    for file in files:
+        wire.validate(etree.fromstring(file.read_bytes(), wire.secure_parser()), wire.REPORTE_XSD)
 
 
 def test_source_sample_then_check_passes(runner: CliRunner, db_url: str) -> None:
@@ -111,3 +122,82 @@ def test_a_state_database_without_migrations_says_to_run_db_upgrade(
     assert result.exit_code == 1
     assert result.output.startswith("StoreUnavailableError: ")
     assert "ugpp-bridge db upgrade" in result.output
+
+
+def test_report_writes_validated_preview_lotes_and_stores_nothing(
+    runner: CliRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    assert (
+        runner.invoke(
+            main, ["source", "import", str(DATA / "source_csv"), "--url", sqlite_url]
+        ).exit_code
+        == 0
+    )
+    out = tmp_path / "out"
+    env = {
+        "UGPP_BRIDGE_SOURCE_URL": sqlite_url,
+        "UGPP_BRIDGE_OPERATOR_NAME": "Banco de Ejemplo S.A.",
+    }
+    args = ["report", "--request", str(DATA / "wire" / "solicitud.xml"), "--out", str(out),
+            "--generated-at", "2026-11-06T08:00:00-0500"]  # fmt: skip
+    result = runner.invoke(main, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "Nothing was stored or sent" in result.output
+    written = (out / "UGPP-2026-000451-1.xml").read_bytes()
+    golden = (DATA / "wire" / "reporte.xml").read_text(encoding="utf-8")
+    golden = golden.replace("UB-2026-000123-G1-L1", "SIN-RADICAR-G0-L1").replace(
+        "UB-2026-000123", "SIN-RADICAR"
+    )
+    assert etree.canonicalize(written.decode(), strip_text=True) == etree.canonicalize(
+        golden, strip_text=True, with_comments=False
+    )
+    again = runner.invoke(main, [*args[:-4], "--out", str(tmp_path / "again"), *args[-2:]], env=env)
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "again" / "UGPP-2026-000451-1.xml").read_bytes() == written
+
+
+def test_report_refuses_a_malformed_request_file(
+    runner: CliRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.xml"
+    bad.write_text(
+        (DATA / "wire" / "solicitud.xml").read_text().replace("<mes>2</mes>", "<mes>13</mes>")
+    )
+    result = runner.invoke(main, ["report", "--request", str(bad), "--out", str(tmp_path / "o")],
+                           env={"UGPP_BRIDGE_SOURCE_URL": sqlite_url, "UGPP_BRIDGE_OPERATOR_NAME": "X"})  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output.startswith("SchemaValidationError: ") and "mes" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_build_turns_a_stored_request_into_stored_lotes(
+    runner: CliRunner, db_url: str, tmp_path: Path
+) -> None:
+    source_url = f"sqlite:///{tmp_path / 'bank.db'}"
+    assert (
+        runner.invoke(
+            main, ["source", "import", str(DATA / "source_csv"), "--url", source_url]
+        ).exit_code
+        == 0
+    )
+    env = {"UGPP_BRIDGE_DATABASE_URL": db_url, "UGPP_BRIDGE_SOURCE_URL": source_url,
+           "UGPP_BRIDGE_OPERATOR_NAME": "Banco de Ejemplo S.A.", "UGPP_BRIDGE_OPERATOR_NIT": "800197268"}  # fmt: skip
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    stores = state_stores(db_url)
+    try:
+        request = parse_solicitud((DATA / "wire" / "solicitud.xml").read_bytes())
+        stores.requests.register(
+            request,
+            received_at=datetime(2026, 11, 5, tzinfo=UTC),
+            due_date=date(2026, 12, 7),
+            actor="test",
+        )
+        result = runner.invoke(main, ["build", "UGPP-2026-000451"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "UB-2026-000001: built, generation 1." in result.output
+        (lote,) = stores.lotes.lotes("UB-2026-000001")
+        assert lote.record_count == 10
+    finally:
+        stores.close()
+    missing = runner.invoke(main, ["build", "UB-1999-000001"], env=env)
+    assert missing.exit_code == 1 and missing.output.startswith("RequestNotFoundError: ")

@@ -9,7 +9,8 @@ from lxml import etree
 
 from tests.conftest import DATA
 from ugpp_bridge.adapters import wire
-from ugpp_bridge.errors import SchemaValidationError
+from ugpp_bridge.adapters.solicitud_xml import parse_solicitud, solicitud_to_xml
+from ugpp_bridge.errors import InvalidInputError, SchemaValidationError
 
 WIRE = DATA / "wire"
 WSDL_NS = {"wsdl": "http://schemas.xmlsoap.org/wsdl/", "xs": "http://www.w3.org/2001/XMLSchema"}
@@ -148,3 +149,41 @@ def test_each_wsdl_names_its_operation_and_elements_from_the_shipped_xsd(
     )
     assert {request_element, response_element} <= set(declared)
     assert wsdl.getroot().get("targetNamespace") == namespace
+
+
+def test_a_solicitud_file_parses_alone_or_inside_a_soap_envelope() -> None:
+    alone = golden("solicitud.xml").encode()
+    request = parse_solicitud(alone)
+    assert (request.request_id, len(request.persons), len(request.periods)) == (
+        "UGPP-2026-000451",
+        3,
+        2,
+    )
+    body = alone.split(b"?>", 1)[1]
+    envelope = (
+        b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+        b"<soapenv:Header/><soapenv:Body>" + body + b"</soapenv:Body></soapenv:Envelope>"
+    )
+    assert parse_solicitud(envelope) == request
+    assert parse_solicitud(solicitud_to_xml(request)) == request
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"<Solicitud", "not well-formed"),
+        (b'<Otra xmlns="urn:ugpp-bridge:solicitud:v1"/>', "Expected a Solicitud"),
+        (
+            golden("solicitud.xml")
+            .replace(
+                "<periodo><anio>2025</anio><mes>2</mes></periodo>",
+                "<periodo><anio>2025</anio><mes>1</mes></periodo>",
+            )
+            .encode(),
+            "same period",
+        ),
+    ],
+)
+def test_a_bad_solicitud_file_is_refused_with_a_reason(data: bytes, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        parse_solicitud(data)

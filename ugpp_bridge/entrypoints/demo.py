@@ -1,10 +1,11 @@
 """``ugpp-bridge demo``: what exists of the whole job, on embedded defaults, in a temp folder.
 
-Today that is: a sample bank written to a SQLite source, the contract check, one sample request
+Today that is: a sample bank written to a SQLite source and checked against the contract, a
+SQLite state database migrated to head, one sample request registered as Paso 1 would
 (account holders, title holders and trust beneficiaries of the bank, and one stranger; the
-twelve months of the sample year; every section) computed with the reference rules, its legal
-deadline and a summary. It says plainly
-that nothing was received over SOAP and nothing was sent to UGPP.
+twelve months of the sample year; every section), built with the SQL build into validated XML
+lotes that are stored and also written to ``lotes/``, and a summary with the deadline. It says
+plainly that nothing was received over SOAP and nothing was sent to UGPP.
 """
 
 from __future__ import annotations
@@ -16,71 +17,126 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
-from ugpp_bridge.adapters.source_sql import SqlAlchemySource
-from ugpp_bridge.bootstrap import holiday_calendar, source_for, system_clock
+from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.migrations import upgrade
+from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
+from ugpp_bridge.bootstrap import (
+    StateStores,
+    holiday_calendar,
+    source_for,
+    state_stores,
+    system_clock,
+)
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.deadlines import business_days_until, due_date
+from ugpp_bridge.domain.filing import StoredRequest
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.periods import Period
-from ugpp_bridge.domain.report import Report, split_into_lotes
+from ugpp_bridge.domain.report import Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.entrypoints import console as view
-from ugpp_bridge.service.preview import preview_report
+from ugpp_bridge.service.build import BuildOptions, build_request, report_records
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
 
 DEMO_OPERATOR_NIT = "800197268"
+DEMO_OPERATOR_NAME = "Banco de Demostración S.A."
 STRANGER = PersonId("CC", "99999999")  # no sample person has this number
 SHOWN_ROWS = 12
+ACTOR = "demo"
 
 
-def run(settings: Settings, *, persons: int, seed: int, console: Console) -> Report:
+def run(settings: Settings, *, persons: int, seed: int, console: Console) -> StoredRequest:
     folder = Path(tempfile.mkdtemp(prefix="ugpp-bridge-demo-"))
     source_url = f"sqlite:///{folder / 'source.db'}"
-    with source_for(source_url) as source:
-        return _run(settings, source, folder, persons=persons, seed=seed, console=console)
+    state_url = f"sqlite:///{folder / 'state.db'}"
+    parts = list(sample_bank(persons, seed, DEFAULT_SAMPLE_YEAR))
+    with source_for(source_url) as bank:
+        with view.progress_bar(console, "Writing the sample bank", persons) as advance:
+            counts = bank.write(advance(parts))
+        console.print(view.write_counts_table(counts, f"Sample bank in {folder / 'source.db'}"))
+    chosen = _sample_persons(parts)
+    upgrade(state_url)
+    stores = state_stores(state_url)
+    source = SqlAlchemyReportSource(make_engine(source_url))
+    try:
+        built, records = _register_and_build(settings, stores, source, chosen, console)
+        _export_lotes(stores, built, folder / "lotes")
+        _show(console, settings, built, records, folder)
+    finally:
+        source.close()
+        stores.close()
+    return built
 
 
-def _run(
+def _register_and_build(
     settings: Settings,
-    source: SqlAlchemySource,
-    folder: Path,
-    *,
-    persons: int,
-    seed: int,
+    stores: StateStores,
+    source: SqlAlchemyReportSource,
+    persons: tuple[PersonId, ...],
     console: Console,
-) -> Report:
-    with view.progress_bar(console, "Writing the sample bank", persons) as advance:
-        counts = source.write(advance(sample_bank(persons, seed, DEFAULT_SAMPLE_YEAR)))
-    console.print(view.write_counts_table(counts, f"Sample bank in {folder / 'source.db'}"))
-
-    today = system_clock().date()
+) -> tuple[StoredRequest, list[Record]]:
+    now = system_clock()
     request = FinancialInfoRequest(
-        request_id=f"DEMO-{today:%Y%m%d}-0001",
+        request_id=f"DEMO-{now:%Y%m%d-%H%M%S}",
         operator_nit=settings.operator_nit or DEMO_OPERATOR_NIT,
-        requested_on=today,
-        term_starts_on=today,
+        requested_on=now.date(),
+        term_starts_on=now.date(),
         information_types=frozenset(InformationType),
         periods=tuple(Period(DEFAULT_SAMPLE_YEAR, month) for month in range(1, 13)),
-        persons=_sample_persons(source),
+        persons=persons,
     )
-    report = preview_report(request, source, settings.account_number_digits)
-    _show(console, settings, report)
-    return report
+    due = due_date(now.date(), holiday_calendar(), starts_next_day=settings.term_starts_next_day)
+    receipt = stores.requests.register(request, received_at=now, due_date=due, actor=ACTOR)
+    options = BuildOptions(
+        operator_nit=request.operator_nit,
+        operator_name=settings.operator_name or DEMO_OPERATOR_NAME,
+        lote_max_records=settings.lote_max_records,
+        account_number_digits=settings.account_number_digits,
+    )
+    with view.progress_counter(console, "Building lotes", len(persons)) as progress:
+        built = build_request(
+            receipt.filing_number,
+            requests=stores.requests,
+            lotes=stores.lotes,
+            source=source,
+            writer=LxmlLoteWriter(),
+            options=options,
+            clock=system_clock,
+            actor=ACTOR,
+            progress=progress,
+        )
+    records = list(report_records(request, source, options, lambda _done: None))
+    return built, records
 
 
-def _sample_persons(source: SqlAlchemySource) -> tuple[PersonId, ...]:
+def _sample_persons(parts: list[SourceData]) -> tuple[PersonId, ...]:
     """Account holders, title holders and trust beneficiaries of the sample, and a stranger."""
-    chosen = [
-        *source.holders(3, "accounts"),
-        *source.holders(2, "titles"),
-        *source.holders(3, "trust_yield_payments"),
+    with_accounts = [p.accounts[0].holder for p in parts if p.accounts and p.transactions]
+    with_titles = [p.titles[0].holder for p in parts if p.titles]
+    with_yields = [
+        p.trust_yield_payments[0].holder
+        for p in parts
+        if any(
+            not y.from_fideicomiso and y.paid_on.year == DEFAULT_SAMPLE_YEAR
+            for y in p.trust_yield_payments
+        )
     ]
+    chosen = [*with_accounts[:3], *with_titles[:2], *with_yields[:2]]
     return (*dict.fromkeys(chosen), STRANGER)
 
 
-def _show(console: Console, settings: Settings, report: Report) -> None:
-    records = list(report.records())
+def _export_lotes(stores: StateStores, built: StoredRequest, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for lote in stores.lotes.lotes(built.filing_number):
+        (folder / f"{lote.submission_id}.xml").write_bytes(lote.xml)
+
+
+def _show(
+    console: Console, settings: Settings, built: StoredRequest, records: list[Record], folder: Path
+) -> None:
     for table in (
         view.accounts_table(records, SHOWN_ROWS),
         view.titles_table(records, SHOWN_ROWS),
@@ -88,29 +144,30 @@ def _show(console: Console, settings: Settings, report: Report) -> None:
         view.without_information_table(records),
     ):
         console.print(table)
-    request = report.request
-    holidays = holiday_calendar()
-    due = due_date(request.term_starts_on, holidays, starts_next_day=settings.term_starts_next_day)
-    left = business_days_until(request.term_starts_on, due, holidays)
+    request = built.request
+    left = business_days_until(system_clock().date(), built.due_date, holiday_calendar())
     kinds = Counter(type(record).__name__ for record in records)
-    lotes = len(list(split_into_lotes(iter(records), settings.lote_max_records)))
     console.print(
         Panel.fit(
             "\n".join(
                 [
-                    f"Request {request.request_id}: {len(request.persons)} persons × "
-                    f"{len(request.periods)} months, sections CUENTAS, INVERSIONES, FIDUCIARIA",
+                    f"Request {request.request_id} registered as {built.filing_number}: "
+                    f"{len(request.persons)} persons × {len(request.periods)} months, "
+                    "sections CUENTAS, INVERSIONES, FIDUCIARIA",
                     f"Records: {kinds['AccountMonthRecord']} cuentas, "
                     f"{kinds['TitleMonthRecord']} inversiones, "
                     f"{kinds['TrustYieldRecord']} rendimientos, "
-                    f"{kinds['PersonWithoutInformation']} personas sin información "
-                    f"→ {lotes} lote(s) of at most {settings.lote_max_records:,} records",
-                    f"Term starts {request.term_starts_on}; due {due} "
+                    f"{kinds['PersonWithoutInformation']} personas sin información",
+                    f"State: {built.state.value}; lotes stored and validated against the XSD, "
+                    f"copies in {folder / 'lotes'}",
+                    f"Term starts {request.term_starts_on}; due {built.due_date} "
                     f"({left} business days, Colombian holidays counted)",
+                    f"State database: {folder / 'state.db'} (try: UGPP_BRIDGE_DATABASE_URL="
+                    f"sqlite:///{folder / 'state.db'} ugpp-bridge audit verify)",
                     "",
-                    "Nothing was received over SOAP and nothing was sent to UGPP: this build of "
-                    "ugpp-bridge has the rules, the deadline and the source contract; the Paso 1 "
-                    "endpoint, the XML lotes and the Paso 2 client are not built yet.",
+                    "Nothing was received over SOAP and nothing was sent to UGPP: the request was "
+                    "registered directly, and the Paso 1 endpoint and the Paso 2 client are not "
+                    "built yet.",
                 ]
             ),
             title="Demo summary",
