@@ -30,7 +30,6 @@ from sqlalchemy import (
     false,
     func,
     literal,
-    not_,
     null,
     or_,
     select,
@@ -145,72 +144,58 @@ def account_months_query(persons: CTE, periods: CTE) -> Select[Any]:
         )
         .cte("account_months")
     )
-    movements = _movements(months)
     figures = _balances(months)
-    key = ("account_id", "year", "month")
+    t = s.transactions
+    # Only a counterparty held by the same person matches: a match means "exclude".
+    own = s.accounts.alias("own_counterparty")
+    counted = and_(t.c.account_id.is_not(None), own.c.account_id.is_(None))
+    amount = cents(t.c.amount)
+    credit, debit = and_(counted, t.c.amount > 0), and_(counted, t.c.amount < 0)
+    shown = (
+        months.c.pos,
+        months.c.year,
+        months.c.month,
+        months.c.account_type,
+        months.c.account_number,
+        months.c.account_id,
+        figures.c.median,
+        figures.c.end_balance,
+    )
     return (
         select(
-            months.c.pos,
-            months.c.year,
-            months.c.month,
-            months.c.account_type,
-            months.c.account_number,
-            months.c.account_id,
-            func.coalesce(movements.c.credits, 0).label("credits"),
-            func.coalesce(movements.c.credits_count, 0).label("credits_count"),
-            func.coalesce(movements.c.debits, 0).label("debits"),
-            func.coalesce(movements.c.debits_count, 0).label("debits_count"),
-            figures.c.median,
-            figures.c.end_balance,
+            *shown,
+            func.coalesce(func.sum(case((credit, amount), else_=0)), 0).label("credits"),
+            func.coalesce(func.sum(case((credit, 1), else_=0)), 0).label("credits_count"),
+            func.coalesce(func.sum(case((debit, -amount), else_=0)), 0).label("debits"),
+            func.coalesce(func.sum(case((debit, 1), else_=0)), 0).label("debits_count"),
         )
         .select_from(
-            months.outerjoin(movements, _same(months, movements, key)).join(
-                figures, _same(months, figures, key)
+            months.join(figures, _same(months, figures, ("account_id", "year", "month")))
+            .outerjoin(
+                t,
+                and_(
+                    t.c.account_id == months.c.account_id,
+                    t.c.booked_on >= months.c.first_day,
+                    t.c.booked_on <= months.c.last_day,
+                    t.c.kind.not_in(EXCLUDED_KINDS),
+                ),
+            )
+            .outerjoin(
+                own,
+                and_(
+                    own.c.account_id == t.c.counterparty_account_id,
+                    own.c.holder_doc_type == months.c.holder_doc_type,
+                    own.c.holder_doc_number == months.c.holder_doc_number,
+                ),
             )
         )
+        .group_by(*shown)
         .order_by(months.c.pos, months.c.account_id, months.c.year, months.c.month)
     )
 
 
 def _same(left: Any, right: Any, names: tuple[str, ...]) -> ColumnElement[bool]:
     return and_(*(left.c[name] == right.c[name] for name in names))
-
-
-def _movements(months: CTE) -> CTE:
-    """Credits and debits net of returned cheques, own transfers and same-holder counterparts."""
-    t = s.transactions
-    counterparty = s.accounts.alias("counterparty")
-    same_holder = and_(
-        counterparty.c.account_id.is_not(None),
-        counterparty.c.holder_doc_type == months.c.holder_doc_type,
-        counterparty.c.holder_doc_number == months.c.holder_doc_number,
-    )
-    amount = cents(t.c.amount)
-    return (
-        select(
-            months.c.account_id,
-            months.c.year,
-            months.c.month,
-            func.sum(case((t.c.amount > 0, amount), else_=0)).label("credits"),
-            func.sum(case((t.c.amount > 0, 1), else_=0)).label("credits_count"),
-            func.sum(case((t.c.amount < 0, -amount), else_=0)).label("debits"),
-            func.sum(case((t.c.amount < 0, 1), else_=0)).label("debits_count"),
-        )
-        .select_from(
-            months.join(
-                t,
-                and_(
-                    t.c.account_id == months.c.account_id,
-                    t.c.booked_on >= months.c.first_day,
-                    t.c.booked_on <= months.c.last_day,
-                ),
-            ).outerjoin(counterparty, counterparty.c.account_id == t.c.counterparty_account_id)
-        )
-        .where(t.c.kind.not_in(EXCLUDED_KINDS), not_(same_holder))
-        .group_by(months.c.account_id, months.c.year, months.c.month)
-        .cte("movements")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
 
 
 def _balances(months: CTE) -> CTE:
