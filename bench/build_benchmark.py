@@ -196,8 +196,9 @@ def xml_stage(url: str, request: FinancialInfoRequest, folder: Path) -> dict[str
         with xf.element(
             "{urn:ugpp-bridge:reporte:v1}Reporte", nsmap={None: "urn:ugpp-bridge:reporte:v1"}
         ):
-            for record in records:
+            for record in records:  # the same elements and line breaks as a lote
                 _record(xf, record)
+                xf.write("\n")
     timings["bare lxml incremental writer"] = len(records) / (time.perf_counter() - started)
     timings["records"] = len(records)
     return timings

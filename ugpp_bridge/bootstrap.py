@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from ugpp_bridge.adapters.calendar import colombian_holidays
 from ugpp_bridge.adapters.database import make_engine
@@ -12,10 +13,15 @@ from ugpp_bridge.adapters.lote_store import SqlAlchemyLoteStore
 from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
 from ugpp_bridge.adapters.state_store import SqlAlchemyRequestStore
+from ugpp_bridge.adapters.wsse import NonceCache, UsernameTokenVerifier
 from ugpp_bridge.config import Settings
-from ugpp_bridge.domain.filing import BOGOTA
+from ugpp_bridge.domain.filing import BOGOTA, Receipt
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.service.build import BuildOptions
+from ugpp_bridge.service.register import ReceptionPolicy, receive_request
+
+if TYPE_CHECKING:
+    from ugpp_bridge.entrypoints.soap import WsgiApp
 
 Clock = Callable[[], datetime]
 
@@ -66,6 +72,37 @@ def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOpt
         lote_max_records=settings.lote_max_records,
         account_number_digits=settings.account_number_digits,
     )
+
+
+def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
+    """The Paso 1 WSGI application, wired to the state store and the settings."""
+    from ugpp_bridge.entrypoints.soap import Paso1Endpoint, make_wsgi_app  # spyne loads slowly
+
+    verifier = UsernameTokenVerifier(
+        settings.require("inbound_username", "authenticate UGPP's calls (WS-Security)"),
+        settings.require("inbound_password", "authenticate UGPP's calls (WS-Security)"),
+        clock=lambda: datetime.now(UTC),
+        nonces=NonceCache(),
+    )
+    policy = ReceptionPolicy(
+        operator_nit=settings.require("operator_nit", "check whom each request is addressed to"),
+        term_starts_next_day=settings.term_starts_next_day,
+        max_persons=settings.max_persons,
+    )
+    holidays = holiday_calendar()
+
+    def receive(request: FinancialInfoRequest) -> Receipt:
+        return receive_request(
+            request,
+            requests=stores.requests,
+            holidays=holidays,
+            clock=system_clock,
+            policy=policy,
+            actor="ugpp:soap",
+        )
+
+    endpoint = Paso1Endpoint(verifier, receive, settings.max_request_bytes, stores.requests.ping)
+    return make_wsgi_app(endpoint)
 
 
 def holiday_calendar() -> Container[date]:

@@ -47,6 +47,8 @@ class Settings:
     port: int = 8080
     term_starts_next_day: bool = False
     account_number_digits: int = DEFAULT_ACCOUNT_NUMBER_DIGITS
+    max_request_bytes: int = 64 * 1024 * 1024
+    max_persons: int = 200_000
     uvt_values: Mapping[int, int] = field(default_factory=lambda: dict(UVT_VALUE_COP))
 
     def require(self, name: str, purpose: str) -> str:
@@ -146,5 +148,7 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "port": _bounded_int(0, 65_535),
     "term_starts_next_day": _bool,
     "account_number_digits": _bounded_int(4, 34),
+    "max_request_bytes": _bounded_int(1_024, 2**31 - 1),
+    "max_persons": _bounded_int(1, 10_000_000),
     "uvt_values": _uvt_values,
 }

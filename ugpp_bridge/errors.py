@@ -5,14 +5,20 @@ One root, so that an entrypoint can tell our own, expected failures (shown to th
 
     UgppBridgeError
     ├── ConfigurationError          a setting is missing or malformed
+    ├── NotAuthorizedError          a SOAP caller failed WS-Security (``NoAutorizado``)
     ├── InvalidInputError           a value breaks a rule of the contract (code, identifier, date)
     │   ├── InvalidRequestError     a Solicitud that cannot be accepted as it is
+    │   │   ├── WrongOperatorError  addressed to another NIT (``NitOperadorIncorrecto``)
+    │   │   └── RequestTooLargeError over the size limits (``SolicitudDemasiadoGrande``)
     │   └── SchemaValidationError   an XML document breaks xsd/ (element, line, reason)
     ├── StateError                  the bridge's own store refuses or cannot do an action
     │   ├── IllegalTransitionError  the lifecycle (SPEC §5) does not allow that state change
     │   ├── RequestNotFoundError    no request has that radicado or idSolicitud
     │   ├── ConflictingRequestError the same idSolicitud arrived with different content
     │   └── StoreUnavailableError   the state database cannot be reached or written
+    ├── RemoteError                 a SOAP service we call failed
+    │   ├── RemoteFaultError        it answered a SOAP fault (``fault_code``)
+    │   └── RemoteUnavailableError  it could not be reached, or timed out
     └── SourceError                 the entity's source data cannot be used
         ├── SourceUnavailableError  the source database cannot be reached or read
         ├── SourceDataError         the data breaks the source contract (SPEC §3)
@@ -51,6 +57,21 @@ class InvalidInputError(UgppBridgeError):
 
 class InvalidRequestError(InvalidInputError):
     """A Solicitud that cannot be accepted as it is (SOAP fault ``SolicitudInvalida``)."""
+
+
+class WrongOperatorError(InvalidRequestError):
+    """The request names another operator's NIT (``NitOperadorIncorrecto``)."""
+
+
+class RequestTooLargeError(InvalidRequestError):
+    """The request is over the body-size or person limit (``SolicitudDemasiadoGrande``)."""
+
+
+class NotAuthorizedError(UgppBridgeError):
+    """The caller failed WS-Security; deliberately says nothing about why (``NoAutorizado``)."""
+
+    def __init__(self) -> None:
+        super().__init__("The caller could not be authenticated.")
 
 
 class SchemaValidationError(InvalidInputError):
@@ -104,6 +125,23 @@ class ConflictingRequestError(StateError):
 
 class StoreUnavailableError(StateError):
     """The state database cannot be reached or written; nothing of the action was kept."""
+
+
+class RemoteError(UgppBridgeError):
+    """A SOAP service we call failed."""
+
+
+class RemoteFaultError(RemoteError):
+    """The service answered a SOAP fault; ``fault_code`` is the code before the colon."""
+
+    def __init__(self, fault_code: str, message: str, soap_code: str = "") -> None:
+        super().__init__(message)
+        self.fault_code = fault_code
+        self.soap_code = soap_code
+
+
+class RemoteUnavailableError(RemoteError):
+    """The service could not be reached or did not answer in time."""
 
 
 class SourceError(UgppBridgeError):

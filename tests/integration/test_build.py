@@ -129,12 +129,16 @@ def test_bad_source_data_fails_the_build_keeps_the_request_and_a_rebuild_succeed
     writer = sources(url)
     import_csv_directory(DATA / "source_csv", writer)
     with writer.engine.begin() as connection:
-        connection.execute(sa.text("UPDATE transactions SET kind = 'refund' WHERE amount = 0"))
+        connection.execute(
+            sa.text(
+                "UPDATE transactions SET kind = 'refund' WHERE account_id = 'A1' AND booked_on = '2025-01-05'"
+            )
+        )
     source = SqlAlchemyReportSource(writer.engine)
     filing = register(stores, solicitud((PersonId("CC", "52123456"),)))
     build = lambda: build_request(filing, requests=stores.requests, lotes=stores.lotes, source=source,  # noqa: E731
                                   writer=LxmlLoteWriter(), options=OPTIONS, clock=Clock())  # fmt: skip
-    with pytest.raises(SourceDataError, match=r"transactions\.kind.*B1@2025-01-25"):
+    with pytest.raises(SourceDataError, match=r"transactions\.kind.*A1@2025-01-05"):
         build()
     failed = stores.requests.get(filing)
     assert failed.state is RequestState.BUILD_FAILED and "transactions.kind" in (

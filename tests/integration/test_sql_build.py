@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -213,21 +214,57 @@ def test_the_imported_golden_data_gives_the_golden_lote(
     assert written == golden
 
 
-def test_a_bad_code_in_the_source_is_named_by_the_check_the_build_runs_first(
+@pytest.mark.parametrize(
+    ("statement", "where", "key"),
+    [
+        (
+            "UPDATE accounts SET account_type = 9 WHERE account_id = 'A2'",
+            "accounts.account_type",
+            "A2",
+        ),
+        (
+            "UPDATE transactions SET kind = 'refund' WHERE amount = 0",
+            "transactions.kind",
+            "B1@2025-01-25",
+        ),
+        (
+            "INSERT INTO daily_balances VALUES ('A1', '2025-01-05', 1)",
+            "daily_balances.balance_date",
+            "A1@2025-01-05",
+        ),
+        (
+            "UPDATE title_events SET event = 'rollover' WHERE event = 'issue'",
+            "title_events.event",
+            "T1@2024-10-01",
+        ),
+    ],
+)
+def test_bad_rows_of_requested_persons_stop_the_build_naming_relation_column_and_key(
+    sources: Sources, db_url: str, statement: str, where: str, key: str
+) -> None:
+    source = sources(db_url)
+    import_csv_directory(DATA / "source_csv", source)
+    with source.engine.begin() as connection:
+        connection.execute(sa.text(statement))
+    request = request_for((PersonId("CC", "52123456"), PersonId("PT", "7788990")), MONTHS)
+    with pytest.raises(SourceDataError) as caught:
+        sql_records(db_url, request)
+    assert [(f"{p.relation}.{p.column}", p.example_keys) for p in caught.value.problems] == [
+        (where, (key,))
+    ]
+
+
+def test_bad_rows_of_other_persons_do_not_stop_a_build_but_source_check_names_them(
     sources: Sources, db_url: str
 ) -> None:
     source = sources(db_url)
     import_csv_directory(DATA / "source_csv", source)
     with source.engine.begin() as connection:
-        connection.execute(
-            source_schema.accounts.update()
-            .values(account_type=9)
-            .where(source_schema.accounts.c.account_id == "A2")
-        )
-    report_source = SqlAlchemyReportSource(source.engine)
-    problems = report_source.check()
-    assert [(p.relation, p.column, p.example_keys) for p in problems] == [
-        ("accounts", "account_type", ("A2",))
+        connection.execute(sa.text("UPDATE accounts SET account_type = 9 WHERE account_id = 'B1'"))
+    records = sql_records(db_url, request_for((PersonId("CC", "52123456"),), MONTHS))
+    assert records and all(r.person == PersonId("CC", "52123456") for r in records)  # type: ignore[attr-defined]
+    assert [(p.relation, p.column, p.example_keys) for p in source.check()] == [
+        ("accounts", "account_type", ("B1",))
     ]
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters import report_sql as q
-from ugpp_bridge.adapters.source_check import check_relations
+from ugpp_bridge.adapters.read_ahead import read_ahead
+from ugpp_bridge.adapters.source_check import shape_problems, value_problems
 from ugpp_bridge.adapters.source_sql import chunked, describe_error, source_unavailable
 from ugpp_bridge.domain.accounts import AccountMonthRecord, account_number_suffix
 from ugpp_bridge.domain.codes import (
@@ -56,29 +57,41 @@ class SqlAlchemyReportSource(ReportSource):
         self.engine.dispose()
 
     def check(self) -> list[SourceProblem]:
+        """The shape of the source (relations and columns), cheap whatever its size.
+
+        Values are checked chunk by chunk during the build, on the requested persons' rows
+        only, so that the cost follows the request and not the size of the bank.
+        """
         try:
             with self.engine.connect() as connection:
-                return check_relations(connection)
+                return shape_problems(connection)
         except SQLAlchemyError as exc:
             raise source_unavailable(self.engine, exc) from exc
 
     def person_reports(
         self, request: FinancialInfoRequest, *, account_number_digits: int
     ) -> Iterator[PersonReport]:
-        positions = list(enumerate(request.persons))
-        try:
+        """Reports in request order; the next chunk's SQL runs while this one is consumed."""
+        chunks = list(chunked(list(enumerate(request.persons)), self.chunk_persons))
+
+        def produce() -> Iterator[tuple[PersonReport, ...]]:
             with self.engine.connect() as connection:
-                for chunk in chunked(positions, self.chunk_persons):
+                for chunk in chunks:
                     started = time.perf_counter()
-                    yield from self._chunk(connection, request, chunk, account_number_digits)
+                    yield self._chunk(connection, request, chunk, account_number_digits)
                     logger.info(
                         "Built %d persons of request %s in %.2f s",
-                        len(chunk), request.request_id, time.perf_counter() - started,
-                    )  # fmt: skip
+                        len(chunk),
+                        request.request_id,
+                        time.perf_counter() - started,
+                    )
+
+        try:
+            for reports in read_ahead(produce, name="ugpp-bridge-build-sql"):
+                yield from reports
         except SQLAlchemyError as exc:
-            raise SourceDataError(
-                [SourceProblem("(query)", None, f"the build query failed: {describe_error(exc)}")]
-            ) from exc
+            message = f"the build query failed: {describe_error(exc)}"
+            raise SourceDataError([SourceProblem("(query)", None, message)]) from exc
 
     def _chunk(
         self,
@@ -89,6 +102,9 @@ class SqlAlchemyReportSource(ReportSource):
     ) -> tuple[PersonReport, ...]:
         persons = q.persons_cte(chunk)
         periods = q.periods_cte(sorted(request.periods))
+        problems = value_problems(connection, q.chunk_scopes(persons))
+        if problems:
+            raise SourceDataError(problems)
         by_pos = dict(chunk)
         accounts: list[AccountMonthRecord] = []
         titles: list[TitleMonthRecord] = []

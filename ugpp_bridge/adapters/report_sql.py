@@ -13,6 +13,7 @@ starts. Ordered by balance, the running sum of weights first passes ``n // 2`` (
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -369,3 +370,22 @@ def trust_years_query(persons: CTE, years: list[int]) -> Select[Any]:
         .group_by(persons.c.pos, year_rows.c.year)
         .order_by(persons.c.pos, year_rows.c.year)
     )
+
+
+def chunk_scopes(persons: CTE) -> dict[str, Callable[[Any], ColumnElement[bool]]]:
+    """Per relation, the rows that belong to the chunk's persons (for scoped value checks)."""
+    a, ti = s.accounts, s.titles
+
+    def holders(table: Any) -> ColumnElement[bool]:
+        return exists().where(_holder_of(table, persons))
+
+    own_accounts = select(a.c.account_id).join(persons, _holder_of(a, persons))
+    own_titles = select(ti.c.title_id).join(persons, _holder_of(ti, persons))
+    return {
+        "accounts": holders,
+        "titles": holders,
+        "trust_yield_payments": holders,
+        "transactions": lambda table: table.c.account_id.in_(own_accounts),
+        "daily_balances": lambda table: table.c.account_id.in_(own_accounts),
+        "title_events": lambda table: table.c.title_id.in_(own_titles),
+    }

@@ -33,18 +33,27 @@ class ValueCheck:
     bad: Callable[[Table], ColumnElement[bool]]
 
 
+Scope = Callable[[Table], ColumnElement[bool]] | None
+
+
 def check_relations(connection: Connection) -> list[SourceProblem]:
     """Every breach found; shape problems first, and value checks only when the shape is right."""
-    problems = _shape_problems(connection)
-    if problems:
-        return problems
+    return shape_problems(connection) or value_problems(connection)
+
+
+def value_problems(
+    connection: Connection, scopes: dict[str, Callable[[Table], ColumnElement[bool]]] | None = None
+) -> list[SourceProblem]:
+    """The value checks over whole relations, or only the rows ``scopes`` selects per relation
+    (the build checks just the rows of the persons it is about to report)."""
+    problems: list[SourceProblem] = []
     for check in VALUE_CHECKS:
-        problems.extend(_run(connection, check))
-    problems.extend(_duplicate_balances(connection))
+        problems.extend(_run(connection, check, (scopes or {}).get(check.relation)))
+    problems.extend(_duplicate_balances(connection, (scopes or {}).get("daily_balances")))
     return problems
 
 
-def _shape_problems(connection: Connection) -> list[SourceProblem]:
+def shape_problems(connection: Connection) -> list[SourceProblem]:
     inspector = inspect(connection)
     present = set(inspector.get_table_names()) | set(inspector.get_view_names())
     problems = []
@@ -59,20 +68,25 @@ def _shape_problems(connection: Connection) -> list[SourceProblem]:
     return problems
 
 
-def _run(connection: Connection, check: ValueCheck) -> list[SourceProblem]:
+def _run(connection: Connection, check: ValueCheck, scope: Scope) -> list[SourceProblem]:
     table = schema.RELATIONS[check.relation]
-    rows = connection.execute(select(table).where(check.bad(table)).limit(EXAMPLES)).mappings()
+    query = select(table).where(check.bad(table))
+    if scope is not None:
+        query = query.where(scope(table))
+    rows = connection.execute(query.limit(EXAMPLES)).mappings()
     keys = tuple(row_key(check.relation, row) for row in rows)
     if not keys:
         return []
     return [SourceProblem(check.relation, check.column, check.message, keys)]
 
 
-def _duplicate_balances(connection: Connection) -> list[SourceProblem]:
+def _duplicate_balances(connection: Connection, scope: Scope) -> list[SourceProblem]:
     table = schema.daily_balances
+    query = select(table.c.account_id, table.c.balance_date)
+    if scope is not None:
+        query = query.where(scope(table))
     query = (
-        select(table.c.account_id, table.c.balance_date)
-        .group_by(table.c.account_id, table.c.balance_date)
+        query.group_by(table.c.account_id, table.c.balance_date)
         .having(func.count() > 1)
         .limit(EXAMPLES)
     )

@@ -27,6 +27,15 @@ class SqlAlchemyStateBase:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def ping(self) -> bool:
+        """True when the state database answers (for ``/healthz``)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError:
+            return False
+        return True
+
     def close(self) -> None:
         self.engine.dispose()
 

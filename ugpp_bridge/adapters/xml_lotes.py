@@ -43,8 +43,15 @@ _SECTIONS = (
 )
 
 
+_QUALIFIED: dict[str, str] = {}
+
+
 def q(name: str) -> str:
-    return f"{{{NS}}}{name}"
+    """``{namespace}name``, built once per element name."""
+    qualified = _QUALIFIED.get(name)
+    if qualified is None:
+        qualified = _QUALIFIED[name] = f"{{{NS}}}{name}"
+    return qualified
 
 
 class LxmlLoteWriter(LoteWriter):
@@ -94,13 +101,15 @@ def write_lote(
         xf.write_declaration()
         with xf.element(q("Reporte"), nsmap={None: NS}):
             _header(xf, context, number, total, len(records))
+            by_kind: dict[type, list[Record]] = {kind: [] for _, kind in _SECTIONS}
+            for record in records:  # one pass: records arrive person by person
+                by_kind[type(record)].append(record)
             for section, kind in _SECTIONS:
                 with xf.element(q(section)):
                     xf.write("\n")
-                    for record in records:
-                        if isinstance(record, kind):
-                            _record(xf, record)
-                            xf.write("\n")
+                    for record in by_kind[kind]:
+                        _record(xf, record)
+                        xf.write("\n")
 
 
 def _finish(

@@ -16,16 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import click
+import waitress
 from rich.console import Console
 
 from ugpp_bridge import __version__
 from ugpp_bridge.adapters import migrations
 from ugpp_bridge.adapters.database import safe_url
+from ugpp_bridge.adapters.paso1_client import send_solicitud
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.adapters.source_csv import import_csv_directory
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
     build_options,
+    paso1_app,
     report_source_for,
     source_from_settings,
     state_stores,
@@ -175,6 +178,43 @@ def _aware(moment: datetime) -> datetime:
 def operator_name() -> str:
     """Who runs a CLI action, for the audit trail."""
     return f"cli:{getpass.getuser()}"
+
+
+@main.command()
+@click.pass_obj
+def serve(settings: Settings) -> None:
+    """Serve Paso 1 (SOAP) and /healthz on UGPP_BRIDGE_HOST:UGPP_BRIDGE_PORT (waitress)."""
+    stores = state_stores(settings.database_url)
+    try:
+        app = paso1_app(settings, stores)
+        base = f"http://{settings.host}:{settings.port}"
+        click.echo(f"Paso 1 at {base}/soap/solicitudes (WSDL: ?wsdl); health at {base}/healthz")
+        waitress.serve(app, host=settings.host, port=settings.port, threads=8, ident="ugpp-bridge")
+    finally:
+        stores.close()
+
+
+@main.group("ugpp-sim")
+def ugpp_sim() -> None:
+    """Play UGPP's part, for tests and rehearsals."""
+
+
+@ugpp_sim.command("send-request")
+@click.argument("request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", required=True, help="The bridge's Paso 1 URL, …/soap/solicitudes.")
+@click.option("--username", envvar="UGPP_BRIDGE_INBOUND_USERNAME", required=True)
+@click.option("--password", envvar="UGPP_BRIDGE_INBOUND_PASSWORD", required=True, hide_input=True)
+@click.option("--text-password", is_flag=True, help="PasswordText instead of PasswordDigest.")
+def ugpp_sim_send_request(
+    request_file: Path, url: str, username: str, password: str, text_password: bool
+) -> None:
+    """Send a Solicitud XML file to the bridge with a UsernameToken and print the receipt."""
+    request = parse_solicitud(request_file.read_bytes())
+    receipt = send_solicitud(
+        url, request, username=username, password=password, use_digest=not text_password
+    )
+    for name, value in vars(receipt).items():
+        click.echo(f"{name}: {value}")
 
 
 @main.group()
