@@ -19,9 +19,13 @@ from typing import Any
 from sqlalchemy import (
     CTE,
     BigInteger,
+    Column,
     Date,
+    FromClause,
     Integer,
+    MetaData,
     Select,
+    Table,
     Text,
     and_,
     case,
@@ -35,6 +39,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     union_all,
     values,
 )
@@ -75,6 +80,11 @@ def cents(amount: ColumnElement[Any]) -> ColumnElement[int]:
 
 
 def persons_cte(persons: list[tuple[int, PersonId]]) -> CTE:
+    """The chunk's persons inline (``VALUES``): the fallback where temporary tables are refused.
+
+    Every statement carrying it is compiled afresh (about 0.15 s for 2,000 persons), so the
+    build prefers ``persons_table``, a session temporary table whose statements are cached.
+    """
     rows = [(position, p.doc_type, p.doc_number) for position, p in persons]
     return (
         values(
@@ -86,6 +96,17 @@ def persons_cte(persons: list[tuple[int, PersonId]]) -> CTE:
         .data(rows)
         .cte("persons")
     )
+
+
+_temporary = MetaData()
+persons_table = Table(
+    "ugpp_bridge_persons",
+    _temporary,
+    Column("pos", Integer, primary_key=True),
+    Column("doc_type", Text, nullable=False),
+    Column("doc_number", Text, nullable=False),
+    prefixes=["TEMPORARY"],
+)
 
 
 def periods_cte(periods: list[Period]) -> CTE:
@@ -103,7 +124,7 @@ def periods_cte(periods: list[Period]) -> CTE:
     )
 
 
-def _holder_of(table: Any, persons: CTE) -> ColumnElement[bool]:
+def _holder_of(table: Any, persons: FromClause) -> ColumnElement[bool]:
     return and_(
         table.c.holder_doc_type == persons.c.doc_type,
         table.c.holder_doc_number == persons.c.doc_number,
@@ -114,7 +135,7 @@ def _later(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
     return case((a > b, a), else_=b)
 
 
-def account_months_query(persons: CTE, periods: CTE) -> Select[Any]:
+def account_months_query(persons: FromClause, periods: CTE) -> Select[Any]:
     """R1: one row per account of a requested person and requested month it was open."""
     a = s.accounts
     months = (
@@ -280,7 +301,7 @@ def _balances(months: CTE) -> CTE:
     )
 
 
-def title_months_query(persons: CTE, periods: CTE) -> Select[Any]:
+def title_months_query(persons: FromClause, periods: CTE) -> Select[Any]:
     """R2: every event of a requested month, else one Vigente row while principal is owed."""
     ti, e = s.titles, s.title_events
     signed = case((e.c.event == "cancellation", -cents(e.c.amount)), else_=cents(e.c.amount))
@@ -345,7 +366,7 @@ def title_months_query(persons: CTE, periods: CTE) -> Select[Any]:
     )
 
 
-def trust_years_query(persons: CTE, years: list[int]) -> Select[Any]:
+def trust_years_query(persons: FromClause, years: list[int]) -> Select[Any]:
     """R3: per person and requested year, the payments not made from a fideicomiso."""
     p = s.trust_yield_payments
     year_rows = (
@@ -372,20 +393,29 @@ def trust_years_query(persons: CTE, years: list[int]) -> Select[Any]:
     )
 
 
-def chunk_scopes(persons: CTE) -> dict[str, Callable[[Any], ColumnElement[bool]]]:
-    """Per relation, the rows that belong to the chunk's persons (for scoped value checks)."""
+def chunk_scopes(persons: FromClause) -> dict[str, Callable[[Any], Select[Any]]]:
+    """Per relation, a select of the rows that belong to the chunk's persons (for the scoped
+    value checks). ``IN (subquery)`` lets both engines start from the persons and use the
+    holder, account and title indexes."""
     a, ti = s.accounts, s.titles
+    chunk = select(persons.c.doc_type, persons.c.doc_number)
+    own_accounts = select(a.c.account_id).where(
+        tuple_(a.c.holder_doc_type, a.c.holder_doc_number).in_(chunk)
+    )
+    own_titles = select(ti.c.title_id).where(
+        tuple_(ti.c.holder_doc_type, ti.c.holder_doc_number).in_(chunk)
+    )
 
-    def holders(table: Any) -> ColumnElement[bool]:
-        return exists().where(_holder_of(table, persons))
+    def holders(table: Any) -> Select[Any]:
+        return select(table).where(
+            tuple_(table.c.holder_doc_type, table.c.holder_doc_number).in_(chunk)
+        )
 
-    own_accounts = select(a.c.account_id).join(persons, _holder_of(a, persons))
-    own_titles = select(ti.c.title_id).join(persons, _holder_of(ti, persons))
     return {
         "accounts": holders,
         "titles": holders,
         "trust_yield_payments": holders,
-        "transactions": lambda table: table.c.account_id.in_(own_accounts),
-        "daily_balances": lambda table: table.c.account_id.in_(own_accounts),
-        "title_events": lambda table: table.c.title_id.in_(own_titles),
+        "transactions": lambda table: select(table).where(table.c.account_id.in_(own_accounts)),
+        "daily_balances": lambda table: select(table).where(table.c.account_id.in_(own_accounts)),
+        "title_events": lambda table: select(table).where(table.c.title_id.in_(own_titles)),
     }

@@ -9,8 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, inspect, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    case,
+    func,
+    inspect,
+    not_,
+    or_,
+    select,
+)
 
 from ugpp_bridge.adapters import source_schema as schema
 from ugpp_bridge.adapters.source_records import row_key
@@ -19,6 +32,7 @@ from ugpp_bridge.domain.identifiers import DOCUMENT_TYPES, NUMERIC_DOCUMENT_TYPE
 from ugpp_bridge.errors import SourceProblem
 
 EXAMPLES = 5
+ROW_LIMIT = 500
 DOC_NUMBER_REGEX = "^[A-Za-z0-9]{1,16}$"
 DIGITS_REGEX = "^[0-9]+$"
 
@@ -33,7 +47,7 @@ class ValueCheck:
     bad: Callable[[Table], ColumnElement[bool]]
 
 
-Scope = Callable[[Table], ColumnElement[bool]] | None
+Scope = Callable[[Table], Select[Any]] | None  # the rows to check: ``select(table)`` + joins
 
 
 def check_relations(connection: Connection) -> list[SourceProblem]:
@@ -42,14 +56,45 @@ def check_relations(connection: Connection) -> list[SourceProblem]:
 
 
 def value_problems(
-    connection: Connection, scopes: dict[str, Callable[[Table], ColumnElement[bool]]] | None = None
+    connection: Connection, scopes: dict[str, Callable[[Table], Select[Any]]] | None = None
 ) -> list[SourceProblem]:
     """The value checks over whole relations, or only the rows ``scopes`` selects per relation
     (the build checks just the rows of the persons it is about to report)."""
     problems: list[SourceProblem] = []
-    for check in VALUE_CHECKS:
-        problems.extend(_run(connection, check, (scopes or {}).get(check.relation)))
+    for relation in schema.RELATION_ORDER:
+        checks = [check for check in VALUE_CHECKS if check.relation == relation]
+        if checks:
+            problems.extend(_run_relation(connection, checks, (scopes or {}).get(relation)))
     problems.extend(_duplicate_balances(connection, (scopes or {}).get("daily_balances")))
+    return problems
+
+
+def _run_relation(
+    connection: Connection, checks: list[ValueCheck], scope: Scope
+) -> list[SourceProblem]:
+    """Every check of one relation in a single pass over its (scoped) rows.
+
+    The rows breaking any check are read up to ``ROW_LIMIT``; should that many be found, the
+    checks still without an example are run one by one, so no kind of problem goes unnamed.
+    """
+    table = schema.RELATIONS[checks[0].relation]
+    flags = [case((c.bad(table), 1), else_=0).label(f"check_{n}") for n, c in enumerate(checks)]
+    rows_of = scope(table) if scope is not None else select(table)
+    query = rows_of.add_columns(*flags).where(or_(*(check.bad(table) for check in checks)))
+    rows = connection.execute(query.limit(ROW_LIMIT)).mappings().all()
+    examples: dict[int, list[str]] = {}
+    for row in rows:
+        for n in range(len(checks)):
+            if row[f"check_{n}"] and len(examples.setdefault(n, [])) < EXAMPLES:
+                examples[n].append(row_key(table.name, row))
+    problems = [
+        SourceProblem(table.name, checks[n].column, checks[n].message, tuple(keys))
+        for n, keys in sorted(examples.items())
+    ]
+    if len(rows) == ROW_LIMIT:
+        for n, check in enumerate(checks):
+            if n not in examples:
+                problems.extend(_run(connection, check, scope))
     return problems
 
 
@@ -70,9 +115,7 @@ def shape_problems(connection: Connection) -> list[SourceProblem]:
 
 def _run(connection: Connection, check: ValueCheck, scope: Scope) -> list[SourceProblem]:
     table = schema.RELATIONS[check.relation]
-    query = select(table).where(check.bad(table))
-    if scope is not None:
-        query = query.where(scope(table))
+    query = (scope(table) if scope is not None else select(table)).where(check.bad(table))
     rows = connection.execute(query.limit(EXAMPLES)).mappings()
     keys = tuple(row_key(check.relation, row) for row in rows)
     if not keys:
@@ -82,15 +125,22 @@ def _run(connection: Connection, check: ValueCheck, scope: Scope) -> list[Source
 
 def _duplicate_balances(connection: Connection, scope: Scope) -> list[SourceProblem]:
     table = schema.daily_balances
-    query = select(table.c.account_id, table.c.balance_date)
-    if scope is not None:
-        query = query.where(scope(table))
-    query = (
-        query.group_by(table.c.account_id, table.c.balance_date)
-        .having(func.count() > 1)
-        .limit(EXAMPLES)
+    # Materialised first, so the engines gather the scoped rows through the persons' accounts
+    # instead of walking the whole balance index in group order.
+    rows_of = (
+        (scope(table) if scope is not None else select(table))
+        .cte("scoped_balances")
+        .prefix_with("MATERIALIZED", dialect="sqlite")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
-    rows = connection.execute(query).mappings()
+    # No LIMIT: with one, PostgreSQL walks the whole index hoping to stop early, and on a
+    # clean source it never can. Planned for every group, it aggregates only the scoped rows.
+    query = (
+        select(rows_of.c.account_id, rows_of.c.balance_date)
+        .group_by(rows_of.c.account_id, rows_of.c.balance_date)
+        .having(func.count() > 1)
+    )
+    rows = connection.execute(query).mappings().fetchmany(EXAMPLES)
     keys = tuple(row_key("daily_balances", row) for row in rows)
     if not keys:
         return []
