@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import requests
 import sqlalchemy as sa
 from click.testing import CliRunner
 from lxml import etree
@@ -201,3 +207,50 @@ def test_build_turns_a_stored_request_into_stored_lotes(
         stores.close()
     missing = runner.invoke(main, ["build", "UB-1999-000001"], env=env)
     assert missing.exit_code == 1 and missing.output.startswith("RequestNotFoundError: ")
+
+
+def test_serve_answers_ugpp_sim_send_request_and_healthz(runner: CliRunner, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "UGPP_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+        "UGPP_BRIDGE_OPERATOR_NIT": "800197268",
+        "UGPP_BRIDGE_INBOUND_USERNAME": "ugpp",
+        "UGPP_BRIDGE_INBOUND_PASSWORD": "clave-secreta",
+        "UGPP_BRIDGE_HOST": "127.0.0.1",
+        "UGPP_BRIDGE_PORT": str(port),
+    }
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ugpp_bridge", "serve"], env=env, stdout=log, stderr=log
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(150):  # bounded wait for start-up, 15 s at most
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError((tmp_path / "serve.log").read_text())
+        args = [
+            "ugpp-sim",
+            "send-request",
+            str(DATA / "wire" / "solicitud.xml"),
+            "--url",
+            f"{base}/soap/solicitudes",
+        ]
+        sent = runner.invoke(main, args, env=env)
+        assert sent.exit_code == 0, sent.output
+        assert "status: RECIBIDA" in sent.output and "due_date: 2026-12-07" in sent.output
+        refused = runner.invoke(main, [*args, "--password", "otra"], env=env)
+        assert refused.exit_code == 1
+        assert refused.output.startswith("RemoteFaultError: NoAutorizado:")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()

@@ -66,8 +66,12 @@ def request_for(
     )
 
 
-def sql_records(url: str, request: FinancialInfoRequest, chunk: int = 500) -> list[object]:
-    source = SqlAlchemyReportSource(make_engine(url), chunk_persons=chunk)
+def sql_records(
+    url: str, request: FinancialInfoRequest, chunk: int = 500, *, temporary: bool = True
+) -> list[object]:
+    source = SqlAlchemyReportSource(
+        make_engine(url), chunk_persons=chunk, temporary_persons=temporary
+    )
     try:
         return [
             r
@@ -189,6 +193,7 @@ def test_the_sql_build_agrees_with_the_pure_rules_on_a_sample_bank(
     expected = list(build_report(request, data).records())
     assert len(expected) > 1500
     assert sql_records(db_url, request, chunk=40) == expected
+    assert sql_records(db_url, request, chunk=40, temporary=False) == expected, "inline persons"
 
 
 def test_the_imported_golden_data_gives_the_golden_lote(

@@ -49,10 +49,17 @@ _MOVEMENT = {
 class SqlAlchemyReportSource(ReportSource):
     """Runs R1–R3 inside the source database, ``chunk_persons`` persons per round trip."""
 
-    def __init__(self, engine: Engine, chunk_persons: int = DEFAULT_CHUNK_PERSONS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        chunk_persons: int = DEFAULT_CHUNK_PERSONS,
+        *,
+        temporary_persons: bool = True,
+    ) -> None:
         self.engine = engine
         self.chunk_persons = chunk_persons
-        self._temporary_ok: bool | None = None
+        # None: not tried yet; False: refused (or switched off), persons go inline.
+        self._temporary_ok: bool | None = None if temporary_persons else False
 
     def close(self) -> None:
         self.engine.dispose()
