@@ -11,7 +11,7 @@ import pytest
 from ugpp_bridge.config import Settings, load_settings
 from ugpp_bridge.domain.codes import AccountType, TitleType, parse_code
 from ugpp_bridge.domain.identifiers import PersonId, nit_check_digit
-from ugpp_bridge.domain.money import to_pesos
+from ugpp_bridge.domain.money import cents_to_pesos, to_pesos
 from ugpp_bridge.errors import ConfigurationError, InvalidInputError
 
 DIAN_WEIGHTS = (3, 7, 13, 17, 19, 23, 29, 37, 41, 43, 47, 53, 59, 67, 71)
@@ -168,3 +168,11 @@ def _stdlib(module: str) -> bool:
     import sys
 
     return module in sys.stdlib_module_names
+
+
+@pytest.mark.parametrize(
+    "cents", [0, 1, 49, 50, 51, 149, 150, 250, -1, -49, -50, -51, -250, 123456789012345, -99]
+)
+def test_integer_centavos_round_to_pesos_like_decimals(cents: int) -> None:
+    assert cents_to_pesos(cents) == to_pesos(Decimal(cents).scaleb(-2))
+    assert cents_to_pesos(Decimal(cents)) == to_pesos(Decimal(cents).scaleb(-2))

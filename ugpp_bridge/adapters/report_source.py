@@ -141,25 +141,44 @@ class SqlAlchemyReportSource(ReportSource):
         accounts: list[AccountMonthRecord] = []
         titles: list[TitleMonthRecord] = []
         trust: list[TrustYieldRecord] = []
+        period_of = {(p.year, p.month): p for p in request.periods}
         if request.asks_for(InformationType.ACCOUNTS):
             rows = connection.execute(q.account_months_query(persons, periods)).mappings()
-            accounts = [_account(by_pos[row["pos"]], row, digits) for row in rows]
+            suffix = _Suffixes(digits)
+            accounts = [_account(by_pos[row["pos"]], row, period_of, suffix) for row in rows]
         if request.asks_for(InformationType.INVESTMENTS):
             rows = connection.execute(q.title_months_query(persons, periods)).mappings()
-            titles = [_title(by_pos[row["pos"]], row) for row in rows]
+            titles = [_title(by_pos[row["pos"]], row, period_of) for row in rows]
         if request.asks_for(InformationType.TRUST):
             rows = connection.execute(q.trust_years_query(persons, request.years)).mappings()
             trust = [_trust(by_pos[row["pos"]], row) for row in rows]
         return person_reports([person for _, person in chunk], accounts, titles, trust)
 
 
-def _account(person: PersonId, row: Any, digits: int) -> AccountMonthRecord:
+class _Suffixes:
+    """The reported digits of each account number, computed once per account."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+        self.known: dict[str, str] = {}
+
+    def __call__(self, account_number: object) -> str:
+        number = str(account_number)
+        suffix = self.known.get(number)
+        if suffix is None:
+            suffix = self.known[number] = account_number_suffix(number, self.digits)
+        return suffix
+
+
+def _account(
+    person: PersonId, row: Any, period_of: dict[tuple[int, int], Period], suffix: _Suffixes
+) -> AccountMonthRecord:
     try:
         return AccountMonthRecord(
             person=person,
-            period=Period(row["year"], row["month"]),
+            period=period_of[(row["year"], row["month"])],
             account_type=AccountType(row["account_type"]),
-            account_number=account_number_suffix(str(row["account_number"]), digits),
+            account_number=suffix(row["account_number"]),
             credits_value=cents_to_pesos(row["credits"]),
             credits_count=int(row["credits_count"]),
             debits_value=cents_to_pesos(row["debits"]),
@@ -173,11 +192,13 @@ def _account(person: PersonId, row: Any, digits: int) -> AccountMonthRecord:
         raise SourceDataError([problem]) from exc
 
 
-def _title(person: PersonId, row: Any) -> TitleMonthRecord:
+def _title(
+    person: PersonId, row: Any, period_of: dict[tuple[int, int], Period]
+) -> TitleMonthRecord:
     try:
         return TitleMonthRecord(
             person=person,
-            period=Period(row["year"], row["month"]),
+            period=period_of[(row["year"], row["month"])],
             title_number=str(row["title_number"]),
             title_type=TitleType(row["title_type"]),
             movement_type=_MOVEMENT[row["event"]],

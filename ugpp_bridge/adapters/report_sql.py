@@ -186,10 +186,10 @@ def account_months_query(persons: FromClause, periods: CTE) -> Select[Any]:
     return (
         select(
             *shown,
-            func.coalesce(func.sum(case((credit, amount), else_=0)), 0).label("credits"),
-            func.coalesce(func.sum(case((credit, 1), else_=0)), 0).label("credits_count"),
-            func.coalesce(func.sum(case((debit, -amount), else_=0)), 0).label("debits"),
-            func.coalesce(func.sum(case((debit, 1), else_=0)), 0).label("debits_count"),
+            _total(case((credit, amount), else_=0)).label("credits"),
+            _total(case((credit, 1), else_=0)).label("credits_count"),
+            _total(case((debit, -amount), else_=0)).label("debits"),
+            _total(case((debit, 1), else_=0)).label("debits_count"),
         )
         .select_from(
             months.join(figures, _same(months, figures, ("account_id", "year", "month")))
@@ -214,6 +214,11 @@ def account_months_query(persons: FromClause, periods: CTE) -> Select[Any]:
         .group_by(*shown)
         .order_by(months.c.pos, months.c.account_id, months.c.year, months.c.month)
     )
+
+
+def _total(value: ColumnElement[Any]) -> ColumnElement[int]:
+    """SUM as BIGINT (0 when empty): PostgreSQL would widen it to numeric, read as Decimal."""
+    return cast(func.coalesce(func.sum(value), 0), BigInteger)
 
 
 def _same(left: Any, right: Any, names: tuple[str, ...]) -> ColumnElement[bool]:
@@ -306,7 +311,7 @@ def title_months_query(persons: FromClause, periods: CTE) -> Select[Any]:
     ti, e = s.titles, s.title_events
     signed = case((e.c.event == "cancellation", -cents(e.c.amount)), else_=cents(e.c.amount))
     principal = (
-        select(func.sum(signed))
+        select(_total(signed))
         .where(e.c.title_id == ti.c.title_id, e.c.event_date <= periods.c.last_day)
         .scalar_subquery()
     )
@@ -380,7 +385,7 @@ def trust_years_query(persons: FromClause, years: list[int]) -> Select[Any]:
         .cte("years")
     )
     return (
-        select(persons.c.pos, year_rows.c.year, func.sum(cents(p.c.amount)).label("total"))
+        select(persons.c.pos, year_rows.c.year, _total(cents(p.c.amount)).label("total"))
         .select_from(
             persons.join(p, _holder_of(p, persons)).join(
                 year_rows,

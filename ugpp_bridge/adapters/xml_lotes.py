@@ -4,15 +4,17 @@ Records arrive person by person; they are cut into lotes of at most ``max_record
 lote is written to its own file as soon as it is full, grouped by section as the XSD orders
 them. Memory holds one lote's records at most, whatever the size of the request.
 
-``totalLotes`` is only known at the end, so the header carries a placeholder that is replaced
-when each lote is finished; then the lote is validated against ``xsd/reporte-v1.xsd`` before it
-is handed on. The same records and context always give the same bytes.
+``totalLotes`` is only known at the end, so the header carries a schema-valid placeholder; each
+lote is validated against ``xsd/reporte-v1.xsd`` (in the background, while the next one is
+written) and, once the count is known, finished by setting that one number. The same records
+and context always give the same bytes.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -34,7 +36,8 @@ from ugpp_bridge.domain.trust import TrustYieldRecord
 from ugpp_bridge.service.ports import LoteWriter
 
 NS = wire.REPORTE_NS
-TOTAL_PLACEHOLDER = b"__TOTAL_LOTES__"
+# A positiveInteger, so that a lote validates before the final count is known.
+TOTAL_PLACEHOLDER = b"999999999"
 _SECTIONS = (
     ("cuentas", AccountMonthRecord),
     ("inversiones", TitleMonthRecord),
@@ -75,22 +78,34 @@ def write_lotes(
     directory: Path,
     file_name: str = "lote-{number:05d}.xml",
 ) -> list[WrittenLote]:
-    """Write every lote into ``directory``, finish and validate them, and list them in order."""
+    """Write every lote into ``directory``, validate and finish them, and list them in order.
+
+    Each lote is validated in a background thread while the next one is written (lxml
+    releases the GIL while it parses and validates), with a schema-valid placeholder for
+    ``totalLotes``; finishing replaces only that number, with the final count.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    parts: list[tuple[int, int, Path]] = []
-    for number, chunk in enumerate(split_into_lotes(iter(records), max_records), start=1):
-        part = directory / f".lote-{number:05d}.part"
-        with part.open("wb") as handle:
-            write_lote(handle, chunk, context, number, total=None)
-        parts.append((number, len(chunk), part))
+    parts: list[tuple[int, int, Path, Future[None]]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ugpp-bridge-xsd") as validator:
+        for number, chunk in enumerate(split_into_lotes(iter(records), max_records), start=1):
+            part = directory / f".lote-{number:05d}.part"
+            with part.open("wb") as handle:
+                write_lote(handle, chunk, context, number, total=None)
+            parts.append((number, len(chunk), part, validator.submit(_validate, part)))
+        for *_, checked in parts:
+            checked.result()  # the first invalid lote, in order, stops the build here
     if not parts:  # a request with no persons cannot exist; an empty build is a bug upstream
         raise ValueError("no records to write")
     return [
         _finish(
             part, context, number, len(parts), count, directory / file_name.format(number=number)
         )
-        for number, count, part in parts
+        for number, count, part, _ in parts
     ]
+
+
+def _validate(part: Path) -> None:
+    wire.validate(etree.fromstring(part.read_bytes(), wire.secure_parser()), wire.REPORTE_XSD)
 
 
 def write_lote(
@@ -115,8 +130,9 @@ def write_lote(
 def _finish(
     part: Path, context: LoteContext, number: int, total: int, count: int, final: Path
 ) -> WrittenLote:
-    data = part.read_bytes().replace(TOTAL_PLACEHOLDER, str(total).encode(), 1)
-    wire.validate(etree.fromstring(data, wire.secure_parser()), wire.REPORTE_XSD)
+    placeholder = b"<totalLotes>" + TOTAL_PLACEHOLDER + b"</totalLotes>"
+    final_total = b"<totalLotes>" + str(total).encode() + b"</totalLotes>"
+    data = part.read_bytes().replace(placeholder, final_total, 1)  # the header comes first
     final.write_bytes(data)
     os.remove(part)
     return WrittenLote(

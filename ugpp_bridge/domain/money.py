@@ -18,5 +18,11 @@ def to_pesos(amount: Decimal) -> int:
 
 
 def cents_to_pesos(cents: int | Decimal) -> int:
-    """Whole pesos from an exact number of centavos (what the SQL build sums)."""
-    return to_pesos(Decimal(cents).scaleb(-2))
+    """Whole pesos from an exact number of centavos (what the SQL build sums), half away from
+    zero — the same rounding as ``to_pesos``, in integer arithmetic."""
+    value = int(cents)
+    if value != cents:
+        raise ValueError(f"{cents!r} is not a whole number of centavos")
+    pesos, rest = divmod(abs(value), 100)
+    pesos += rest >= 50
+    return -pesos if value < 0 else pesos
