@@ -1,5 +1,8 @@
 """The ``ugpp-bridge`` console command (SPEC §7): parse, call one use case, format.
 
+Heavy libraries (alembic, zeep, spyne, waitress) are imported inside the commands that use
+them, so that every other command starts quickly.
+
 Failures we expect (``UgppBridgeError``) print ``Type: message`` and exit 1; anything else is
 logged with its traceback and also exits 1.
 """
@@ -16,13 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-import waitress
 from rich.console import Console
 
 from ugpp_bridge import __version__
-from ugpp_bridge.adapters import migrations
 from ugpp_bridge.adapters.database import safe_url
-from ugpp_bridge.adapters.paso1_client import send_solicitud
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.adapters.source_csv import import_csv_directory
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
@@ -184,6 +184,8 @@ def operator_name() -> str:
 @click.pass_obj
 def serve(settings: Settings) -> None:
     """Serve Paso 1 (SOAP) and /healthz on UGPP_BRIDGE_HOST:UGPP_BRIDGE_PORT (waitress)."""
+    import waitress
+
     stores = state_stores(settings.database_url)
     try:
         app = paso1_app(settings, stores)
@@ -209,6 +211,8 @@ def ugpp_sim_send_request(
     request_file: Path, url: str, username: str, password: str, text_password: bool
 ) -> None:
     """Send a Solicitud XML file to the bridge with a UsernameToken and print the receipt."""
+    from ugpp_bridge.adapters.paso1_client import send_solicitud  # zeep loads slowly
+
     request = parse_solicitud(request_file.read_bytes())
     receipt = send_solicitud(
         url, request, username=username, password=password, use_digest=not text_password
@@ -285,6 +289,8 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(settings: Settings) -> None:
     """Apply the Alembic migrations up to the newest."""
+    from ugpp_bridge.adapters import migrations  # alembic loads slowly; only this command needs it
+
     migrations.upgrade(settings.database_url)
     revision = migrations.current_revision(settings.database_url)
     click.echo(f"The state database {safe_url(settings.database_url)} is at revision {revision}.")

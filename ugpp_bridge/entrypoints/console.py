@@ -25,15 +25,7 @@ def progress_bar(
     console: Console, label: str, total: int
 ) -> Iterator[Callable[[Iterable[T]], Iterator[T]]]:
     """A progress bar; the yielded function wraps an iterable and advances once per item."""
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    with progress:
+    with _progress(console) as progress:
         task = progress.add_task(label, total=total)
 
         def advance(items: Iterable[T]) -> Iterator[T]:
@@ -47,15 +39,7 @@ def progress_bar(
 @contextmanager
 def progress_counter(console: Console, label: str, total: int) -> Iterator[Callable[[int], None]]:
     """A progress bar; the yielded function sets how many of ``total`` are done."""
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    with progress:
+    with _progress(console) as progress:
         task = progress.add_task(label, total=total)
         yield lambda done: progress.update(task, completed=done)
 
@@ -68,6 +52,17 @@ def lotes_table(lotes: Iterable[WrittenLote | StoredLote], title: str) -> Table:
         name = lote.path.name if isinstance(lote, WrittenLote) else str(lote.lote_number)
         table.add_row(name, lote.submission_id, f"{lote.record_count:,}", lote.sha256[:16] + "…")
     return table
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def write_counts_table(counts: WriteCounts, title: str) -> Table:

@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.panel import Panel
 
 from ugpp_bridge.adapters.database import make_engine
-from ugpp_bridge.adapters.migrations import upgrade
 from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
@@ -58,6 +57,8 @@ def run(settings: Settings, *, persons: int, seed: int, console: Console) -> Sto
             counts = bank.write(advance(parts))
         console.print(view.write_counts_table(counts, f"Sample bank in {folder / 'source.db'}"))
     chosen = _sample_persons(parts)
+    from ugpp_bridge.adapters.migrations import upgrade  # alembic loads slowly
+
     upgrade(state_url)
     stores = state_stores(state_url)
     source = SqlAlchemyReportSource(make_engine(source_url))
