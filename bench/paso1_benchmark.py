@@ -202,7 +202,8 @@ def main() -> None:
         f"clients; one request of {args.big_persons:,} persons; {os.cpu_count()} cores"
     )
     columns = ["receipts/s", "p50 ms", "p95 ms", "big s", "big MB", "peak RSS MB"]
-    print("| server | " + " | ".join(columns) + " |\n|---" * (len(columns) + 1) + "|")
+    print("| server | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
     for name, figures in results.items():
         print(f"| {name} | " + " | ".join(f"{figures[c]:,.1f}" for c in columns) + " |")
     bare, ours = results["bare spyne (parse + validate)"], results["ugpp-bridge serve"]

@@ -98,9 +98,29 @@ def make_wsgi_app(endpoint: Paso1Endpoint) -> WsgiApp:
             return _fault_response(start_response, fault)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
+        # Already a checked SOAP 1.1 envelope: spyne needs only the media type it expects.
+        environ["CONTENT_TYPE"] = "text/xml; charset=utf-8"
         return spyne_app(environ, start_response)  # type: ignore[no-any-return]
 
     return app
+
+
+class AdmittedSoap11(Soap11):  # type: ignore[misc]
+    """spyne's SOAP 1.1, without deserializing a body a second time.
+
+    The front has already parsed, validated (against ``xsd/``, the truth) and mapped the body
+    to the domain; spyne still routes the call, serializes the answer and the faults. Skipping
+    its object tree saves most of the time and memory of a large request.
+    """
+
+    def deserialize(self, ctx: Any, message: str) -> None:
+        admitted = REQUEST_KEY in getattr(ctx.transport, "req_env", {})
+        if message is not self.REQUEST or not admitted:
+            super().deserialize(ctx, message)
+            return
+        self.event_manager.fire_event("before_deserialize", ctx)
+        ctx.in_object = [None]  # RecibirSolicitud reads the admitted request from the environ
+        self.event_manager.fire_event("after_deserialize", ctx)
 
 
 def _spyne_application(endpoint: Paso1Endpoint) -> Application:
@@ -130,7 +150,7 @@ def _spyne_application(endpoint: Paso1Endpoint) -> Application:
         [Solicitudes],
         tns=wire.SOLICITUD_NS,
         name="Solicitudes",
-        in_protocol=Soap11(validator=None),
+        in_protocol=AdmittedSoap11(validator=None),
         out_protocol=Soap11(),
     )
 
