@@ -55,7 +55,7 @@ def app() -> WsgiApplication:
         in_protocol=Soap11(validator="lxml"),
         out_protocol=Soap11(),
     )
-    return WsgiApplication(application)
+    return WsgiApplication(application, max_content_length=2**30)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,11 @@ class Server:
 
 @pytest.fixture
 def server(stores: StateStores) -> Iterator[Server]:
-    app = paso1_app(SETTINGS, stores)
+    yield from serving(stores, SETTINGS)
+
+
+def serving(stores: StateStores, settings: Settings) -> Iterator[Server]:
+    app = paso1_app(settings, stores)
     http = create_server(
         app, host="127.0.0.1", port=0, threads=4, clear_untrusted_proxy_headers=True
     )
@@ -301,3 +305,17 @@ def test_health_and_unknown_paths(server: Server) -> None:
     assert requests.get(f"{server.base}/healthz", timeout=10).status_code == 200
     assert requests.get(f"{server.base}/otra", timeout=10).status_code == 404
     assert requests.get(server.url, timeout=10).status_code == 405
+
+
+def test_a_large_request_within_the_limits_is_received_whole(stores: StateStores) -> None:
+    roomy = replace(SETTINGS, max_persons=30_000, max_request_bytes=16 * 2**20)
+    large = replace(
+        SOLICITUD,
+        request_id="UGPP-GRANDE",
+        persons=tuple(PersonId("CC", str(10**7 + n)) for n in range(25_000)),
+    )
+    assert len(envelope(solicitud_to_xml(large))) > 2 * 2**20  # over spyne's own default limit
+    for server in serving(stores, roomy):
+        receipt = send(server, large)
+        assert (receipt.status, receipt.total_persons) == ("RECIBIDA", 25_000)
+        assert server.stores.requests.get("UGPP-GRANDE").request.persons == large.persons

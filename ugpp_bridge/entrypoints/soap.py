@@ -79,7 +79,8 @@ class Paso1Endpoint:
 
 
 def make_wsgi_app(endpoint: Paso1Endpoint) -> WsgiApp:
-    spyne_app = WsgiApplication(_spyne_application(endpoint))
+    # The front enforces the size limit; spyne's own (2 MiB by default) must not cut below it.
+    spyne_app = WsgiApplication(_spyne_application(endpoint), max_content_length=endpoint.max_bytes)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
