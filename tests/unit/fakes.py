@@ -1,0 +1,193 @@
+"""In-memory fakes of the ports, for testing the use cases without any database or file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+
+from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
+from ugpp_bridge.domain.filing import (
+    Attempt,
+    Correction,
+    LoteContext,
+    LoteDraft,
+    Receipt,
+    ReceiptStatus,
+    StoredLote,
+    StoredRequest,
+    WrittenLote,
+    filing_number,
+    request_fingerprint,
+    sha256_hex,
+)
+from ugpp_bridge.domain.lifecycle import LoteState, RequestState, check_request_transition
+from ugpp_bridge.domain.report import PersonReport, Record, build_report, split_into_lotes
+from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.domain.source import SourceData
+from ugpp_bridge.errors import (
+    ConflictingRequestError,
+    RequestNotFoundError,
+    SourceDataError,
+    SourceProblem,
+)
+from ugpp_bridge.service.ports import LoteStore, LoteWriter, ReportSource, RequestStore
+
+
+class FakeRequestStore(RequestStore):
+    def __init__(self) -> None:
+        self.requests: dict[str, StoredRequest] = {}
+        self.actions: list[tuple[str, str]] = []  # (filing number, action)
+        self.progress: list[int] = []
+
+    def register(
+        self, request: FinancialInfoRequest, *, received_at: datetime, due_date: date, actor: str
+    ) -> Receipt:
+        for stored in self.requests.values():
+            if stored.request.request_id == request.request_id:
+                if request_fingerprint(stored.request) != request_fingerprint(request):
+                    raise ConflictingRequestError(request.request_id, stored.filing_number)
+                return Receipt(request.request_id, stored.filing_number, ReceiptStatus.DUPLICATE,
+                               stored.received_at, stored.due_date, len(request.persons))  # fmt: skip
+        filing = filing_number(received_at.year, len(self.requests) + 1)
+        self.requests[filing] = StoredRequest(
+            request, filing, RequestState.RECEIVED, received_at, due_date, received_at
+        )
+        self.actions.append((filing, "request.received"))
+        return Receipt(
+            request.request_id,
+            filing,
+            ReceiptStatus.RECEIVED,
+            received_at,
+            due_date,
+            len(request.persons),
+        )
+
+    def get(self, identifier: str) -> StoredRequest:
+        for stored in self.requests.values():
+            if identifier in (stored.filing_number, stored.request.request_id):
+                return stored
+        raise RequestNotFoundError(identifier)
+
+    def list_requests(self) -> list[StoredRequest]:
+        return sorted(self.requests.values(), key=lambda r: r.due_date)
+
+    def transition(self, filing_number: str, target: RequestState, *, at: datetime, actor: str,
+                   reason: str | None = None, error: str | None = None,
+                   confirmation: str | None = None) -> StoredRequest:  # fmt: skip
+        stored = self.get(filing_number)
+        check_request_transition(stored.state, target)
+        self.requests[filing_number] = replace(
+            stored, state=target, updated_at=at, last_error=error
+        )
+        self.actions.append((filing_number, f"request.{target.value}"))
+        return self.requests[filing_number]
+
+    def start_build(self, filing_number: str, *, at: datetime, actor: str) -> StoredRequest:
+        stored = self.transition(filing_number, RequestState.BUILDING, at=at, actor=actor)
+        self.requests[filing_number] = replace(
+            stored, generation=stored.generation + 1, generated_at=at
+        )
+        return self.requests[filing_number]
+
+    def record_progress(self, filing_number: str, persons_done: int, *, at: datetime) -> None:
+        self.progress.append(persons_done)
+        self.requests[filing_number] = replace(self.get(filing_number), persons_done=persons_done)
+
+    def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
+        raise AssertionError("not used by these use cases")
+
+    def record_action(self, **_: object) -> AuditEntry:  # type: ignore[override]
+        raise AssertionError("not used by these use cases")
+
+    def verify_audit(self) -> AuditVerification:
+        raise AssertionError("not used by these use cases")
+
+
+class FakeLoteStore(LoteStore):
+    def __init__(self, requests: FakeRequestStore) -> None:
+        self.requests = requests
+        self.stored: list[LoteDraft] = []
+
+    def store_lotes(
+        self, filing_number: str, drafts: Iterable[LoteDraft], *, at: datetime, actor: str
+    ) -> int:
+        self.stored.extend(drafts)
+        self.requests.transition(filing_number, RequestState.BUILT, at=at, actor=actor)
+        return len(self.stored)
+
+    def lotes(self, filing_number: str, *, generation: int | None = None) -> list[StoredLote]:
+        return [
+            StoredLote(filing_number, 1, d.lote_number, d.total_lotes, d.submission_id, d.submission_type,
+                       d.corrects_submission_id, d.record_count, d.xml, d.sha256, LoteState.STORED, datetime.min)
+            for d in self.stored
+        ]  # fmt: skip
+
+    def record_attempt(self, attempt: Attempt, *, actor: str) -> Attempt:
+        raise AssertionError("not used by these use cases")
+
+    def attempts(self, filing_number: str) -> list[Attempt]:
+        raise AssertionError("not used by these use cases")
+
+    def set_lote_state(self, submission_id: str, target: LoteState, **_: object) -> StoredLote:  # type: ignore[override]
+        raise AssertionError("not used by these use cases")
+
+    def record_correction(self, correction: Correction, *, actor: str) -> None:
+        raise AssertionError("not used by these use cases")
+
+    def corrections(self, filing_number: str) -> list[Correction]:
+        raise AssertionError("not used by these use cases")
+
+
+class FakeReportSource(ReportSource):
+    """The pure rules over in-memory data, with problems to report on demand."""
+
+    def __init__(
+        self,
+        data: SourceData,
+        problems: list[SourceProblem] | None = None,
+        fail_after: int | None = None,
+    ) -> None:
+        self.data, self.problems, self.fail_after = data, problems or [], fail_after
+
+    def check(self) -> list[SourceProblem]:
+        return list(self.problems)
+
+    def person_reports(
+        self, request: FinancialInfoRequest, *, account_number_digits: int
+    ) -> Iterator[PersonReport]:
+        for n, person in enumerate(build_report(request, self.data, account_number_digits).persons):
+            if self.fail_after is not None and n == self.fail_after:
+                raise SourceDataError(
+                    [SourceProblem("transactions", "kind", "unknown code", ("A9@2025-01-01",))]
+                )
+            yield person
+
+
+class FakeLoteWriter(LoteWriter):
+    """Writes each lote as a line per record, so tests can read what went where."""
+
+    def __init__(self) -> None:
+        self.contexts: list[LoteContext] = []
+
+    def write(self, records: Iterable[Record], context: LoteContext, max_records: int, directory: Path,
+              file_name: str = "lote-{number:05d}.xml") -> list[WrittenLote]:  # fmt: skip
+        self.contexts.append(context)
+        chunks = list(split_into_lotes(iter(records), max_records))
+        written = []
+        for number, chunk in enumerate(chunks, start=1):
+            data = "\n".join(type(r).__name__ for r in chunk).encode()
+            path = directory / file_name.format(number=number)
+            path.write_bytes(data)
+            written.append(
+                WrittenLote(
+                    number,
+                    len(chunks),
+                    len(chunk),
+                    context.submission_id(number),
+                    path,
+                    sha256_hex(data),
+                )
+            )
+        return written
