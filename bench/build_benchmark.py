@@ -5,7 +5,7 @@
 
 For each engine it prints, next to each other:
 - `ugpp-bridge report` for a request of N persons × 12 months, every section, run as a child
-  process (wall seconds, records/s, peak RSS from wait4);
+  process (wall seconds, records/s, peak RSS polled from /proc);
 - the baseline: one statement computing the same aggregation for all N persons at once
   (the build's own SQL, unchunked), rows fetched, no Python records, no XML;
 - the same `report` for a 100-person request (cost should follow the request, not the bank);
@@ -116,7 +116,12 @@ def request_file(url: str, persons: int, folder: Path) -> tuple[Path, FinancialI
 
 
 def run_report(url: str, request: Path, out: Path) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS in MB and records written, for `ugpp-bridge report` as a child."""
+    """Wall seconds, peak RSS in MB and records written, for `ugpp-bridge report` as a child.
+
+    The peak is the child's own VmHWM, polled from /proc: ``wait4``'s ru_maxrss would count the
+    pages of this (larger) process that the child inherited for the instant between fork and
+    exec, which inflated the first measurements of small requests.
+    """
     env = {
         **os.environ,
         "UGPP_BRIDGE_SOURCE_URL": url,
@@ -138,17 +143,29 @@ def run_report(url: str, request: Path, out: Path) -> tuple[float, int, int]:
     child = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    _, status, usage = os.wait4(child.pid, 0)
+    peak = 0
+    while child.poll() is None:
+        peak = max(peak, _vm_hwm_kb(child.pid))
+        time.sleep(0.02)
     seconds = time.perf_counter() - started
     stderr = child.stderr.read().decode() if child.stderr else ""
-    child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise SystemExit(f"report failed: {stderr[-2000:]}")
     records = sum(
         int(etree.parse(str(f)).findtext("{*}encabezado/{*}totalRegistros") or 0)
         for f in out.glob("*.xml")
     )
-    return seconds, usage.ru_maxrss // 1024, records
+    return seconds, peak // 1024, records
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
 
 
 def baseline(url: str, request: FinancialInfoRequest) -> tuple[float, int]:
