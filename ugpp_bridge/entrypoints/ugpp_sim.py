@@ -1,0 +1,253 @@
+"""``ugpp-bridge ugpp-sim``: a stand-in for UGPP's side of Paso 2, for tests, the demo and drills.
+
+It implements ``wsdl/ugpp-reporte-v1.wsdl`` (``ReportarInformacionFinanciera``) and the token
+service of SPEC §4, validates every ``Reporte`` against ``xsd/``, keeps what it receives and
+answers ``AcuseReporte`` with a ``radicadoUGPP``. It de-duplicates by ``idEnvio``: the same
+content again gets the same acknowledgement; other content under a used ``idEnvio`` gets a
+Client fault. Faults can be injected, each for the next N calls: latency, HTTP 500, a Server
+fault, a Client fault, a connection reset after the body was read; tokens can expire after
+a few seconds.
+
+It runs on the standard library's threading HTTP server, which (unlike a WSGI server) lets it
+reset a connection after reading a body — the failure a sender must survive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import socket
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from lxml import etree
+
+from ugpp_bridge.adapters import wire
+from ugpp_bridge.adapters.wsse import SOAP_ENV
+from ugpp_bridge.domain.filing import BOGOTA, sha256_hex
+from ugpp_bridge.errors import SchemaValidationError
+
+logger = logging.getLogger(__name__)
+
+REPORT_PATH = "/ugpp/reporte"
+TOKEN_PATH = "/ugpp/token"
+NS = wire.REPORTE_NS
+
+
+@dataclass
+class Faults:
+    """Failures to inject, each for that many of the next report calls."""
+
+    latency_seconds: float = 0.0
+    http_500: int = 0
+    server_fault: int = 0
+    client_fault: int = 0
+    reset_after_body: int = 0
+
+
+@dataclass
+class SimulatorConfig:
+    username: str = "bridge"
+    password: str = "bridge-secret"
+    client_id: str = "ugpp-bridge"
+    auth: str = "token"  # token | none
+    token_ttl_seconds: int = 20 * 60
+    faults: Faults = field(default_factory=Faults)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One acknowledged lote as the stand-in keeps it."""
+
+    submission_id: str
+    digest: str
+    body: bytes
+    acknowledgement: bytes
+    filing_number: str
+
+
+class UgppSimulator:
+    """State of the stand-in: tokens, received lotes, counters, injected faults."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.config = config
+        self.lock = threading.Lock()
+        self.tokens: dict[str, float] = {}
+        self.received: dict[str, Received] = {}
+        self.calls = 0
+        self.token_requests = 0
+
+    def issue_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            self.token_requests += 1
+            valid = (
+                form.get("grant_type") == "password"
+                and form.get("username") == self.config.username
+                and form.get("password") == self.config.password
+                and form.get("client_id") == self.config.client_id
+            )
+            if not valid:
+                return 401, {"error": "invalid_grant"}
+            token = secrets.token_urlsafe(24)
+            self.tokens[token] = time.monotonic() + self.config.token_ttl_seconds
+            return 200, {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": self.config.token_ttl_seconds,
+            }
+
+    def authorised(self, header: str | None) -> bool:
+        if self.config.auth == "none":
+            return True
+        token = (header or "").removeprefix("Bearer ").strip()
+        with self.lock:
+            expires = self.tokens.get(token)
+            return expires is not None and expires > time.monotonic()
+
+    def take_fault(self, name: str) -> bool:
+        with self.lock:
+            remaining = getattr(self.config.faults, name)
+            if remaining > 0:
+                setattr(self.config.faults, name, remaining - 1)
+                return True
+            return False
+
+    def receive(self, body: bytes) -> tuple[int, bytes]:
+        """HTTP status and SOAP answer for one report envelope."""
+        with self.lock:
+            self.calls += 1
+        try:
+            envelope = etree.fromstring(body, wire.secure_parser())
+            reporte = envelope.find(f"{{{SOAP_ENV}}}Body/{{{NS}}}Reporte")
+            if reporte is None:
+                return 500, fault("Client", "MensajeInvalido: el cuerpo no contiene un Reporte.")
+            wire.validate(reporte, wire.REPORTE_XSD)
+        except etree.XMLSyntaxError as exc:
+            return 500, fault("Client", f"MensajeInvalido: XML mal formado ({exc}).")
+        except SchemaValidationError as exc:
+            return 500, fault("Client", f"EsquemaInvalido: {exc.errors[0][1]}")
+        return self._acknowledge(reporte)
+
+    def _acknowledge(self, reporte: etree._Element) -> tuple[int, bytes]:
+        header = reporte.find(f"{{{NS}}}encabezado")
+        assert header is not None
+        submission = header.findtext(f"{{{NS}}}idEnvio") or ""
+        digest = sha256_hex(etree.tostring(reporte, method="c14n"))
+        with self.lock:
+            known = self.received.get(submission)
+            if known is not None:
+                if known.digest != digest:
+                    text = f"el idEnvio {submission} ya fue recibido con otro contenido."
+                    return 500, fault("Client", f"EnvioDuplicado: {text}")
+                return 200, known.acknowledgement
+            filing = f"UGPP-R-{len(self.received) + 1:06d}"
+            answer = acknowledgement(header, filing)
+            self.received[submission] = Received(
+                submission, digest, etree.tostring(reporte), answer, filing
+            )
+            return 200, answer
+
+
+def acknowledgement(header: etree._Element, filing: str) -> bytes:
+    def text(name: str) -> str:
+        return header.findtext(f"{{{NS}}}{name}") or ""
+
+    root = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soapenv": SOAP_ENV})
+    body = etree.SubElement(root, f"{{{SOAP_ENV}}}Body")
+    acuse = etree.SubElement(body, f"{{{NS}}}AcuseReporte", nsmap={None: NS})  # type: ignore[dict-item]
+    for name, value in (
+        ("idSolicitud", text("idSolicitud")),
+        ("idEnvio", text("idEnvio")),
+        ("numeroLote", text("numeroLote")),
+        ("radicadoUGPP", filing),
+        ("fechaRecepcion", datetime.now(BOGOTA).replace(microsecond=0).isoformat()),
+        ("registrosRecibidos", text("totalRegistros")),
+    ):
+        etree.SubElement(acuse, f"{{{NS}}}{name}").text = value
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def fault(code: str, text: str) -> bytes:
+    root = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soapenv": SOAP_ENV})
+    node = etree.SubElement(etree.SubElement(root, f"{{{SOAP_ENV}}}Body"), f"{{{SOAP_ENV}}}Fault")
+    etree.SubElement(node, "faultcode").text = f"soapenv:{code}"
+    etree.SubElement(node, "faultstring").text = text
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    simulator: UgppSimulator
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — stdlib signature
+        logger.debug("ugpp-sim: " + format, *args)
+
+    def do_GET(self) -> None:  # noqa: N802 — stdlib naming
+        if self.path.split("?")[0] == REPORT_PATH and "wsdl" in self.path.lower():
+            address = f"http://{self.headers.get('Host', 'localhost')}{REPORT_PATH}"
+            text = wire.UGPP_REPORTE_WSDL.read_text(encoding="utf-8")
+            text = text.replace(
+                'location="http://127.0.0.1:8090/ugpp/reporte"', f'location="{address}"'
+            )
+            text = text.replace(
+                'schemaLocation="../xsd/', f'schemaLocation="{wire.XSD_DIR.as_uri()}/'
+            )
+            return self._send(200, text.encode(), "text/xml; charset=utf-8")
+        self._send(404, b"not found\n", "text/plain")
+
+    def do_POST(self) -> None:  # noqa: N802 — stdlib naming
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        path = self.path.split("?")[0]
+        if path == TOKEN_PATH:
+            form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+            status, answer = self.simulator.issue_token(form)
+            return self._send(status, json.dumps(answer).encode(), "application/json")
+        if path != REPORT_PATH:
+            return self._send(404, b"not found\n", "text/plain")
+        self._report(body)
+
+    def _report(self, body: bytes) -> None:
+        sim = self.simulator
+        if sim.config.faults.latency_seconds:
+            time.sleep(sim.config.faults.latency_seconds)
+        if not sim.authorised(self.headers.get("Authorization")):
+            return self._send(401, b"token missing, invalid or expired\n", "text/plain")
+        if sim.take_fault("reset_after_body"):
+            sim.receive(body)  # UGPP got it, but the answer never reaches the sender
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return None
+        if sim.take_fault("http_500"):
+            return self._send(500, b"Internal Server Error\n", "text/plain")
+        if sim.take_fault("server_fault"):
+            return self._send(500, fault("Server", "ServicioNoDisponible: intente mas tarde."))
+        if sim.take_fault("client_fault"):
+            return self._send(500, fault("Client", "LoteRechazado: rechazo inyectado."))
+        status, answer = sim.receive(body)
+        self._send(status, answer)
+
+    def _send(
+        self, status: int, data: bytes, content_type: str = "text/xml; charset=utf-8"
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def make_server(
+    simulator: UgppSimulator, host: str = "127.0.0.1", port: int = 0
+) -> ThreadingHTTPServer:
+    """A threading HTTP server for ``simulator``; call ``serve_forever`` and ``shutdown``."""
+    handler = type("SimulatorHandler", (_Handler,), {"simulator": simulator})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
