@@ -95,6 +95,9 @@ class FakeRequestStore(RequestStore):
         self.progress.append(persons_done)
         self.requests[filing_number] = replace(self.get(filing_number), persons_done=persons_done)
 
+    def record_error(self, filing_number: str, error: str | None, *, at: datetime) -> None:
+        self.requests[filing_number] = replace(self.get(filing_number), last_error=error)
+
     def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
         raise AssertionError("not used by these use cases")
 

@@ -209,6 +209,14 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
                 .values(persons_done=persons_done, updated_at=at)
             )
 
+    def record_error(self, filing_number: str, error: str | None, *, at: datetime) -> None:
+        with self._tx() as connection:
+            connection.execute(
+                update(t.requests)
+                .where(t.requests.c.filing_number == filing_number)
+                .values(last_error=error, updated_at=at)
+            )
+
     def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
         with self._tx() as connection:
             return list(audit_entries(connection, filing_number))

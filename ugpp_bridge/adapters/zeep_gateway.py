@@ -33,8 +33,9 @@ from zeep.wsse.username import UsernameToken
 
 from ugpp_bridge.adapters import wire
 from ugpp_bridge.adapters.wsse import SOAP_ENV
-from ugpp_bridge.domain.filing import AttemptOutcome
+from ugpp_bridge.domain.filing import AttemptOutcome, Exchange
 from ugpp_bridge.errors import ConfigurationError, RemoteUnavailableError
+from ugpp_bridge.service.ports import UgppGateway
 
 logger = logging.getLogger(__name__)
 
@@ -55,23 +56,6 @@ class GatewaySettings:
     timeout: float = 60.0
     client_cert: str | None = None
     ca_bundle: str | None = None
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One HTTP exchange with UGPP: the evidence of one attempt."""
-
-    started_at: datetime
-    duration_ms: int
-    endpoint: str
-    outcome: AttemptOutcome
-    request_bytes: bytes
-    response_bytes: bytes | None = None
-    http_status: int | None = None
-    fault_code: str | None = None
-    fault_message: str | None = None
-    error: str | None = None
-    ugpp_filing_number: str | None = None
 
 
 class CapturingTransport(Transport):
@@ -143,7 +127,7 @@ class TokenProvider:
         )
 
 
-class ZeepUgppGateway:
+class ZeepUgppGateway(UgppGateway):
     """Sends lotes with zeep; one instance per sending run (one token, one session)."""
 
     def __init__(

@@ -164,6 +164,38 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """One HTTP exchange with UGPP (what a gateway reports); stored as an ``Attempt``."""
+
+    started_at: datetime
+    duration_ms: int
+    endpoint: str
+    outcome: AttemptOutcome
+    request_bytes: bytes
+    response_bytes: bytes | None = None
+    http_status: int | None = None
+    fault_code: str | None = None
+    fault_message: str | None = None
+    error: str | None = None
+    ugpp_filing_number: str | None = None
+
+    def as_attempt(self, submission_id: str) -> Attempt:
+        return Attempt(
+            submission_id=submission_id,
+            started_at=self.started_at,
+            duration_ms=self.duration_ms,
+            endpoint=self.endpoint,
+            outcome=self.outcome,
+            request_bytes=self.request_bytes,
+            response_bytes=self.response_bytes,
+            http_status=self.http_status,
+            fault_code=self.fault_code,
+            fault_message=self.fault_message,
+            error=self.error,
+        )
+
+
+@dataclass(frozen=True)
 class Correction:
     """A correction lote and the one it replaces, with what changed."""
 

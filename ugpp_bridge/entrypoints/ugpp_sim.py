@@ -5,8 +5,8 @@ service of SPEC §4, validates every ``Reporte`` against ``xsd/``, keeps what it
 answers ``AcuseReporte`` with a ``radicadoUGPP``. It de-duplicates by ``idEnvio``: the same
 content again gets the same acknowledgement; other content under a used ``idEnvio`` gets a
 Client fault. Faults can be injected, each for the next N calls: latency, HTTP 500, a Server
-fault, a Client fault, a connection reset after the body was read; tokens can expire after
-a few seconds.
+fault, a Client fault, a connection reset after the body was read; tokens can die after a
+few seconds while still advertising a longer ``expires_in``.
 
 It runs on the standard library's threading HTTP server, which (unlike a WSGI server) lets it
 reset a connection after reading a body — the failure a sender must survive.
@@ -58,6 +58,9 @@ class SimulatorConfig:
     client_id: str = "ugpp-bridge"
     auth: str = "token"  # token | none
     token_ttl_seconds: int = 20 * 60
+    # Injected fault: tokens die after this many seconds while ``expires_in`` still says the
+    # advertised TTL — what a sender meets when UGPP revokes tokens early.
+    token_lifetime_seconds: float | None = None
     faults: Faults = field(default_factory=Faults)
 
 
@@ -95,7 +98,8 @@ class UgppSimulator:
             if not valid:
                 return 401, {"error": "invalid_grant"}
             token = secrets.token_urlsafe(24)
-            self.tokens[token] = time.monotonic() + self.config.token_ttl_seconds
+            lifetime = self.config.token_lifetime_seconds or self.config.token_ttl_seconds
+            self.tokens[token] = time.monotonic() + lifetime
             return 200, {
                 "access_token": token,
                 "token_type": "bearer",

@@ -12,6 +12,7 @@ from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
 from ugpp_bridge.domain.filing import (
     Attempt,
     Correction,
+    Exchange,
     LoteContext,
     LoteDraft,
     Receipt,
@@ -87,6 +88,18 @@ class LoteWriter(abc.ABC):
         """Every lote of ``records`` in order; each file is complete and validated."""
 
 
+class UgppGateway(abc.ABC):
+    """UGPP's Paso 2 service, seen from the sender."""
+
+    @abc.abstractmethod
+    def send(self, lote_xml: bytes) -> list[Exchange]:
+        """Send one lote's exact bytes; every HTTP exchange it took, last one deciding."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connections."""
+
+
 class SourceWriter(abc.ABC):
     """Writes the six relations; used for sample data and CSV imports, never by the build."""
 
@@ -141,6 +154,10 @@ class RequestStore(abc.ABC):
     @abc.abstractmethod
     def record_progress(self, filing_number: str, persons_done: int, *, at: datetime) -> None:
         """How many persons of the current build are done (for the dashboard)."""
+
+    @abc.abstractmethod
+    def record_error(self, filing_number: str, error: str | None, *, at: datetime) -> None:
+        """The request's last error in plain words, without a change of state."""
 
     @abc.abstractmethod
     def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:

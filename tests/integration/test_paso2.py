@@ -1,0 +1,257 @@
+"""Paso 2 against the UGPP stand-in on 127.0.0.1: tokens, retries, rejections, evidence."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from tests.conftest import DATA
+from ugpp_bridge.adapters import wire
+from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.source_csv import import_csv_directory
+from ugpp_bridge.adapters.source_sql import SqlAlchemySource
+from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
+from ugpp_bridge.adapters.zeep_gateway import GatewaySettings, ZeepUgppGateway
+from ugpp_bridge.bootstrap import StateStores
+from ugpp_bridge.domain.filing import AttemptOutcome
+from ugpp_bridge.domain.lifecycle import LoteState, RequestState
+from ugpp_bridge.entrypoints.ugpp_sim import SimulatorConfig, UgppSimulator, make_server
+from ugpp_bridge.service.build import BuildOptions, build_request
+from ugpp_bridge.service.submit import RetryPolicy, SendContext, submit_request
+
+NO_WAIT = RetryPolicy(max_attempts=3, base_seconds=0.0, max_seconds=0.0, jitter=0.0)
+
+
+@dataclass
+class Ugpp:
+    simulator: UgppSimulator
+    base: str
+
+    def gateway(
+        self, clock: Callable[[], float] = time.monotonic, **changes: object
+    ) -> ZeepUgppGateway:
+        settings = GatewaySettings(
+            wsdl=wire.UGPP_REPORTE_WSDL, endpoint=f"{self.base}/ugpp/reporte", auth="token",
+            token_url=f"{self.base}/ugpp/token", username="bridge", password="bridge-secret",
+            client_id="ugpp-bridge", timeout=10,
+        )  # fmt: skip
+        return ZeepUgppGateway(GatewaySettings(**{**settings.__dict__, **changes}), clock=clock)
+
+
+@pytest.fixture
+def ugpp() -> Iterator[Ugpp]:
+    simulator = UgppSimulator(SimulatorConfig())
+    server = make_server(simulator)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Ugpp(simulator, f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def filing(stores: StateStores, tmp_path: Path) -> str:
+    """A request built into three lotes (at most four records each) from the golden data."""
+    url = f"sqlite:///{tmp_path / 'bank.db'}"
+    writer = SqlAlchemySource(make_engine(url))
+    import_csv_directory(DATA / "source_csv", writer)
+    request = parse_solicitud((DATA / "wire" / "solicitud.xml").read_bytes())
+    received = datetime(2026, 11, 5, 14, tzinfo=UTC)
+    number = stores.requests.register(
+        request, received_at=received, due_date=date(2026, 12, 7), actor="test"
+    ).filing_number
+    source = SqlAlchemyReportSource(writer.engine)
+    build_request(number, requests=stores.requests, lotes=stores.lotes, source=source, writer=LxmlLoteWriter(),
+                  options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4), clock=lambda: received)  # fmt: skip
+    writer.close()
+    return number
+
+
+def send(stores: StateStores, filing: str, gateway: ZeepUgppGateway, **options: object):  # type: ignore[no-untyped-def]
+    context = SendContext(
+        stores.requests,
+        stores.lotes,
+        gateway,
+        lambda: datetime.now(UTC),
+        lambda _s: None,
+        NO_WAIT,
+        "test",
+    )
+    try:
+        return submit_request(filing, context, **options)  # type: ignore[arg-type]
+    finally:
+        gateway.close()
+
+
+def reporte_c14n(envelope: bytes) -> bytes:
+    """The Reporte inside a sent envelope, canonical, to compare with the stored lote."""
+    reporte = etree.fromstring(envelope, wire.secure_parser()).find(
+        f"{{*}}Body/{{{wire.REPORTE_NS}}}Reporte"
+    )
+    assert reporte is not None
+    copy = etree.fromstring(etree.tostring(reporte))
+    etree.cleanup_namespaces(copy)
+    return bytes(etree.tostring(copy, method="c14n"))
+
+
+def outcomes(stores: StateStores, filing: str) -> list[str]:
+    return [a.outcome.value for a in stores.lotes.attempts(filing)]
+
+
+def test_every_lote_is_acknowledged_with_one_token_and_the_exact_bytes_kept(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    sent = send(stores, filing, ugpp.gateway())
+    lotes = stores.lotes.lotes(filing)
+    assert sent.state is RequestState.SENT and len(lotes) == 3
+    assert [lote.state for lote in lotes] == [LoteState.ACKNOWLEDGED] * 3
+    assert [lote.ugpp_filing_number for lote in lotes] == [
+        "UGPP-R-000001",
+        "UGPP-R-000002",
+        "UGPP-R-000003",
+    ]
+    assert ugpp.simulator.token_requests == 1
+    attempts = stores.lotes.attempts(filing)
+    assert [a.outcome for a in attempts] == [AttemptOutcome.ACKNOWLEDGED] * 3
+    for lote, attempt in zip(lotes, attempts, strict=True):
+        assert lote.submission_id.encode() in attempt.request_bytes
+        assert b"<radicadoUGPP>" in (attempt.response_bytes or b"")
+        assert attempt.http_status == 200 and attempt.duration_ms >= 0
+        assert reporte_c14n(attempt.request_bytes) == etree.tostring(
+            etree.fromstring(lote.xml), method="c14n"
+        )
+
+
+def test_a_token_is_renewed_before_it_expires(stores: StateStores, filing: str, ugpp: Ugpp) -> None:
+    now = [0.0]
+    gateway = ugpp.gateway(clock=lambda: now[0])
+    assert gateway.tokens is not None
+    first = gateway.tokens.current()
+    now[0] = 20 * 60 - 30  # inside the minute before expiry
+    assert gateway.tokens.current() != first
+    assert send(stores, filing, gateway).state is RequestState.SENT
+    assert ugpp.simulator.token_requests == 2
+    assert "http_error" not in outcomes(stores, filing)
+
+
+def test_a_token_refused_with_401_is_renewed_once_and_the_lote_goes_through(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    ugpp.simulator.config.token_lifetime_seconds = (
+        0.5  # dies early, still advertised for 20 minutes
+    )
+    gateway = ugpp.gateway()
+    assert gateway.tokens is not None
+    gateway.tokens.current()
+    time.sleep(0.6)
+    assert send(stores, filing, gateway).state is RequestState.SENT
+    attempts = stores.lotes.attempts(filing)
+    assert (attempts[0].outcome, attempts[0].http_status, attempts[1].outcome) == (
+        AttemptOutcome.HTTP_ERROR,
+        401,
+        AttemptOutcome.ACKNOWLEDGED,
+    )
+    assert ugpp.simulator.token_requests >= 2
+
+
+def test_a_500_then_success_is_retried_and_both_attempts_are_kept(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    ugpp.simulator.config.faults.http_500 = 1
+    assert send(stores, filing, ugpp.gateway()).state is RequestState.SENT
+    assert outcomes(stores, filing) == [
+        "http_error",
+        "acknowledged",
+        "acknowledged",
+        "acknowledged",
+    ]
+
+
+def test_a_server_fault_is_retried(stores: StateStores, filing: str, ugpp: Ugpp) -> None:
+    ugpp.simulator.config.faults.server_fault = 2
+    assert send(stores, filing, ugpp.gateway()).state is RequestState.SENT
+    assert outcomes(stores, filing)[:3] == ["server_fault", "server_fault", "acknowledged"]
+
+
+def test_a_client_fault_rejects_without_retrying_and_says_why(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    ugpp.simulator.config.faults.client_fault = 1
+    rejected = send(stores, filing, ugpp.gateway())
+    assert rejected.state is RequestState.REJECTED
+    assert "UGPP rejected lote 1" in (rejected.last_error or "") and "LoteRechazado" in (
+        rejected.last_error or ""
+    )
+    assert outcomes(stores, filing) == ["client_fault"]
+    assert [lote.state for lote in stores.lotes.lotes(filing)] == [
+        LoteState.REJECTED,
+        LoteState.STORED,
+        LoteState.STORED,
+    ]
+    resent = send(
+        stores, filing, ugpp.gateway()
+    )  # the operator resends once UGPP's problem is solved
+    assert resent.state is RequestState.SENT
+
+
+def test_a_reset_after_the_body_is_retried_with_the_same_bytes_and_no_duplicate(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    ugpp.simulator.config.faults.reset_after_body = 1
+    assert send(stores, filing, ugpp.gateway()).state is RequestState.SENT
+    attempts = stores.lotes.attempts(filing)
+    assert [a.outcome for a in attempts[:2]] == [
+        AttemptOutcome.CONNECTION_ERROR,
+        AttemptOutcome.ACKNOWLEDGED,
+    ]
+    assert attempts[0].request_bytes == attempts[1].request_bytes
+    assert len(ugpp.simulator.received) == 3  # the first lote was received once, though sent twice
+
+
+def test_when_attempts_run_out_the_request_is_parked_not_dropped(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    ugpp.simulator.config.faults.http_500 = 10
+    parked = send(stores, filing, ugpp.gateway())
+    assert parked.state is RequestState.SENDING
+    assert "3 attempts; waiting for an operator" in (parked.last_error or "")
+    ugpp.simulator.config.faults.http_500 = 0
+    assert send(stores, filing, ugpp.gateway()).state is RequestState.SENT
+
+
+def test_an_unreachable_ugpp_is_a_connection_error_and_parks(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    gateway = ugpp.gateway(endpoint="http://127.0.0.1:9/ugpp/reporte", auth="none")
+    parked = send(stores, filing, gateway)
+    assert parked.state is RequestState.SENDING
+    assert outcomes(stores, filing) == ["connection_error"] * 3
+
+
+def test_resubmitting_repeats_the_same_id_envio_and_bytes(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    send(stores, filing, ugpp.gateway())
+    first = stores.lotes.attempts(filing)
+    again = send(stores, filing, ugpp.gateway(), resend_all=True)
+    assert again.state is RequestState.SENT
+    second = stores.lotes.attempts(filing)[3:]
+    assert [a.submission_id for a in second] == [a.submission_id for a in first]
+    assert [ugpp.simulator.received[a.submission_id].filing_number for a in second] == [
+        "UGPP-R-000001",
+        "UGPP-R-000002",
+        "UGPP-R-000003",
+    ]
+    assert len(ugpp.simulator.received) == 3
