@@ -13,12 +13,15 @@ from ugpp_bridge.adapters.lote_store import SqlAlchemyLoteStore
 from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
 from ugpp_bridge.adapters.state_store import SqlAlchemyRequestStore
+from ugpp_bridge.adapters.wire import UGPP_REPORTE_WSDL
 from ugpp_bridge.adapters.wsse import NonceCache, UsernameTokenVerifier
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import BOGOTA, Receipt
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.service.build import BuildOptions
+from ugpp_bridge.service.ports import UgppGateway
 from ugpp_bridge.service.register import ReceptionPolicy, receive_request
+from ugpp_bridge.service.submit import RetryPolicy
 
 if TYPE_CHECKING:
     from ugpp_bridge.entrypoints.soap import WsgiApp
@@ -103,6 +106,34 @@ def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
 
     endpoint = Paso1Endpoint(verifier, receive, settings.max_request_bytes, stores.requests.ping)
     return make_wsgi_app(endpoint)
+
+
+def ugpp_gateway(settings: Settings) -> UgppGateway:
+    """The zeep gateway to UGPP's Paso 2 service, as SPEC §8 configures it."""
+    from ugpp_bridge.adapters.zeep_gateway import GatewaySettings, ZeepUgppGateway  # zeep: slow
+
+    return ZeepUgppGateway(
+        GatewaySettings(
+            wsdl=settings.ugpp_wsdl or UGPP_REPORTE_WSDL,
+            endpoint=settings.ugpp_endpoint,
+            auth=settings.ugpp_auth,
+            token_url=settings.ugpp_token_url,
+            username=settings.ugpp_username,
+            password=settings.ugpp_password,
+            client_id=settings.ugpp_client_id,
+            timeout=settings.ugpp_timeout_seconds,
+            client_cert=settings.ugpp_client_cert,
+            ca_bundle=settings.ugpp_ca_bundle,
+        )
+    )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.send_max_attempts,
+        base_seconds=settings.send_backoff_seconds,
+        max_seconds=settings.send_backoff_max_seconds,
+    )
 
 
 def holiday_calendar() -> Container[date]:

@@ -49,6 +49,12 @@ class Settings:
     account_number_digits: int = DEFAULT_ACCOUNT_NUMBER_DIGITS
     max_request_bytes: int = 64 * 1024 * 1024
     max_persons: int = 200_000
+    ugpp_timeout_seconds: int = 60
+    ugpp_client_cert: str | None = None
+    ugpp_ca_bundle: str | None = None
+    send_max_attempts: int = 6
+    send_backoff_seconds: int = 2
+    send_backoff_max_seconds: int = 300
     uvt_values: Mapping[int, int] = field(default_factory=lambda: dict(UVT_VALUE_COP))
 
     def require(self, name: str, purpose: str) -> str:
@@ -150,5 +156,9 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "account_number_digits": _bounded_int(4, 34),
     "max_request_bytes": _bounded_int(1_024, 2**31 - 1),
     "max_persons": _bounded_int(1, 10_000_000),
+    "ugpp_timeout_seconds": _bounded_int(1, 3_600),
+    "send_max_attempts": _bounded_int(1, 100),
+    "send_backoff_seconds": _bounded_int(0, 3_600),
+    "send_backoff_max_seconds": _bounded_int(0, 86_400),
     "uvt_values": _uvt_values,
 }

@@ -13,6 +13,7 @@ import getpass
 import logging
 import os
 import sys
+import time
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
@@ -30,9 +31,11 @@ from ugpp_bridge.bootstrap import (
     build_options,
     paso1_app,
     report_source_for,
+    retry_policy,
     source_from_settings,
     state_stores,
     system_clock,
+    ugpp_gateway,
 )
 from ugpp_bridge.config import Settings, load_settings
 from ugpp_bridge.domain.filing import BOGOTA
@@ -41,11 +44,14 @@ from ugpp_bridge.entrypoints.console import (
     lotes_table,
     progress_bar,
     progress_counter,
+    sent_lotes_table,
     write_counts_table,
 )
 from ugpp_bridge.errors import UgppBridgeError
 from ugpp_bridge.service.build import build_request, preview_lotes
+from ugpp_bridge.service.evidence import export_evidence
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
+from ugpp_bridge.service.submit import SendContext, submit_request
 
 logger = logging.getLogger("ugpp_bridge.cli")
 
@@ -196,9 +202,129 @@ def serve(settings: Settings) -> None:
         stores.close()
 
 
-@main.group("ugpp-sim")
-def ugpp_sim() -> None:
-    """Play UGPP's part, for tests and rehearsals."""
+@main.command()
+@click.argument("identifier", metavar="ID")
+@click.pass_obj
+def send(settings: Settings, identifier: str) -> None:
+    """Send the lotes of a built request to UGPP (Paso 2), retrying as SPEC §5 says."""
+    _send(settings, identifier, resend_all=False)
+
+
+@main.command()
+@click.argument("identifier", metavar="ID")
+@click.pass_obj
+def resubmit(settings: Settings, identifier: str) -> None:
+    """Resend every lote of the current build unchanged: same idEnvio, same bytes."""
+    _send(settings, identifier, resend_all=True)
+
+
+def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
+    console = Console()
+    stores = state_stores(settings.database_url)
+    gateway = ugpp_gateway(settings)
+    try:
+        context = SendContext(
+            requests=stores.requests,
+            lotes=stores.lotes,
+            gateway=gateway,
+            clock=system_clock,
+            sleep=time.sleep,
+            policy=retry_policy(settings),
+            actor=operator_name(),
+        )
+        outcome = submit_request(identifier, context, resend_all=resend_all)
+        console.print(
+            sent_lotes_table(stores.lotes.lotes(outcome.filing_number), outcome.filing_number)
+        )
+        console.print(f"{outcome.filing_number}: {outcome.state.value}.")
+        if outcome.last_error:
+            console.print(f"Last error: {outcome.last_error}")
+    finally:
+        gateway.close()
+        stores.close()
+
+
+@main.command()
+@click.argument("identifier", metavar="ID")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def evidence(settings: Settings, identifier: str, out: Path) -> None:
+    """Package the request, every lote, every attempt and the audit trail (art. 12)."""
+    stores = state_stores(settings.database_url)
+    try:
+        bundle = export_evidence(
+            identifier,
+            out,
+            requests=stores.requests,
+            lotes=stores.lotes,
+            clock=system_clock,
+            actor=operator_name(),
+        )
+    finally:
+        stores.close()
+    click.echo(f"Evidence bundle {bundle.path}: {bundle.files} files, SHA-256 {bundle.sha256}.")
+
+
+@main.group("ugpp-sim", invoke_without_command=True)
+@click.pass_context
+def ugpp_sim(ctx: click.Context) -> None:
+    """Play UGPP's part: run the Paso 2 stand-in (the default), or send a Solicitud."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(ugpp_sim_serve)
+
+
+@ugpp_sim.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8090, show_default=True, type=int)
+@click.option("--username", envvar="UGPP_BRIDGE_UGPP_USERNAME", default="bridge")
+@click.option("--password", envvar="UGPP_BRIDGE_UGPP_PASSWORD", default="bridge-secret")
+@click.option("--client-id", envvar="UGPP_BRIDGE_UGPP_CLIENT_ID", default="ugpp-bridge")
+@click.option("--auth", type=click.Choice(["token", "none"]), default="token", show_default=True)
+@click.option(
+    "--token-ttl", default=1200, show_default=True, help="expires_in of issued tokens (s)."
+)
+@click.option(
+    "--token-lifetime", type=float, default=None, help="Tokens really die after this (s)."
+)
+@click.option("--latency", type=float, default=0.0, help="Seconds to wait before each answer.")
+@click.option("--http-500", default=0, help="Answer HTTP 500 to the next N report calls.")
+@click.option("--server-fault", default=0, help="Answer a Server fault to the next N calls.")
+@click.option("--client-fault", default=0, help="Answer a Client fault to the next N calls.")
+@click.option("--reset-after-body", default=0, help="Reset the connection after N bodies.")
+def ugpp_sim_serve(
+    host: str,
+    port: int,
+    username: str,
+    password: str,
+    client_id: str,
+    auth: str,
+    token_ttl: int,
+    token_lifetime: float | None,
+    latency: float,
+    http_500: int,
+    server_fault: int,
+    client_fault: int,
+    reset_after_body: int,
+) -> None:
+    """The UGPP stand-in: Paso 2 receiver (wsdl/ugpp-reporte-v1.wsdl) and token service."""
+    from ugpp_bridge.entrypoints.ugpp_sim import (
+        REPORT_PATH,
+        TOKEN_PATH,
+        Faults,
+        SimulatorConfig,
+        UgppSimulator,
+        make_server,
+    )
+
+    faults = Faults(latency, http_500, server_fault, client_fault, reset_after_body)
+    config = SimulatorConfig(username, password, client_id, auth, token_ttl, token_lifetime, faults)
+    server = make_server(UgppSimulator(config), host, port)
+    base = f"http://{host}:{server.server_address[1]}"
+    click.echo(f"UGPP stand-in: {base}{REPORT_PATH} (WSDL: ?wsdl), tokens at {base}{TOKEN_PATH}")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
 
 
 @ugpp_sim.command("send-request")

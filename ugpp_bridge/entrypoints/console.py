@@ -54,6 +54,21 @@ def lotes_table(lotes: Iterable[WrittenLote | StoredLote], title: str) -> Table:
     return table
 
 
+def sent_lotes_table(lotes: Iterable[StoredLote], title: str) -> Table:
+    table = Table(title=title)
+    for name in ("lote", "idEnvio", "registros", "estado", "radicado UGPP"):
+        table.add_column(name, justify="right" if name == "registros" else "left")
+    for lote in lotes:
+        table.add_row(
+            str(lote.lote_number),
+            lote.submission_id,
+            f"{lote.record_count:,}",
+            lote.state.value,
+            lote.ugpp_filing_number or "",
+        )
+    return table
+
+
 def _progress(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"),

@@ -1,0 +1,152 @@
+"""Paso 2 from the command line: the stand-in, `send` killed mid-run and resumed, `evidence`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from tests.conftest import DATA
+from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+from ugpp_bridge.bootstrap import state_stores
+from ugpp_bridge.domain.lifecycle import LoteState
+from ugpp_bridge.entrypoints.cli import main
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def environment(tmp_path: Path, db_url: str) -> Iterator[dict[str, str]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "UGPP_BRIDGE_DATABASE_URL": db_url,
+        "UGPP_BRIDGE_SOURCE_URL": f"sqlite:///{tmp_path / 'bank.db'}",
+        "UGPP_BRIDGE_OPERATOR_NIT": "800197268",
+        "UGPP_BRIDGE_OPERATOR_NAME": "Banco de Ejemplo S.A.",
+        "UGPP_BRIDGE_LOTE_MAX_RECORDS": "4",
+        "UGPP_BRIDGE_UGPP_ENDPOINT": f"http://127.0.0.1:{port}/ugpp/reporte",
+        "UGPP_BRIDGE_UGPP_TOKEN_URL": f"http://127.0.0.1:{port}/ugpp/token",
+        "UGPP_BRIDGE_UGPP_USERNAME": "bridge",
+        "UGPP_BRIDGE_UGPP_PASSWORD": "bridge-secret",
+        "UGPP_BRIDGE_UGPP_CLIENT_ID": "ugpp-bridge",
+        "UGPP_BRIDGE_SEND_BACKOFF_SECONDS": "0",
+    }
+    log = (tmp_path / "sim.log").open("wb")
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "ugpp_bridge", "ugpp-sim", "serve", "--port", str(port), "--latency", "0.4"],
+        env=env, stdout=log, stderr=log,
+    )  # fmt: skip
+    try:
+        for _ in range(150):  # bounded start-up wait: 15 s
+            try:
+                requests.get(f"http://127.0.0.1:{port}/ugpp/reporte?wsdl", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield env
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=30)
+        log.close()
+
+
+def prepare(runner: CliRunner, env: dict[str, str]) -> str:
+    assert (
+        runner.invoke(main, ["source", "import", str(DATA / "source_csv")], env=env).exit_code == 0
+    )
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    stores = state_stores(env["UGPP_BRIDGE_DATABASE_URL"])
+    try:
+        request = parse_solicitud((DATA / "wire" / "solicitud.xml").read_bytes())
+        stores.requests.register(
+            request,
+            received_at=datetime(2026, 11, 5, tzinfo=UTC),
+            due_date=date(2026, 12, 7),
+            actor="test",
+        )
+    finally:
+        stores.close()
+    built = runner.invoke(main, ["build", "UGPP-2026-000451"], env=env)
+    assert built.exit_code == 0, built.output
+    return "UB-2026-000001"
+
+
+def acknowledged(env: dict[str, str], filing: str) -> int:
+    stores = state_stores(env["UGPP_BRIDGE_DATABASE_URL"])
+    try:
+        return sum(lote.state is LoteState.ACKNOWLEDGED for lote in stores.lotes.lotes(filing))
+    finally:
+        stores.close()
+
+
+def test_send_killed_mid_run_resumes_and_each_lote_is_acknowledged_once(
+    environment: dict[str, str],
+) -> None:
+    runner = CliRunner()
+    filing = prepare(runner, environment)
+    sender = subprocess.Popen([sys.executable, "-m", "ugpp_bridge", "send", filing], env=environment,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    for _ in range(300):  # bounded: 30 s
+        if acknowledged(environment, filing) >= 1:
+            break
+        time.sleep(0.05)
+    sender.send_signal(signal.SIGKILL)
+    sender.wait(timeout=30)
+    assert acknowledged(environment, filing) < 3, "the run was killed before it ended"
+    resumed = runner.invoke(main, ["send", filing], env=environment)
+    assert resumed.exit_code == 0, resumed.output
+    assert f"{filing}: sent." in resumed.output
+    stores = state_stores(environment["UGPP_BRIDGE_DATABASE_URL"])
+    try:
+        lotes = stores.lotes.lotes(filing)
+    finally:
+        stores.close()
+    # UGPP numbers what it receives: three radicados for three lotes means none arrived twice.
+    assert sorted(lote.ugpp_filing_number or "" for lote in lotes) == [
+        "UGPP-R-000001",
+        "UGPP-R-000002",
+        "UGPP-R-000003",
+    ]
+
+
+def test_evidence_bundles_everything_under_a_manifest(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    filing = prepare(runner, environment)
+    assert runner.invoke(main, ["send", filing], env=environment).exit_code == 0
+    out = tmp_path / "evidencia.zip"
+    result = runner.invoke(main, ["evidence", filing, "--out", str(out)], env=environment)
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as bundle:
+        manifest = json.loads(bundle.read("manifest.json"))["files"]
+        assert manifest and all(
+            hashlib.sha256(bundle.read(name)).hexdigest() == digest
+            for name, digest in manifest.items()
+        )
+        names = set(bundle.namelist())
+        attempts = json.loads(bundle.read("attempts.json"))
+        audit = json.loads(bundle.read("audit.json"))
+    assert {"request.json", "attempts.json", "audit.json", "corrections.json"} <= names
+    assert len([n for n in names if n.startswith("lotes/") and n.endswith(".xml")]) == 3
+    assert [a["resultado"] for a in attempts] == ["acknowledged"] * 3
+    assert audit["cadena_integra"] is True
+    assert "request.sent" in [e["accion"] for e in audit["entradas"]]
