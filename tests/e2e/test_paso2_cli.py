@@ -150,3 +150,7 @@ def test_evidence_bundles_everything_under_a_manifest(
     assert [a["resultado"] for a in attempts] == ["acknowledged"] * 3
     assert audit["cadena_integra"] is True
     assert "request.sent" in [e["accion"] for e in audit["entradas"]]
+    shown = runner.invoke(main, ["show", "UGPP-2026-000451"], env=environment)
+    assert shown.exit_code == 0, shown.output
+    assert "state sent" in shown.output and "response time mean" in shown.output
+    assert "UGPP-R-000003" in shown.output

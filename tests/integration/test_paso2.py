@@ -255,3 +255,29 @@ def test_resubmitting_repeats_the_same_id_envio_and_bytes(
         "UGPP-R-000003",
     ]
     assert len(ugpp.simulator.received) == 3
+
+
+def test_wsse_sends_a_fresh_username_token_and_timestamp_each_call(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    ugpp.simulator.config.auth = "wsse"
+    assert send(stores, filing, ugpp.gateway(auth="wsse")).state is RequestState.SENT
+    created = []
+    for attempt in stores.lotes.attempts(filing):
+        security = etree.fromstring(attempt.request_bytes, wire.secure_parser()).find(
+            ".//{*}Security"
+        )
+        assert security is not None and security.find(".//{*}UsernameToken") is not None
+        created.append(
+            (security.findtext(".//{*}Timestamp/{*}Created"), security.findtext(".//{*}Nonce"))
+        )
+    assert len({nonce for _, nonce in created}) == 3, "a fresh nonce per call"
+    assert all(stamp for stamp, _ in created)
+
+
+def test_a_wrong_wsse_password_is_a_client_fault(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    ugpp.simulator.config.auth = "wsse"
+    rejected = send(stores, filing, ugpp.gateway(auth="wsse", password="otra"))
+    assert rejected.state is RequestState.REJECTED and "NoAutorizado" in (rejected.last_error or "")

@@ -41,9 +41,11 @@ from ugpp_bridge.config import Settings, load_settings
 from ugpp_bridge.domain.filing import BOGOTA
 from ugpp_bridge.entrypoints import demo as demo_command
 from ugpp_bridge.entrypoints.console import (
+    attempts_table,
     lotes_table,
     progress_bar,
     progress_counter,
+    request_panel,
     sent_lotes_table,
     write_counts_table,
 )
@@ -246,6 +248,26 @@ def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
 
 @main.command()
 @click.argument("identifier", metavar="ID")
+@click.pass_obj
+def show(settings: Settings, identifier: str) -> None:
+    """One request in full: state, deadline, progress, lotes, attempts and response times."""
+    console = Console()
+    stores = state_stores(settings.database_url)
+    try:
+        stored = stores.requests.get(identifier)
+        lotes = stores.lotes.lotes(stored.filing_number) if stored.generation else []
+        attempts = stores.lotes.attempts(stored.filing_number)
+    finally:
+        stores.close()
+    console.print(request_panel(stored))
+    if lotes:
+        console.print(sent_lotes_table(lotes, f"Lotes (build {stored.generation})"))
+    if attempts:
+        console.print(attempts_table(attempts))
+
+
+@main.command()
+@click.argument("identifier", metavar="ID")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def evidence(settings: Settings, identifier: str, out: Path) -> None:
@@ -279,7 +301,9 @@ def ugpp_sim(ctx: click.Context) -> None:
 @click.option("--username", envvar="UGPP_BRIDGE_UGPP_USERNAME", default="bridge")
 @click.option("--password", envvar="UGPP_BRIDGE_UGPP_PASSWORD", default="bridge-secret")
 @click.option("--client-id", envvar="UGPP_BRIDGE_UGPP_CLIENT_ID", default="ugpp-bridge")
-@click.option("--auth", type=click.Choice(["token", "none"]), default="token", show_default=True)
+@click.option(
+    "--auth", type=click.Choice(["token", "wsse", "none"]), default="token", show_default=True
+)
 @click.option(
     "--token-ttl", default=1200, show_default=True, help="expires_in of issued tokens (s)."
 )

@@ -7,11 +7,12 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from rich.console import Console
+from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ugpp_bridge.domain.accounts import AccountMonthRecord
-from ugpp_bridge.domain.filing import StoredLote, WrittenLote
+from ugpp_bridge.domain.filing import Attempt, StoredLote, StoredRequest, WrittenLote
 from ugpp_bridge.domain.report import PersonWithoutInformation, Record
 from ugpp_bridge.domain.titles import TitleMonthRecord
 from ugpp_bridge.domain.trust import TrustYieldRecord
@@ -65,6 +66,46 @@ def sent_lotes_table(lotes: Iterable[StoredLote], title: str) -> Table:
             f"{lote.record_count:,}",
             lote.state.value,
             lote.ugpp_filing_number or "",
+        )
+    return table
+
+
+def request_panel(stored: StoredRequest) -> Panel:
+    request = stored.request
+    lines = [
+        f"idSolicitud {request.request_id} — radicado {stored.filing_number}",
+        f"state {stored.state.value}; received {stored.received_at:%Y-%m-%d %H:%M} UTC; "
+        f"due {stored.due_date}",
+        f"{len(request.persons):,} persons × {len(request.periods)} months; "
+        f"sections {', '.join(sorted(t.value for t in request.information_types))}",
+        f"build {stored.generation}: {stored.persons_done:,} of {len(request.persons):,} "
+        "persons done",
+    ]
+    if stored.confirmation:
+        lines.append(f"UGPP confirmation {stored.confirmation}")
+    if stored.last_error:
+        lines.append(f"last error: {stored.last_error}")
+    return Panel.fit("\n".join(lines), title=stored.filing_number)
+
+
+def attempts_table(attempts: list[Attempt]) -> Table:
+    durations = [a.duration_ms for a in attempts]
+    title = (
+        f"Attempts: {len(attempts)}; response time mean {sum(durations) / len(durations):,.0f} ms, "
+        f"max {max(durations):,} ms"
+    )
+    table = Table(title=title)
+    for name in ("#", "idEnvio", "started (UTC)", "ms", "outcome", "HTTP", "fault / error"):
+        table.add_column(name, justify="right" if name in ("#", "ms", "HTTP") else "left")
+    for attempt in attempts:
+        table.add_row(
+            str(attempt.attempt_number),
+            attempt.submission_id,
+            f"{attempt.started_at:%Y-%m-%d %H:%M:%S}",
+            f"{attempt.duration_ms:,}",
+            attempt.outcome.value,
+            str(attempt.http_status or ""),
+            attempt.fault_message or attempt.error or "",
         )
     return table
 

@@ -22,16 +22,16 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from lxml import etree
 
 from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.wsse import SOAP_ENV
+from ugpp_bridge.adapters.wsse import SOAP_ENV, NonceCache, UsernameTokenVerifier
 from ugpp_bridge.domain.filing import BOGOTA, sha256_hex
-from ugpp_bridge.errors import SchemaValidationError
+from ugpp_bridge.errors import NotAuthorizedError, SchemaValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class SimulatorConfig:
     username: str = "bridge"
     password: str = "bridge-secret"
     client_id: str = "ugpp-bridge"
-    auth: str = "token"  # token | none
+    auth: str = "token"  # token | wsse | none
     token_ttl_seconds: int = 20 * 60
     # Injected fault: tokens die after this many seconds while ``expires_in`` still says the
     # advertised TTL — what a sender meets when UGPP revokes tokens early.
@@ -85,6 +85,9 @@ class UgppSimulator:
         self.received: dict[str, Received] = {}
         self.calls = 0
         self.token_requests = 0
+        self.verifier = UsernameTokenVerifier(
+            config.username, config.password, lambda: datetime.now(UTC), NonceCache()
+        )
 
     def issue_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         with self.lock:
@@ -107,8 +110,8 @@ class UgppSimulator:
             }
 
     def authorised(self, header: str | None) -> bool:
-        if self.config.auth == "none":
-            return True
+        if self.config.auth != "token":
+            return True  # "none", or "wsse", checked on the envelope
         token = (header or "").removeprefix("Bearer ").strip()
         with self.lock:
             expires = self.tokens.get(token)
@@ -128,6 +131,8 @@ class UgppSimulator:
             self.calls += 1
         try:
             envelope = etree.fromstring(body, wire.secure_parser())
+            if self.config.auth == "wsse":
+                self.verifier.verify(envelope)
             reporte = envelope.find(f"{{{SOAP_ENV}}}Body/{{{NS}}}Reporte")
             if reporte is None:
                 return 500, fault("Client", "MensajeInvalido: el cuerpo no contiene un Reporte.")
@@ -136,6 +141,8 @@ class UgppSimulator:
             return 500, fault("Client", f"MensajeInvalido: XML mal formado ({exc}).")
         except SchemaValidationError as exc:
             return 500, fault("Client", f"EsquemaInvalido: {exc.errors[0][1]}")
+        except NotAuthorizedError:
+            return 500, fault("Client", "NoAutorizado: UsernameToken invalido, repetido o vencido.")
         return self._acknowledge(reporte)
 
     def _acknowledge(self, reporte: etree._Element) -> tuple[int, bytes]:
