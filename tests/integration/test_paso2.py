@@ -281,3 +281,47 @@ def test_a_wrong_wsse_password_is_a_client_fault(
     ugpp.simulator.config.auth = "wsse"
     rejected = send(stores, filing, ugpp.gateway(auth="wsse", password="otra"))
     assert rejected.state is RequestState.REJECTED and "NoAutorizado" in (rejected.last_error or "")
+
+
+def test_a_rebuild_after_new_source_data_is_a_correction_with_its_diff(
+    stores: StateStores, filing: str, ugpp: Ugpp, tmp_path: Path
+) -> None:
+    assert send(stores, filing, ugpp.gateway()).state is RequestState.SENT
+    originals = stores.lotes.lotes(filing)
+    bank = SqlAlchemySource(make_engine(f"sqlite:///{tmp_path / 'bank.db'}"))
+    with bank.engine.begin() as connection:  # the entity fixes a deposit that was booked wrong
+        connection.exec_driver_sql(
+            "UPDATE transactions SET amount = 1600000.50 WHERE account_id = 'A1' AND booked_on = '2025-01-05'"
+        )
+    rebuilt = build_request(filing, requests=stores.requests, lotes=stores.lotes, source=SqlAlchemyReportSource(bank.engine),
+                            writer=LxmlLoteWriter(), options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4),
+                            clock=lambda: datetime.now(UTC))  # fmt: skip
+    bank.close()
+    assert (rebuilt.state, rebuilt.generation) == (RequestState.BUILT, 2)
+    corrections = stores.lotes.lotes(filing)
+    assert [lote.submission_type.value for lote in corrections] == ["CORRECCION"] * 3
+    assert [lote.corrects_submission_id for lote in corrections] == [
+        lote.submission_id for lote in originals
+    ]
+    header = etree.fromstring(corrections[0].xml).find(f"{{{wire.REPORTE_NS}}}encabezado")
+    assert header is not None
+    assert (header.findtext(f"{{{wire.REPORTE_NS}}}tipoEnvio"), header.findtext(f"{{{wire.REPORTE_NS}}}idEnvioCorregido")) == (
+        "CORRECCION", originals[0].submission_id,
+    )  # fmt: skip
+    kept = stores.lotes.corrections(filing)
+    assert [c.correcting_submission_id for c in kept] == [
+        lote.submission_id for lote in corrections
+    ]
+    diff = kept[0].diff
+    assert diff["resumen"] == {"agregados": 0, "eliminados": 0, "cambiados": 1}
+    (change,) = diff["cambiados"]  # type: ignore[misc]
+    assert change["clave"]["numeroCuenta"] == "6789" and change["clave"]["mes"] == "1"
+    assert (change["antes"], change["despues"]) == (
+        {"valorCreditos": "1500001"},
+        {"valorCreditos": "1600001"},
+    )
+    assert [lote.state for lote in stores.lotes.lotes(filing, generation=1)] == [
+        LoteState.ACKNOWLEDGED
+    ] * 3
+    assert send(stores, filing, ugpp.gateway()).state is RequestState.SENT
+    assert len(ugpp.simulator.received) == 6  # three originals, three corrections

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
+from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
     Attempt,
     Correction,
@@ -170,6 +171,9 @@ class FakeReportSource(ReportSource):
 
 class FakeLoteWriter(LoteWriter):
     """Writes each lote as a line per record, so tests can read what went where."""
+
+    def records_of(self, xml: bytes) -> list[WireRecord]:
+        return [(line, {}) for line in xml.decode().splitlines()]
 
     def __init__(self) -> None:
         self.contexts: list[LoteContext] = []

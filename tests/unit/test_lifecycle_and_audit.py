@@ -9,7 +9,13 @@ import pytest
 
 from ugpp_bridge.domain.audit import GENESIS_HASH, AuditEntry, entry_hash, verify_chain
 from ugpp_bridge.domain.codes import InformationType
-from ugpp_bridge.domain.filing import filing_number, request_fingerprint, submission_id
+from ugpp_bridge.domain.corrections import diff_records
+from ugpp_bridge.domain.filing import (
+    CorrectedLotes,
+    filing_number,
+    request_fingerprint,
+    submission_id,
+)
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.lifecycle import (
     LoteState,
@@ -110,3 +116,52 @@ def test_a_changed_entry_a_missing_entry_and_a_cut_tail_are_each_detected() -> N
     assert "entries 2–2 are missing" in gap[0] and "entry 3 does not link" in gap[1]
     cut = verify_chain(entries[:3], 4, entries[-1].hash).problems
     assert cut and "the head says 4" in cut[0]
+
+
+def test_a_changed_amount_is_a_change_not_a_removal_and_an_addition() -> None:
+    person = {"tipoDocumento": "CC", "numeroDocumento": "1"}
+    cuenta = {
+        **person,
+        "anio": "2025",
+        "mes": "1",
+        "tipoCuenta": "1",
+        "numeroCuenta": "6789",
+        "valorCreditos": "10",
+    }
+    before = [("cuenta", cuenta), ("persona", {"tipoDocumento": "RC", "numeroDocumento": "9"})]
+    after = [
+        ("cuenta", {**cuenta, "valorCreditos": "12"}),
+        ("rendimiento", {**person, "anio": "2025", "valorGirado": "5"}),
+    ]
+    diff = diff_records(before, after)
+    assert diff["resumen"] == {"agregados": 1, "eliminados": 1, "cambiados": 1}
+    assert diff["cambiados"][0]["antes"] == {"valorCreditos": "10"}  # type: ignore[index]
+    assert diff_records(before, before)["resumen"] == {
+        "agregados": 0,
+        "eliminados": 0,
+        "cambiados": 0,
+    }
+
+
+def test_two_movements_of_a_kind_in_one_month_are_told_apart_by_order() -> None:
+    renewal = {
+        "tipoDocumento": "CC",
+        "numeroDocumento": "1",
+        "anio": "2025",
+        "mes": "3",
+        "numeroTitulo": "T",
+        "tipoMovimiento": "2",
+    }
+    before = [("inversion", {**renewal, "valor": "5"}), ("inversion", {**renewal, "valor": "7"})]
+    after = [("inversion", {**renewal, "valor": "5"}), ("inversion", {**renewal, "valor": "8"})]
+    assert diff_records(before, after)["resumen"] == {
+        "agregados": 0,
+        "eliminados": 0,
+        "cambiados": 1,
+    }
+
+
+def test_lote_n_of_a_correction_replaces_lote_n_and_extra_lotes_the_last() -> None:
+    replaced = CorrectedLotes(["G1-L1", "G1-L2"])
+    assert [replaced[n] for n in (1, 2, 3, 7)] == ["G1-L1", "G1-L2", "G1-L2", "G1-L2"]
+    assert replaced.get(0) is None and list(replaced) == [1, 2]

@@ -22,6 +22,7 @@ from lxml import etree
 
 from ugpp_bridge.adapters import wire
 from ugpp_bridge.domain.accounts import AccountMonthRecord
+from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
     BOGOTA,
     LoteContext,
@@ -69,6 +70,19 @@ class LxmlLoteWriter(LoteWriter):
         file_name: str = "lote-{number:05d}.xml",
     ) -> list[WrittenLote]:
         return write_lotes(records, context, max_records, directory, file_name)
+
+    def records_of(self, xml: bytes) -> list[WireRecord]:
+        return lote_records(xml)
+
+
+def lote_records(xml: bytes) -> list[WireRecord]:
+    """Every record of a lote as (element name, {field: text}), in document order."""
+    root = etree.fromstring(xml, wire.secure_parser())
+    return [
+        (etree.QName(node).localname, {etree.QName(f).localname: f.text or "" for f in node})
+        for section in list(root)[1:]  # after the encabezado
+        for node in section
+    ]
 
 
 def write_lotes(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -204,6 +204,27 @@ class Correction:
     correcting_submission_id: str
     diff: dict[str, object]
     created_at: datetime
+
+
+class CorrectedLotes(Mapping[int, str]):
+    """Which acknowledged lote each lote of a correction replaces: lote n replaces lote n, and
+    lotes beyond the acknowledged count replace the last one."""
+
+    def __init__(self, submission_ids: Sequence[str]) -> None:
+        if not submission_ids:
+            raise ValueError("a correction corrects at least one acknowledged lote")
+        self.ids = tuple(submission_ids)
+
+    def __getitem__(self, lote_number: int) -> str:
+        if lote_number < 1:
+            raise KeyError(lote_number)
+        return self.ids[min(lote_number, len(self.ids)) - 1]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(1, len(self.ids) + 1))
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 @dataclass(frozen=True)

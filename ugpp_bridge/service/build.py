@@ -15,8 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ugpp_bridge.domain.filing import LoteContext, LoteDraft, StoredRequest, WrittenLote
-from ugpp_bridge.domain.lifecycle import RequestState
+from ugpp_bridge.domain.corrections import diff_records
+from ugpp_bridge.domain.filing import (
+    CorrectedLotes,
+    Correction,
+    LoteContext,
+    LoteDraft,
+    StoredLote,
+    StoredRequest,
+    SubmissionType,
+    WrittenLote,
+)
+from ugpp_bridge.domain.lifecycle import LoteState, RequestState
 from ugpp_bridge.domain.report import Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import (
@@ -60,6 +70,10 @@ def build_request(
     ``fechaGeneracion`` is the moment the build starts, stored with the request, so the same
     request over the same data gives byte-identical lotes. A source problem or a lote that
     breaks the XSD moves the request to ``build_failed`` with the reason, and is re-raised.
+
+    A rebuild after UGPP acknowledged lotes is a correction: ``tipoEnvio`` CORRECCION, new
+    ``idEnvio``s, each pointing at the acknowledged lote it replaces, and the diff of what
+    changed kept with the corrections.
     """
     stored = requests.start_build(requests.get(identifier).filing_number, at=clock(), actor=actor)
     filing = stored.filing_number
@@ -67,6 +81,8 @@ def build_request(
     tracker = _ProgressTracker(requests, filing, len(stored.request.persons), clock, progress)
     try:
         _check_ready(stored.request, source, options)
+        corrected = acknowledged_lotes(lotes, filing, stored.generation)
+        replaced = [lote.submission_id for lote in corrected]
         context = LoteContext(
             request_id=stored.request.request_id,
             filing_number=filing,
@@ -74,11 +90,16 @@ def build_request(
             operator_nit=options.operator_nit,
             operator_name=options.operator_name,
             generated_at=stored.generated_at,
+            submission_type=SubmissionType.CORRECTION if corrected else SubmissionType.ORIGINAL,
+            corrects=CorrectedLotes(replaced) if replaced else {},
         )
         with tempfile.TemporaryDirectory(prefix="ugpp-bridge-build-") as folder:
             records = report_records(stored.request, source, options, tracker)
             written = writer.write(records, context, options.lote_max_records, Path(folder))
+            diff = _diff(writer, corrected, written) if corrected else None
             count = lotes.store_lotes(filing, _drafts(written), at=clock(), actor=actor)
+        if diff is not None:
+            _record_corrections(lotes, filing, written, diff, clock(), actor)
     except (SourceError, InvalidInputError) as exc:
         requests.transition(
             filing, RequestState.BUILD_FAILED, at=clock(), actor=actor, error=str(exc)
@@ -137,6 +158,46 @@ def _check_ready(
     problems = source.check()
     if problems:
         raise SourceDataError(problems)
+
+
+def acknowledged_lotes(lotes: LoteStore, filing: str, generation: int) -> list[StoredLote]:
+    """The lotes UGPP acknowledged in the latest earlier build that has any (what to correct)."""
+    for earlier in range(generation - 1, 0, -1):
+        acknowledged = [
+            lote
+            for lote in lotes.lotes(filing, generation=earlier)
+            if lote.state is LoteState.ACKNOWLEDGED
+        ]
+        if acknowledged:
+            return acknowledged
+    return []
+
+
+def _diff(
+    writer: LoteWriter, corrected: list[StoredLote], written: list[WrittenLote]
+) -> dict[str, object]:
+    before = [record for lote in corrected for record in writer.records_of(lote.xml)]
+    after = [record for lote in written for record in writer.records_of(lote.path.read_bytes())]
+    return diff_records(before, after)
+
+
+def _record_corrections(
+    lotes: LoteStore,
+    filing: str,
+    written: list[WrittenLote],
+    diff: dict[str, object],
+    at: datetime,
+    actor: str,
+) -> None:
+    """One correction a new lote; the diff, for the whole answer, kept with the first."""
+    first = written[0].submission_id
+    for lote in written:
+        assert lote.corrects_submission_id is not None
+        kept: dict[str, object] = diff if lote.submission_id == first else {"diferencias_en": first}
+        lotes.record_correction(
+            Correction(filing, lote.corrects_submission_id, lote.submission_id, kept, at),
+            actor=actor,
+        )
 
 
 def _drafts(written: Iterable[WrittenLote]) -> Iterator[LoteDraft]:

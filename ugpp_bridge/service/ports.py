@@ -9,6 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
+from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
     Attempt,
     Correction,
@@ -86,6 +87,10 @@ class LoteWriter(abc.ABC):
         file_name: str = "lote-{number:05d}.xml",
     ) -> list[WrittenLote]:
         """Every lote of ``records`` in order; each file is complete and validated."""
+
+    @abc.abstractmethod
+    def records_of(self, xml: bytes) -> list[WireRecord]:
+        """The records of a written lote, as sent (for the diff of a correction)."""
 
 
 class UgppGateway(abc.ABC):
