@@ -9,11 +9,9 @@ logged with its traceback and also exits 1.
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 import sys
-import time
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
@@ -31,29 +29,23 @@ from ugpp_bridge.bootstrap import (
     build_options,
     paso1_app,
     report_source_for,
-    retry_policy,
     source_from_settings,
     state_stores,
     system_clock,
-    ugpp_gateway,
 )
 from ugpp_bridge.config import Settings, load_settings
 from ugpp_bridge.domain.filing import BOGOTA
 from ugpp_bridge.entrypoints import demo as demo_command
+from ugpp_bridge.entrypoints.cli_operations import COMMANDS, operator_name
 from ugpp_bridge.entrypoints.console import (
-    attempts_table,
     lotes_table,
     progress_bar,
     progress_counter,
-    request_panel,
-    sent_lotes_table,
     write_counts_table,
 )
 from ugpp_bridge.errors import UgppBridgeError
 from ugpp_bridge.service.build import build_request, preview_lotes
-from ugpp_bridge.service.evidence import export_evidence
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
-from ugpp_bridge.service.submit import SendContext, submit_request
 
 logger = logging.getLogger("ugpp_bridge.cli")
 
@@ -183,11 +175,6 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=BOGOTA)
 
 
-def operator_name() -> str:
-    """Who runs a CLI action, for the audit trail."""
-    return f"cli:{getpass.getuser()}"
-
-
 @main.command()
 @click.pass_obj
 def serve(settings: Settings) -> None:
@@ -202,173 +189,6 @@ def serve(settings: Settings) -> None:
         waitress.serve(app, host=settings.host, port=settings.port, threads=8, ident="ugpp-bridge")
     finally:
         stores.close()
-
-
-@main.command()
-@click.argument("identifier", metavar="ID")
-@click.pass_obj
-def send(settings: Settings, identifier: str) -> None:
-    """Send the lotes of a built request to UGPP (Paso 2), retrying as SPEC §5 says."""
-    _send(settings, identifier, resend_all=False)
-
-
-@main.command()
-@click.argument("identifier", metavar="ID")
-@click.pass_obj
-def resubmit(settings: Settings, identifier: str) -> None:
-    """Resend every lote of the current build unchanged: same idEnvio, same bytes."""
-    _send(settings, identifier, resend_all=True)
-
-
-def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
-    console = Console()
-    stores = state_stores(settings.database_url)
-    gateway = ugpp_gateway(settings)
-    try:
-        context = SendContext(
-            requests=stores.requests,
-            lotes=stores.lotes,
-            gateway=gateway,
-            clock=system_clock,
-            sleep=time.sleep,
-            policy=retry_policy(settings),
-            actor=operator_name(),
-        )
-        outcome = submit_request(identifier, context, resend_all=resend_all)
-        console.print(
-            sent_lotes_table(stores.lotes.lotes(outcome.filing_number), outcome.filing_number)
-        )
-        console.print(f"{outcome.filing_number}: {outcome.state.value}.")
-        if outcome.last_error:
-            console.print(f"Last error: {outcome.last_error}")
-    finally:
-        gateway.close()
-        stores.close()
-
-
-@main.command()
-@click.argument("identifier", metavar="ID")
-@click.pass_obj
-def show(settings: Settings, identifier: str) -> None:
-    """One request in full: state, deadline, progress, lotes, attempts and response times."""
-    console = Console()
-    stores = state_stores(settings.database_url)
-    try:
-        stored = stores.requests.get(identifier)
-        lotes = stores.lotes.lotes(stored.filing_number) if stored.generation else []
-        attempts = stores.lotes.attempts(stored.filing_number)
-    finally:
-        stores.close()
-    console.print(request_panel(stored))
-    if lotes:
-        console.print(sent_lotes_table(lotes, f"Lotes (build {stored.generation})"))
-    if attempts:
-        console.print(attempts_table(attempts))
-
-
-@main.command()
-@click.argument("identifier", metavar="ID")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.pass_obj
-def evidence(settings: Settings, identifier: str, out: Path) -> None:
-    """Package the request, every lote, every attempt and the audit trail (art. 12)."""
-    stores = state_stores(settings.database_url)
-    try:
-        bundle = export_evidence(
-            identifier,
-            out,
-            requests=stores.requests,
-            lotes=stores.lotes,
-            clock=system_clock,
-            actor=operator_name(),
-        )
-    finally:
-        stores.close()
-    click.echo(f"Evidence bundle {bundle.path}: {bundle.files} files, SHA-256 {bundle.sha256}.")
-
-
-@main.group("ugpp-sim", invoke_without_command=True)
-@click.pass_context
-def ugpp_sim(ctx: click.Context) -> None:
-    """Play UGPP's part: run the Paso 2 stand-in (the default), or send a Solicitud."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(ugpp_sim_serve)
-
-
-@ugpp_sim.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8090, show_default=True, type=int)
-@click.option("--username", envvar="UGPP_BRIDGE_UGPP_USERNAME", default="bridge")
-@click.option("--password", envvar="UGPP_BRIDGE_UGPP_PASSWORD", default="bridge-secret")
-@click.option("--client-id", envvar="UGPP_BRIDGE_UGPP_CLIENT_ID", default="ugpp-bridge")
-@click.option(
-    "--auth", type=click.Choice(["token", "wsse", "none"]), default="token", show_default=True
-)
-@click.option(
-    "--token-ttl", default=1200, show_default=True, help="expires_in of issued tokens (s)."
-)
-@click.option(
-    "--token-lifetime", type=float, default=None, help="Tokens really die after this (s)."
-)
-@click.option("--latency", type=float, default=0.0, help="Seconds to wait before each answer.")
-@click.option("--http-500", default=0, help="Answer HTTP 500 to the next N report calls.")
-@click.option("--server-fault", default=0, help="Answer a Server fault to the next N calls.")
-@click.option("--client-fault", default=0, help="Answer a Client fault to the next N calls.")
-@click.option("--reset-after-body", default=0, help="Reset the connection after N bodies.")
-def ugpp_sim_serve(
-    host: str,
-    port: int,
-    username: str,
-    password: str,
-    client_id: str,
-    auth: str,
-    token_ttl: int,
-    token_lifetime: float | None,
-    latency: float,
-    http_500: int,
-    server_fault: int,
-    client_fault: int,
-    reset_after_body: int,
-) -> None:
-    """The UGPP stand-in: Paso 2 receiver (wsdl/ugpp-reporte-v1.wsdl) and token service."""
-    from ugpp_bridge.entrypoints.ugpp_sim import (
-        REPORT_PATH,
-        TOKEN_PATH,
-        Faults,
-        SimulatorConfig,
-        UgppSimulator,
-        make_server,
-    )
-
-    faults = Faults(latency, http_500, server_fault, client_fault, reset_after_body)
-    config = SimulatorConfig(username, password, client_id, auth, token_ttl, token_lifetime, faults)
-    server = make_server(UgppSimulator(config), host, port)
-    base = f"http://{host}:{server.server_address[1]}"
-    click.echo(f"UGPP stand-in: {base}{REPORT_PATH} (WSDL: ?wsdl), tokens at {base}{TOKEN_PATH}")
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-
-
-@ugpp_sim.command("send-request")
-@click.argument("request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--url", required=True, help="The bridge's Paso 1 URL, …/soap/solicitudes.")
-@click.option("--username", envvar="UGPP_BRIDGE_INBOUND_USERNAME", required=True)
-@click.option("--password", envvar="UGPP_BRIDGE_INBOUND_PASSWORD", required=True, hide_input=True)
-@click.option("--text-password", is_flag=True, help="PasswordText instead of PasswordDigest.")
-def ugpp_sim_send_request(
-    request_file: Path, url: str, username: str, password: str, text_password: bool
-) -> None:
-    """Send a Solicitud XML file to the bridge with a UsernameToken and print the receipt."""
-    from ugpp_bridge.adapters.paso1_client import send_solicitud  # zeep loads slowly
-
-    request = parse_solicitud(request_file.read_bytes())
-    receipt = send_solicitud(
-        url, request, username=username, password=password, use_digest=not text_password
-    )
-    for name, value in vars(receipt).items():
-        click.echo(f"{name}: {value}")
 
 
 @main.group()
@@ -467,3 +287,7 @@ def audit_verify(settings: Settings) -> None:
     for problem in result.problems:
         click.echo(f"  - {problem}", err=True)
     sys.exit(1)
+
+
+for _command in COMMANDS:
+    main.add_command(_command)
