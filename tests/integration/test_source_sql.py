@@ -228,3 +228,27 @@ def test_the_sample_has_the_shapes_the_rules_care_about() -> None:
     assert any(b.balance < 0 for b in data.daily_balances)
     returned = [t for t in data.transactions if t.kind is TransactionKind.RETURNED_CHEQUE]
     assert 0.005 < len(returned) / len(data.transactions) < 0.08
+
+
+@pytest.mark.parametrize(
+    ("relation", "row", "where", "key"),
+    [
+        ("accounts", {"account_id": "A0000000-0", "holder_doc_type": "CC", "holder_doc_number": "777",
+                      "account_type": 1, "account_number": "1", "opened_on": date(2020, 1, 1), "closed_on": None},
+         "accounts.account_id", "A0000000-0"),
+        ("titles", {"title_id": "T-DUP", "holder_doc_type": "CC", "holder_doc_number": "777", "title_type": 4, "title_number": "9"},
+         "titles.title_id", "T-DUP"),
+    ],
+)  # fmt: skip
+def test_check_finds_a_key_repeated_in_a_view(
+    sources: Sources, db_url: str, relation: str, row: dict, where: str, key: str
+) -> None:  # type: ignore[type-arg]
+    source, _ = sample_source(sources, db_url, persons=3)
+    table = schema.RELATIONS[relation]
+    with source.engine.begin() as connection:  # a view over two systems can repeat a key
+        connection.execute(sa.text(f"CREATE TABLE {relation}_base AS SELECT * FROM {relation}"))
+        connection.execute(sa.text(f"DROP TABLE {relation}"))
+        connection.execute(sa.text(f"CREATE TABLE {relation} AS SELECT * FROM {relation}_base"))
+        connection.execute(table.insert(), [row, row] if relation == "titles" else [row])
+    problems = source.check()
+    assert [(f"{p.relation}.{p.column}", p.example_keys) for p in problems] == [(where, (key,))]

@@ -65,7 +65,7 @@ def value_problems(
         checks = [check for check in VALUE_CHECKS if check.relation == relation]
         if checks:
             problems.extend(_run_relation(connection, checks, (scopes or {}).get(relation)))
-    problems.extend(_duplicate_balances(connection, (scopes or {}).get("daily_balances")))
+    problems.extend(_duplicates(connection, scopes))
     return problems
 
 
@@ -123,29 +123,50 @@ def _run(connection: Connection, check: ValueCheck, scope: Scope) -> list[Source
     return [SourceProblem(check.relation, check.column, check.message, keys)]
 
 
-def _duplicate_balances(connection: Connection, scope: Scope) -> list[SourceProblem]:
-    table = schema.daily_balances
-    # Materialised first, so the engines gather the scoped rows through the persons' accounts
-    # instead of walking the whole balance index in group order.
-    rows_of = (
-        (scope(table) if scope is not None else select(table))
-        .cte("scoped_balances")
+_UNIQUE = (
+    (
+        "daily_balances",
+        ("account_id", "balance_date"),
+        "more than one balance for the same account and date",
+    ),
+    ("accounts", ("account_id",), "the same account_id on more than one row"),
+    ("titles", ("title_id",), "the same title_id on more than one row"),
+)
+
+
+def _duplicates(connection: Connection, scopes: dict[str, Any] | None) -> list[SourceProblem]:
+    """Keys the contract makes unique; a repeated one would multiply the rows joined to it."""
+    problems: list[SourceProblem] = []
+    for relation, columns, message in _UNIQUE:
+        keys = _repeated(connection, relation, columns, (scopes or {}).get(relation))
+        if keys:
+            problems.append(SourceProblem(relation, columns[-1], message, keys))
+    return problems
+
+
+def _repeated(
+    connection: Connection, relation: str, columns: tuple[str, ...], scope: Scope
+) -> tuple[str, ...]:
+    table = schema.RELATIONS[relation]
+    if scope is None:
+        rows_of = select(table)
+    elif len(columns) > 1:
+        rows_of = scope(table)
+    else:  # every row with a key of the scoped rows: a copy may sit under another holder
+        key = table.c[columns[0]]
+        rows_of = select(table).where(key.in_(scope(table).with_only_columns(key)))
+    # Materialised first, so the engines gather the scoped rows through their indexes instead
+    # of walking a whole index in group order; and no LIMIT, for the same reason: planned to
+    # stop early, PostgreSQL walks the whole index on a clean source.
+    scoped = (
+        rows_of.cte(f"scoped_{relation}")
         .prefix_with("MATERIALIZED", dialect="sqlite")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
-    # No LIMIT: with one, PostgreSQL walks the whole index hoping to stop early, and on a
-    # clean source it never can. Planned for every group, it aggregates only the scoped rows.
-    query = (
-        select(rows_of.c.account_id, rows_of.c.balance_date)
-        .group_by(rows_of.c.account_id, rows_of.c.balance_date)
-        .having(func.count() > 1)
-    )
+    grouped = [scoped.c[name] for name in columns]
+    query = select(*grouped).group_by(*grouped).having(func.count() > 1)
     rows = connection.execute(query).mappings().fetchmany(EXAMPLES)
-    keys = tuple(row_key("daily_balances", row) for row in rows)
-    if not keys:
-        return []
-    message = "more than one balance for the same account and date"
-    return [SourceProblem("daily_balances", "balance_date", message, keys)]
+    return tuple(row_key(relation, row) for row in rows)
 
 
 def _not_in(values: Sequence[object]) -> Callable[[Table, str], ColumnElement[bool]]:
