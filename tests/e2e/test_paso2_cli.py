@@ -154,3 +154,24 @@ def test_evidence_bundles_everything_under_a_manifest(
     assert shown.exit_code == 0, shown.output
     assert "state sent" in shown.output and "response time mean" in shown.output
     assert "UGPP-R-000003" in shown.output
+
+
+def test_requests_deadlines_and_confirm(environment: dict[str, str]) -> None:
+    runner = CliRunner()
+    filing = prepare(runner, environment)
+    listed = runner.invoke(main, ["requests"], env=environment)
+    assert listed.exit_code == 0, listed.output
+    assert filing in listed.output and "2026-12-07" in listed.output and "built" in listed.output
+    due = runner.invoke(main, ["deadlines"], env=environment)
+    assert due.exit_code == 0 and filing in due.output
+    too_soon = runner.invoke(
+        main, ["confirm", filing, "--radicado", "UGPP-CONF-1"], env=environment
+    )
+    assert too_soon.exit_code == 1 and too_soon.output.startswith("IllegalTransitionError: ")
+    assert runner.invoke(main, ["send", filing], env=environment).exit_code == 0
+    done = runner.invoke(main, ["confirm", filing, "--radicado", "UGPP-CONF-1"], env=environment)
+    assert done.exit_code == 0, done.output
+    assert "confirmed by UGPP with radicado UGPP-CONF-1" in done.output
+    assert "Nothing falls due" in runner.invoke(main, ["deadlines"], env=environment).output
+    shown = runner.invoke(main, ["show", filing], env=environment)
+    assert "UGPP confirmation UGPP-CONF-1" in shown.output

@@ -14,6 +14,7 @@ from ugpp_bridge.domain.filing import (
     Correction,
     LoteContext,
     LoteDraft,
+    LoteSummary,
     Receipt,
     ReceiptStatus,
     StoredLote,
@@ -129,6 +130,12 @@ class FakeLoteStore(LoteStore):
         ]  # fmt: skip
 
     def record_attempt(self, attempt: Attempt, *, actor: str) -> Attempt:
+        raise AssertionError("not used by these use cases")
+
+    def summaries(self, filing_number: str) -> list[LoteSummary]:
+        raise AssertionError("not used by these use cases")
+
+    def attempt_count(self, filing_number: str) -> int:
         raise AssertionError("not used by these use cases")
 
     def attempts(self, filing_number: str) -> list[Attempt]:

@@ -158,3 +158,26 @@ def test_a_preview_names_files_after_the_request_and_is_not_filed(tmp_path: Path
                             options=OPTIONS, out_dir=tmp_path, generated_at=NOW)  # fmt: skip
     assert [lote.path.name for lote in written] == ["SOL_9_x-1.xml", "SOL_9_x-2.xml"]
     assert writer.contexts[0].filing_number == "SIN-RADICAR"
+
+
+def test_the_overview_estimates_exposure_from_delivery_or_today() -> None:
+    from ugpp_bridge.service.overview import overview
+
+    requests = FakeRequestStore()
+    receive(requests)
+    lotes = FakeLoteStore(requests)
+    lotes.summaries = lambda _filing: []  # type: ignore[method-assign]  # not built yet
+    lotes.attempt_count = lambda _filing: 0  # type: ignore[method-assign]
+    (late,) = overview(
+        requests, lotes, today=date(2026, 12, 8), holidays=set(), uvt_values={2026: 52_374}
+    )
+    assert (late.business_days_left, late.exposure.uvt, late.exposure.cop, late.open) == (
+        -1,
+        30,
+        30 * 52_374,
+        True,
+    )
+    (on_time,) = overview(
+        requests, lotes, today=date(2026, 12, 4), holidays=set(), uvt_values={2026: 52_374}
+    )
+    assert (on_time.business_days_left, on_time.exposure.is_late) == (1, False)

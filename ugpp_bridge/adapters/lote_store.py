@@ -16,7 +16,7 @@ from ugpp_bridge.adapters import state_tables as t
 from ugpp_bridge.adapters.audit_store import append_audit
 from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
 from ugpp_bridge.adapters.state_rows import attempt_from_row, lote_from_row
-from ugpp_bridge.domain.filing import Attempt, Correction, LoteDraft, StoredLote
+from ugpp_bridge.domain.filing import Attempt, Correction, LoteDraft, LoteSummary, StoredLote
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState, check_lote_transition
 from ugpp_bridge.errors import IllegalTransitionError, RequestNotFoundError
 from ugpp_bridge.service.ports import LoteStore
@@ -91,6 +91,34 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
         with self._tx() as connection:
             row = self._row(connection, filing_number)
             return self._lotes(connection, row["id"], generation or row["generation"])
+
+    def summaries(self, filing_number: str) -> list[LoteSummary]:
+        with self._tx() as connection:
+            row = self._row(connection, filing_number)
+            lotes = t.lotes
+            rows = connection.execute(
+                select(
+                    lotes.c.submission_id,
+                    lotes.c.lote_number,
+                    lotes.c.record_count,
+                    lotes.c.state,
+                    lotes.c.ugpp_filing_number,
+                    lotes.c.acknowledged_at,
+                )
+                .where(lotes.c.request_pk == row["id"], lotes.c.generation == row["generation"])
+                .order_by(lotes.c.lote_number)
+            ).all()
+            return [LoteSummary(r[0], r[1], r[2], LoteState(r[3]), r[4], r[5]) for r in rows]
+
+    def attempt_count(self, filing_number: str) -> int:
+        with self._tx() as connection:
+            row = self._row(connection, filing_number)
+            count: int = connection.execute(
+                select(func.count())
+                .select_from(t.attempts.join(t.lotes, t.lotes.c.id == t.attempts.c.lote_id))
+                .where(t.lotes.c.request_pk == row["id"])
+            ).scalar_one()
+            return count
 
     def _lotes(self, connection: Connection, request_pk: int, generation: int) -> list[StoredLote]:
         rows = (

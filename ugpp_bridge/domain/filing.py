@@ -136,6 +136,18 @@ class StoredLote:
     acknowledged_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class LoteSummary:
+    """A lote without its bytes, for overviews."""
+
+    submission_id: str
+    lote_number: int
+    record_count: int
+    state: LoteState
+    ugpp_filing_number: str | None
+    acknowledged_at: datetime | None
+
+
 class AttemptOutcome(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     CLIENT_FAULT = "client_fault"

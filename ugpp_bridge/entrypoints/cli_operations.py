@@ -13,10 +13,24 @@ import click
 from rich.console import Console
 
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
-from ugpp_bridge.bootstrap import retry_policy, state_stores, system_clock, ugpp_gateway
+from ugpp_bridge.bootstrap import (
+    holiday_calendar,
+    retry_policy,
+    state_stores,
+    system_clock,
+    ugpp_gateway,
+)
 from ugpp_bridge.config import Settings
-from ugpp_bridge.entrypoints.console import attempts_table, request_panel, sent_lotes_table
+from ugpp_bridge.domain.lifecycle import RequestState
+from ugpp_bridge.entrypoints.console import (
+    attempts_table,
+    overview_table,
+    request_panel,
+    sent_lotes_table,
+    wide_console,
+)
 from ugpp_bridge.service.evidence import export_evidence
+from ugpp_bridge.service.overview import RequestOverview, overview
 from ugpp_bridge.service.submit import SendContext, submit_request
 
 
@@ -72,7 +86,7 @@ def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
 @click.pass_obj
 def show(settings: Settings, identifier: str) -> None:
     """One request in full: state, deadline, progress, lotes, attempts and response times."""
-    console = Console()
+    console = wide_console()
     stores = state_stores(settings.database_url)
     try:
         stored = stores.requests.get(identifier)
@@ -192,4 +206,57 @@ def ugpp_sim_send_request(
         click.echo(f"{name}: {value}")
 
 
-COMMANDS = (send, resubmit, show, evidence, ugpp_sim)
+@click.command("requests")
+@click.pass_obj
+def requests_command(settings: Settings) -> None:
+    """Every request: received, deadline, days left, state, progress, attempts, exposure."""
+    wide_console().print(overview_table(_overview(settings), "Requests"))
+
+
+@click.command()
+@click.pass_obj
+def deadlines(settings: Settings) -> None:
+    """What falls due: requests not yet delivered, most urgent first."""
+    pending = [item for item in _overview(settings) if item.open]
+    if not pending:
+        click.echo("Nothing falls due: every request was delivered.")
+        return
+    wide_console().print(overview_table(pending, "What falls due (business days left)"))
+
+
+@click.command()
+@click.argument("identifier", metavar="ID")
+@click.option("--radicado", required=True, help="UGPP's radicado from its confirmation e-mail.")
+@click.pass_obj
+def confirm(settings: Settings, identifier: str, radicado: str) -> None:
+    """Record UGPP's confirmation e-mail (art. 7) on a sent request."""
+    stores = state_stores(settings.database_url)
+    try:
+        stored = stores.requests.get(identifier)
+        done = stores.requests.transition(
+            stored.filing_number,
+            RequestState.CONFIRMED,
+            at=system_clock(),
+            actor=operator_name(),
+            confirmation=radicado,
+        )
+    finally:
+        stores.close()
+    click.echo(f"{done.filing_number}: confirmed by UGPP with radicado {radicado}.")
+
+
+def _overview(settings: Settings) -> list[RequestOverview]:
+    stores = state_stores(settings.database_url)
+    try:
+        return overview(
+            stores.requests,
+            stores.lotes,
+            today=system_clock().date(),
+            holidays=holiday_calendar(),
+            uvt_values=settings.uvt_values,
+        )
+    finally:
+        stores.close()
+
+
+COMMANDS = (send, resubmit, show, evidence, ugpp_sim, requests_command, deadlines, confirm)

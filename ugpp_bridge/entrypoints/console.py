@@ -12,10 +12,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ugpp_bridge.domain.accounts import AccountMonthRecord
-from ugpp_bridge.domain.filing import Attempt, StoredLote, StoredRequest, WrittenLote
+from ugpp_bridge.domain.filing import BOGOTA, Attempt, StoredLote, StoredRequest, WrittenLote
 from ugpp_bridge.domain.report import PersonWithoutInformation, Record
 from ugpp_bridge.domain.titles import TitleMonthRecord
 from ugpp_bridge.domain.trust import TrustYieldRecord
+from ugpp_bridge.service.overview import RequestOverview
 from ugpp_bridge.service.ports import WriteCounts
 
 T = TypeVar("T")
@@ -106,6 +107,49 @@ def attempts_table(attempts: list[Attempt]) -> Table:
             attempt.outcome.value,
             str(attempt.http_status or ""),
             attempt.fault_message or attempt.error or "",
+        )
+    return table
+
+
+def wide_console() -> Console:
+    """The terminal's width on a terminal; 200 columns when piped, so no value is cut off."""
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+def overview_table(items: list[RequestOverview], title: str) -> Table:
+    table = Table(title=title)
+    for name in (
+        "radicado",
+        "idSolicitud",
+        "received",
+        "due",
+        "days",
+        "state",
+        "persons",
+        "lotes",
+        "attempts",
+        "exposure (estimate)",
+        "last error",
+    ):
+        table.add_column(name, justify="right" if name in ("days", "attempts") else "left")
+    for item in items:
+        stored = item.request
+        persons = len(stored.request.persons)
+        exposure = item.exposure
+        risk = f"{exposure.uvt:,} UVT ≈ {pesos(exposure.cop)}" if exposure.is_late else "—"
+        table.add_row(
+            stored.filing_number,
+            stored.request.request_id,
+            f"{stored.received_at.astimezone(BOGOTA):%Y-%m-%d}",
+            str(stored.due_date),
+            str(item.business_days_left) if item.open else "delivered",
+            stored.state.value,
+            f"{stored.persons_done:,}/{persons:,}",
+            f"{item.lotes_acknowledged}/{item.lotes}",
+            str(item.attempts),
+            risk,
+            (stored.last_error or "")[:60],
         )
     return table
 

@@ -16,6 +16,7 @@ from ugpp_bridge.domain.filing import (
     Exchange,
     LoteContext,
     LoteDraft,
+    LoteSummary,
     Receipt,
     StoredLote,
     StoredRequest,
@@ -202,6 +203,14 @@ class LoteStore(abc.ABC):
     @abc.abstractmethod
     def lotes(self, filing_number: str, *, generation: int | None = None) -> list[StoredLote]:
         """The lotes of a generation (default: the current one), by number."""
+
+    @abc.abstractmethod
+    def summaries(self, filing_number: str) -> list[LoteSummary]:
+        """The current build's lotes without their bytes, and how many attempts were made."""
+
+    @abc.abstractmethod
+    def attempt_count(self, filing_number: str) -> int:
+        """How many attempts were made for every lote of a request."""
 
     @abc.abstractmethod
     def record_attempt(self, attempt: Attempt, *, actor: str) -> Attempt:

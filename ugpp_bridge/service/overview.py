@@ -1,0 +1,65 @@
+"""Use case: where every request stands — deadline, days left, progress, delivery and the
+estimated exposure (SPEC §6) — for `requests`, `deadlines` and, later, the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Container, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from ugpp_bridge.domain.deadlines import business_days_until
+from ugpp_bridge.domain.exposure import ExposureEstimate, estimate_exposure
+from ugpp_bridge.domain.filing import BOGOTA, StoredRequest
+from ugpp_bridge.domain.lifecycle import LoteState, RequestState
+from ugpp_bridge.service.ports import LoteStore, RequestStore
+
+DELIVERED = frozenset({RequestState.SENT, RequestState.CONFIRMED})
+
+
+@dataclass(frozen=True)
+class RequestOverview:
+    request: StoredRequest
+    business_days_left: int
+    lotes: int
+    lotes_acknowledged: int
+    attempts: int
+    delivered_on: date | None
+    exposure: ExposureEstimate
+
+    @property
+    def open(self) -> bool:
+        return self.request.state not in DELIVERED
+
+
+def overview(
+    requests: RequestStore,
+    lotes: LoteStore,
+    *,
+    today: date,
+    holidays: Container[date],
+    uvt_values: Mapping[int, int],
+) -> list[RequestOverview]:
+    """Every request, most urgent deadline first, with its exposure as of delivery or today.
+
+    A request counts as delivered on the day UGPP acknowledged its last lote.
+    """
+    result = []
+    for stored in requests.list_requests():
+        summaries = lotes.summaries(stored.filing_number) if stored.generation else []
+        acknowledged = [s for s in summaries if s.state is LoteState.ACKNOWLEDGED]
+        moments = [s.acknowledged_at for s in acknowledged if s.acknowledged_at is not None]
+        delivered = None
+        if stored.state in DELIVERED and moments:
+            delivered = max(moments).astimezone(BOGOTA).date()
+        result.append(
+            RequestOverview(
+                request=stored,
+                business_days_left=business_days_until(today, stored.due_date, holidays),
+                lotes=len(summaries),
+                lotes_acknowledged=len(acknowledged),
+                attempts=lotes.attempt_count(stored.filing_number),
+                delivered_on=delivered,
+                exposure=estimate_exposure(stored.due_date, delivered or today, uvt_values),
+            )
+        )
+    return result
