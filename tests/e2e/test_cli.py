@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -29,21 +30,23 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def test_demo_builds_stored_lotes_from_sample_data_and_says_nothing_was_sent(
-    runner: CliRunner,
-) -> None:
+def test_demo_runs_the_whole_job_on_loopback_and_leaves_evidence(runner: CliRunner) -> None:
     result = runner.invoke(main, ["demo", "--persons", "40"], env={"UGPP_BRIDGE_SOURCE_URL": None})
     assert result.exit_code == 0, result.output
     summary = " ".join(result.output.replace("│", " ").split())
-    assert "registered as UB-" in summary
-    assert "State: built; lotes stored and validated against the XSD" in summary
-    assert "nothing was sent to UGPP" in summary
-    assert "99999999" in summary
-    lotes = Path(summary.split("copies in ")[1].split()[0])
-    files = sorted(lotes.glob("*.xml"))
-    assert files, "the demo writes copies of its lotes"
-    for file in files:
-        wire.validate(etree.fromstring(file.read_bytes(), wire.secure_parser()), wire.REPORTE_XSD)
+    assert "→ RECIBIDA, radicado UB-" in summary
+    assert "sent to the UGPP stand-in; state sent" in summary
+    assert "UGPP radicados UGPP-R-000001" in summary
+    assert "99999999" in summary and "nothing left this machine" in summary
+    evidence = Path(summary.split("Evidence bundle: ")[1].split()[0])
+    with zipfile.ZipFile(evidence) as bundle:
+        names = bundle.namelist()
+        lotes = [name for name in names if name.startswith("lotes/") and name.endswith(".xml")]
+        assert lotes and "manifest.json" in names
+        for name in lotes:
+            wire.validate(
+                etree.fromstring(bundle.read(name), wire.secure_parser()), wire.REPORTE_XSD
+            )
 
 
 def test_source_sample_then_check_passes(runner: CliRunner, db_url: str) -> None:

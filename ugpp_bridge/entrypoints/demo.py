@@ -1,35 +1,48 @@
-"""``ugpp-bridge demo``: what exists of the whole job, on embedded defaults, in a temp folder.
+"""``ugpp-bridge demo``: the whole job on embedded defaults, in a temporary folder, on loopback.
 
-Today that is: a sample bank written to a SQLite source and checked against the contract, a
-SQLite state database migrated to head, one sample request registered as Paso 1 would
-(account holders, title holders and trust beneficiaries of the bank, and one stranger; the
-twelve months of the sample year; every section), built with the SQL build into validated XML
-lotes that are stored and also written to ``lotes/``, and a summary with the deadline. It says
-plainly that nothing was received over SOAP and nothing was sent to UGPP.
+1. a sample bank in a SQLite source, checked against the contract, and a SQLite state
+   database migrated to head;
+2. the bridge's Paso 1 endpoint and the UGPP stand-in, each on a free 127.0.0.1 port;
+3. Paso 1: the stand-in's client sends one Solicitud (account holders, title holders and trust
+   beneficiaries of the sample bank, one stranger; twelve months; every section) with a
+   WS-Security UsernameToken and gets the receipt and its deadline;
+4. the build, with progress, into validated lotes;
+5. Paso 2: the lotes go to the stand-in with a token; UGPP's acknowledgements come back;
+6. the evidence bundle, and a summary of where to look.
+
+Everything stays on this machine; the passwords are made up for the run.
 """
 
 from __future__ import annotations
 
+import secrets
 import tempfile
+import threading
+import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
 from rich.panel import Panel
 
 from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.paso1_client import SolicitudReceipt, send_solicitud
 from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
     StateStores,
-    holiday_calendar,
+    paso1_app,
+    retry_policy,
     source_for,
     state_stores,
     system_clock,
+    ugpp_gateway,
 )
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.codes import InformationType
-from ugpp_bridge.domain.deadlines import business_days_until, due_date
 from ugpp_bridge.domain.filing import StoredRequest
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.periods import Period
@@ -38,7 +51,9 @@ from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.entrypoints import console as view
 from ugpp_bridge.service.build import BuildOptions, build_request, report_records
+from ugpp_bridge.service.evidence import export_evidence
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
+from ugpp_bridge.service.submit import SendContext, submit_request
 
 DEMO_OPERATOR_NIT = "800197268"
 DEMO_OPERATOR_NAME = "Banco de Demostración S.A."
@@ -47,70 +62,174 @@ SHOWN_ROWS = 12
 ACTOR = "demo"
 
 
-def run(settings: Settings, *, persons: int, seed: int, console: Console) -> StoredRequest:
+@dataclass(frozen=True)
+class DemoRun:
+    folder: Path
+    receipt: SolicitudReceipt
+    request: StoredRequest
+    evidence: Path
+
+
+def run(settings: Settings, *, persons: int, seed: int, console: Console) -> DemoRun:
     folder = Path(tempfile.mkdtemp(prefix="ugpp-bridge-demo-"))
-    source_url = f"sqlite:///{folder / 'source.db'}"
-    state_url = f"sqlite:///{folder / 'state.db'}"
+    source_url, state_url = f"sqlite:///{folder / 'source.db'}", f"sqlite:///{folder / 'state.db'}"
     parts = list(sample_bank(persons, seed, DEFAULT_SAMPLE_YEAR))
     with source_for(source_url) as bank:
         with view.progress_bar(console, "Writing the sample bank", persons) as advance:
             counts = bank.write(advance(parts))
         console.print(view.write_counts_table(counts, f"Sample bank in {folder / 'source.db'}"))
-    chosen = _sample_persons(parts)
     from ugpp_bridge.adapters.migrations import upgrade  # alembic loads slowly
 
     upgrade(state_url)
+    demo = _demo_settings(settings, state_url)
     stores = state_stores(state_url)
-    source = SqlAlchemyReportSource(make_engine(source_url))
     try:
-        built, records = _register_and_build(settings, stores, source, chosen, console)
-        _export_lotes(stores, built, folder / "lotes")
-        _show(console, settings, built, records, folder)
+        with _servers(demo, stores) as (paso1_url, ugpp_base):
+            demo = replace(
+                demo,
+                ugpp_endpoint=f"{ugpp_base}/ugpp/reporte",
+                ugpp_token_url=f"{ugpp_base}/ugpp/token",
+            )
+            return _job(
+                demo, stores, source_url, paso1_url, _sample_persons(parts), folder, console
+            )
     finally:
-        source.close()
         stores.close()
-    return built
 
 
-def _register_and_build(
+def _job(
     settings: Settings,
     stores: StateStores,
-    source: SqlAlchemyReportSource,
+    source_url: str,
+    paso1_url: str,
     persons: tuple[PersonId, ...],
+    folder: Path,
     console: Console,
-) -> tuple[StoredRequest, list[Record]]:
-    now = system_clock()
-    request = FinancialInfoRequest(
-        request_id=f"DEMO-{now:%Y%m%d-%H%M%S}",
+) -> DemoRun:
+    request = _request(settings, persons)
+    assert settings.inbound_username and settings.inbound_password
+    receipt = send_solicitud(
+        paso1_url, request, username=settings.inbound_username, password=settings.inbound_password
+    )
+    console.print(
+        f"Paso 1: {receipt.status} — radicado {receipt.filing_number}, due {receipt.due_date}"
+    )
+    source = SqlAlchemyReportSource(make_engine(source_url))
+    options = BuildOptions(
+        request.operator_nit,
+        settings.operator_name or DEMO_OPERATOR_NAME,
+        settings.lote_max_records,
+        settings.account_number_digits,
+    )
+    try:
+        with view.progress_counter(console, "Building lotes", len(persons)) as progress:
+            build_request(
+                receipt.filing_number,
+                requests=stores.requests,
+                lotes=stores.lotes,
+                source=source,
+                writer=LxmlLoteWriter(),
+                options=options,
+                clock=system_clock,
+                actor=ACTOR,
+                progress=progress,
+            )
+        records = list(report_records(request, source, options, lambda _done: None))
+    finally:
+        source.close()
+    gateway = ugpp_gateway(settings)
+    try:
+        context = SendContext(
+            stores.requests,
+            stores.lotes,
+            gateway,
+            system_clock,
+            time.sleep,
+            retry_policy(settings),
+            ACTOR,
+        )
+        sent = submit_request(receipt.filing_number, context)
+    finally:
+        gateway.close()
+    bundle = export_evidence(
+        sent.filing_number,
+        folder / f"evidencia-{sent.filing_number}.zip",
+        requests=stores.requests,
+        lotes=stores.lotes,
+        clock=system_clock,
+        actor=ACTOR,
+    )
+    _show(console, stores, sent, records, receipt, bundle.path, folder)
+    return DemoRun(folder, receipt, sent, bundle.path)
+
+
+def _demo_settings(settings: Settings, state_url: str) -> Settings:
+    return replace(
+        settings,
+        database_url=state_url,
         operator_nit=settings.operator_nit or DEMO_OPERATOR_NIT,
+        operator_name=settings.operator_name or DEMO_OPERATOR_NAME,
+        inbound_username="ugpp-demo",
+        inbound_password=secrets.token_urlsafe(12),
+        ugpp_auth="token",
+        ugpp_wsdl=None,
+        ugpp_username="bridge-demo",
+        ugpp_password=secrets.token_urlsafe(12),
+        ugpp_client_id="ugpp-bridge",
+        send_backoff_seconds=0,
+    )
+
+
+@contextmanager
+def _servers(settings: Settings, stores: StateStores) -> Iterator[tuple[str, str]]:
+    """The bridge's Paso 1 endpoint and the UGPP stand-in, on free loopback ports."""
+    from waitress.server import create_server
+
+    from ugpp_bridge.entrypoints.ugpp_sim import SimulatorConfig, UgppSimulator, make_server
+
+    assert settings.ugpp_username and settings.ugpp_password and settings.ugpp_client_id
+    bridge = create_server(
+        paso1_app(settings, stores), host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05
+    )
+    ugpp = make_server(
+        UgppSimulator(
+            SimulatorConfig(
+                settings.ugpp_username,
+                settings.ugpp_password,
+                settings.ugpp_client_id,
+            )
+        )
+    )
+    threads = [
+        threading.Thread(target=bridge.run, daemon=True),
+        threading.Thread(target=ugpp.serve_forever, daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield (
+            f"http://127.0.0.1:{bridge.effective_port}/soap/solicitudes",
+            f"http://127.0.0.1:{ugpp.server_address[1]}",
+        )
+    finally:
+        ugpp.shutdown()
+        ugpp.server_close()
+        bridge.trigger.pull_trigger(lambda: [c.close() for c in list(bridge._map.values())])
+        bridge.task_dispatcher.shutdown(timeout=5)
+
+
+def _request(settings: Settings, persons: tuple[PersonId, ...]) -> FinancialInfoRequest:
+    now = system_clock()
+    assert settings.operator_nit
+    return FinancialInfoRequest(
+        request_id=f"DEMO-{now:%Y%m%d-%H%M%S}",
+        operator_nit=settings.operator_nit,
         requested_on=now.date(),
         term_starts_on=now.date(),
         information_types=frozenset(InformationType),
         periods=tuple(Period(DEFAULT_SAMPLE_YEAR, month) for month in range(1, 13)),
         persons=persons,
     )
-    due = due_date(now.date(), holiday_calendar(), starts_next_day=settings.term_starts_next_day)
-    receipt = stores.requests.register(request, received_at=now, due_date=due, actor=ACTOR)
-    options = BuildOptions(
-        operator_nit=request.operator_nit,
-        operator_name=settings.operator_name or DEMO_OPERATOR_NAME,
-        lote_max_records=settings.lote_max_records,
-        account_number_digits=settings.account_number_digits,
-    )
-    with view.progress_counter(console, "Building lotes", len(persons)) as progress:
-        built = build_request(
-            receipt.filing_number,
-            requests=stores.requests,
-            lotes=stores.lotes,
-            source=source,
-            writer=LxmlLoteWriter(),
-            options=options,
-            clock=system_clock,
-            actor=ACTOR,
-            progress=progress,
-        )
-    records = list(report_records(request, source, options, lambda _done: None))
-    return built, records
 
 
 def _sample_persons(parts: list[SourceData]) -> tuple[PersonId, ...]:
@@ -129,14 +248,14 @@ def _sample_persons(parts: list[SourceData]) -> tuple[PersonId, ...]:
     return (*dict.fromkeys(chosen), STRANGER)
 
 
-def _export_lotes(stores: StateStores, built: StoredRequest, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for lote in stores.lotes.lotes(built.filing_number):
-        (folder / f"{lote.submission_id}.xml").write_bytes(lote.xml)
-
-
 def _show(
-    console: Console, settings: Settings, built: StoredRequest, records: list[Record], folder: Path
+    console: Console,
+    stores: StateStores,
+    sent: StoredRequest,
+    records: list[Record],
+    receipt: SolicitudReceipt,
+    evidence: Path,
+    folder: Path,
 ) -> None:
     for table in (
         view.accounts_table(records, SHOWN_ROWS),
@@ -145,32 +264,24 @@ def _show(
         view.without_information_table(records),
     ):
         console.print(table)
-    request = built.request
-    left = business_days_until(system_clock().date(), built.due_date, holiday_calendar())
+    lotes = stores.lotes.lotes(sent.filing_number)
+    console.print(view.sent_lotes_table(lotes, f"Lotes of {sent.filing_number}"))
     kinds = Counter(type(record).__name__ for record in records)
-    console.print(
-        Panel.fit(
-            "\n".join(
-                [
-                    f"Request {request.request_id} registered as {built.filing_number}: "
-                    f"{len(request.persons)} persons × {len(request.periods)} months, "
-                    "sections CUENTAS, INVERSIONES, FIDUCIARIA",
-                    f"Records: {kinds['AccountMonthRecord']} cuentas, "
-                    f"{kinds['TitleMonthRecord']} inversiones, "
-                    f"{kinds['TrustYieldRecord']} rendimientos, "
-                    f"{kinds['PersonWithoutInformation']} personas sin información",
-                    f"State: {built.state.value}; lotes stored and validated against the XSD, "
-                    f"copies in {folder / 'lotes'}",
-                    f"Term starts {request.term_starts_on}; due {built.due_date} "
-                    f"({left} business days, Colombian holidays counted)",
-                    f"State database: {folder / 'state.db'} (try: UGPP_BRIDGE_DATABASE_URL="
-                    f"sqlite:///{folder / 'state.db'} ugpp-bridge audit verify)",
-                    "",
-                    "Nothing was received over SOAP and nothing was sent to UGPP: the request was "
-                    "registered directly, and the Paso 1 endpoint and the Paso 2 client are not "
-                    "built yet.",
-                ]
-            ),
-            title="Demo summary",
-        )
-    )
+    request = sent.request
+    lines = [
+        f"Paso 1: UGPP's request {request.request_id} → {receipt.status}, radicado "
+        f"{receipt.filing_number}, received {receipt.received_at}",
+        f"{len(request.persons)} persons × {len(request.periods)} months: "
+        f"{kinds['AccountMonthRecord']} cuentas, {kinds['TitleMonthRecord']} inversiones, "
+        f"{kinds['TrustYieldRecord']} rendimientos, "
+        f"{kinds['PersonWithoutInformation']} personas sin información",
+        f"Paso 2: {len(lotes)} lote(s) sent to the UGPP stand-in; state {sent.state.value}; "
+        f"UGPP radicados {', '.join(lote.ugpp_filing_number or '?' for lote in lotes)}",
+        f"Deadline {sent.due_date} (term starts {request.term_starts_on}; Colombian holidays)",
+        f"Evidence bundle: {evidence}",
+        f"State database: {folder / 'state.db'} — try: UGPP_BRIDGE_DATABASE_URL="
+        f"sqlite:///{folder / 'state.db'} ugpp-bridge show {sent.filing_number}",
+        "",
+        "Everything ran on 127.0.0.1 against the UGPP stand-in: nothing left this machine.",
+    ]
+    console.print(Panel.fit("\n".join(lines), title="Demo summary"))
