@@ -18,7 +18,7 @@ from ugpp_bridge.domain.periods import Period
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import InvalidInputError, InvalidRequestError
 
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP_ENV = wire.SOAP_ENV
 NS = wire.SOLICITUD_NS
 
 

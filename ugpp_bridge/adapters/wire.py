@@ -18,6 +18,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 XSD_DIR = PACKAGE_DIR / "xsd"
 WSDL_DIR = PACKAGE_DIR / "wsdl"
 
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOLICITUD_NS = "urn:ugpp-bridge:solicitud:v1"
 REPORTE_NS = "urn:ugpp-bridge:reporte:v1"
 SOLICITUD_XSD = XSD_DIR / "solicitud-v1.xsd"
@@ -52,6 +53,16 @@ def validate(document: etree._Element | etree._ElementTree, path: Path) -> None:
     log = compiled.error_log  # iterable at run time; lxml-stubs 0.5 does not say so
     errors = [(error.line, _readable(error.message)) for error in log]  # type: ignore[attr-defined]
     raise SchemaValidationError(path.name, errors)
+
+
+def soap_fault(faultcode: str, faultstring: str) -> bytes:
+    """A SOAP 1.1 fault envelope (``faultcode`` is Client or Server), as spyne writes them."""
+    envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap11env": SOAP_ENV})
+    body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
+    node = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
+    etree.SubElement(node, "faultcode").text = f"soap11env:{faultcode}"
+    etree.SubElement(node, "faultstring").text = faultstring
+    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
 
 
 def _readable(message: str) -> str:

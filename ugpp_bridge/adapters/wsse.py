@@ -21,13 +21,13 @@ from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 
+from ugpp_bridge.adapters.wire import SOAP_ENV
 from ugpp_bridge.errors import NotAuthorizedError
 
 logger = logging.getLogger(__name__)
 
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 PASSWORD_TEXT = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
 PASSWORD_DIGEST = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest"
 FRESHNESS = timedelta(minutes=5)

@@ -32,7 +32,7 @@ from zeep.wsse import utils as wsse_utils
 from zeep.wsse.username import UsernameToken
 
 from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.wsse import SOAP_ENV
+from ugpp_bridge.adapters.wire import SOAP_ENV
 from ugpp_bridge.domain.filing import AttemptOutcome, Exchange
 from ugpp_bridge.errors import ConfigurationError, RemoteUnavailableError
 from ugpp_bridge.service.ports import UgppGateway

@@ -247,14 +247,7 @@ def _acuse(receipt: Receipt) -> AcuseSolicitud:
 
 
 def _fault_response(start_response: Callable[..., Any], fault: SoapFault) -> Iterable[bytes]:
-    envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap11env": SOAP_ENV})
-    body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
-    node = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
-    etree.SubElement(node, "faultcode").text = "soap11env:" + (
-        "Server" if fault.server else "Client"
-    )
-    etree.SubElement(node, "faultstring").text = str(fault)
-    data = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    data = wire.soap_fault("Server" if fault.server else "Client", str(fault))
     logger.info("Paso 1 refused: %s", fault.code)
     headers = [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))]
     start_response("500 Internal Server Error", headers)

@@ -29,7 +29,8 @@ from typing import Any
 from lxml import etree
 
 from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.wsse import SOAP_ENV, NonceCache, UsernameTokenVerifier
+from ugpp_bridge.adapters.wire import SOAP_ENV, soap_fault
+from ugpp_bridge.adapters.wsse import NonceCache, UsernameTokenVerifier
 from ugpp_bridge.domain.filing import BOGOTA, sha256_hex
 from ugpp_bridge.errors import NotAuthorizedError, SchemaValidationError
 
@@ -135,14 +136,18 @@ class UgppSimulator:
                 self.verifier.verify(envelope)
             reporte = envelope.find(f"{{{SOAP_ENV}}}Body/{{{NS}}}Reporte")
             if reporte is None:
-                return 500, fault("Client", "MensajeInvalido: el cuerpo no contiene un Reporte.")
+                return 500, soap_fault(
+                    "Client", "MensajeInvalido: el cuerpo no contiene un Reporte."
+                )
             wire.validate(reporte, wire.REPORTE_XSD)
         except etree.XMLSyntaxError as exc:
-            return 500, fault("Client", f"MensajeInvalido: XML mal formado ({exc}).")
+            return 500, soap_fault("Client", f"MensajeInvalido: XML mal formado ({exc}).")
         except SchemaValidationError as exc:
-            return 500, fault("Client", f"EsquemaInvalido: {exc.errors[0][1]}")
+            return 500, soap_fault("Client", f"EsquemaInvalido: {exc.errors[0][1]}")
         except NotAuthorizedError:
-            return 500, fault("Client", "NoAutorizado: UsernameToken invalido, repetido o vencido.")
+            return 500, soap_fault(
+                "Client", "NoAutorizado: UsernameToken invalido, repetido o vencido."
+            )
         return self._acknowledge(reporte)
 
     def _acknowledge(self, reporte: etree._Element) -> tuple[int, bytes]:
@@ -155,7 +160,7 @@ class UgppSimulator:
             if known is not None:
                 if known.digest != digest:
                     text = f"el idEnvio {submission} ya fue recibido con otro contenido."
-                    return 500, fault("Client", f"EnvioDuplicado: {text}")
+                    return 500, soap_fault("Client", f"EnvioDuplicado: {text}")
                 return 200, known.acknowledgement
             filing = f"UGPP-R-{len(self.received) + 1:06d}"
             answer = acknowledgement(header, filing)
@@ -181,14 +186,6 @@ def acknowledgement(header: etree._Element, filing: str) -> bytes:
         ("registrosRecibidos", text("totalRegistros")),
     ):
         etree.SubElement(acuse, f"{{{NS}}}{name}").text = value
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
-
-
-def fault(code: str, text: str) -> bytes:
-    root = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soapenv": SOAP_ENV})
-    node = etree.SubElement(etree.SubElement(root, f"{{{SOAP_ENV}}}Body"), f"{{{SOAP_ENV}}}Fault")
-    etree.SubElement(node, "faultcode").text = f"soapenv:{code}"
-    etree.SubElement(node, "faultstring").text = text
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
@@ -238,9 +235,9 @@ class _Handler(BaseHTTPRequestHandler):
         if sim.take_fault("http_500"):
             return self._send(500, b"Internal Server Error\n", "text/plain")
         if sim.take_fault("server_fault"):
-            return self._send(500, fault("Server", "ServicioNoDisponible: intente mas tarde."))
+            return self._send(500, soap_fault("Server", "ServicioNoDisponible: intente mas tarde."))
         if sim.take_fault("client_fault"):
-            return self._send(500, fault("Client", "LoteRechazado: rechazo inyectado."))
+            return self._send(500, soap_fault("Client", "LoteRechazado: rechazo inyectado."))
         status, answer = sim.receive(body)
         self._send(status, answer)
 
