@@ -26,6 +26,7 @@ from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.entrypoints.soap import stop_waitress
 from ugpp_bridge.errors import RemoteFaultError
 
 USER, PASSWORD = "ugpp-cliente", "clave-de-prueba-123"
@@ -68,17 +69,7 @@ def serving(stores: StateStores, settings: Settings) -> Iterator[Server]:
 
 
 def stop(http: object, thread: threading.Thread) -> None:
-    """Close every channel (keep-alive ones too) from inside waitress's loop, so the loop ends."""
-
-    def close_all() -> None:
-        for channel in list(http._map.values()):  # type: ignore[attr-defined]
-            if channel is not http.trigger:  # type: ignore[attr-defined]
-                channel.close()
-        http.trigger.close()  # type: ignore[attr-defined]
-
-    http.trigger.pull_trigger(close_all)  # type: ignore[attr-defined]
-    http.task_dispatcher.shutdown(timeout=5)  # type: ignore[attr-defined]
-    thread.join(timeout=10)
+    stop_waitress(http, thread)
     assert not thread.is_alive(), "the test server did not stop"
 
 

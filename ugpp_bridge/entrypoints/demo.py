@@ -185,6 +185,7 @@ def _servers(settings: Settings, stores: StateStores) -> Iterator[tuple[str, str
     """The bridge's Paso 1 endpoint and the UGPP stand-in, on free loopback ports."""
     from waitress.server import create_server
 
+    from ugpp_bridge.entrypoints.soap import stop_waitress
     from ugpp_bridge.entrypoints.ugpp_sim import SimulatorConfig, UgppSimulator, make_server
 
     assert settings.ugpp_username and settings.ugpp_password and settings.ugpp_client_id
@@ -200,11 +201,9 @@ def _servers(settings: Settings, stores: StateStores) -> Iterator[tuple[str, str
             )
         )
     )
-    threads = [
-        threading.Thread(target=bridge.run, daemon=True),
-        threading.Thread(target=ugpp.serve_forever, daemon=True),
-    ]
-    for thread in threads:
+    bridge_thread = threading.Thread(target=bridge.run, daemon=True)
+    ugpp_thread = threading.Thread(target=ugpp.serve_forever, daemon=True)
+    for thread in (bridge_thread, ugpp_thread):
         thread.start()
     try:
         yield (
@@ -214,8 +213,7 @@ def _servers(settings: Settings, stores: StateStores) -> Iterator[tuple[str, str
     finally:
         ugpp.shutdown()
         ugpp.server_close()
-        bridge.trigger.pull_trigger(lambda: [c.close() for c in list(bridge._map.values())])
-        bridge.task_dispatcher.shutdown(timeout=5)
+        stop_waitress(bridge, bridge_thread)
 
 
 def _request(settings: Settings, persons: tuple[PersonId, ...]) -> FinancialInfoRequest:

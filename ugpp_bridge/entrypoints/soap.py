@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -252,6 +253,24 @@ def _fault_response(start_response: Callable[..., Any], fault: SoapFault) -> Ite
     headers = [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))]
     start_response("500 Internal Server Error", headers)
     return [data]
+
+
+def stop_waitress(server: Any, thread: threading.Thread, timeout: float = 10) -> None:
+    """Stop an in-process waitress server run by ``thread`` (the demo's and the tests').
+
+    Every channel — idle keep-alive connections too — is closed from inside waitress's own
+    loop, so the loop ends; then its worker threads, then the loop's thread.
+    """
+
+    def close_all() -> None:
+        for channel in list(server._map.values()):
+            if channel is not server.trigger:
+                channel.close()
+        server.trigger.close()
+
+    server.trigger.pull_trigger(close_all)
+    server.task_dispatcher.shutdown(timeout=5)
+    thread.join(timeout=timeout)
 
 
 def _health(endpoint: Paso1Endpoint, start_response: Callable[..., Any]) -> Iterable[bytes]:
