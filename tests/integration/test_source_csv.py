@@ -15,9 +15,9 @@ from ugpp_bridge.adapters.source_sql import SqlAlchemySource
 from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.periods import Period
+from ugpp_bridge.domain.report import build_report
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import SourceImportError
-from ugpp_bridge.service.preview import preview_report
 
 Sources = Callable[[str], SqlAlchemySource]
 GOLDEN = DATA / "source_csv"
@@ -64,7 +64,9 @@ def test_imported_data_gives_the_hand_computed_report(sources: Sources, db_url: 
         periods=(Period(2025, 1), Period(2025, 2)),
         persons=(ANA, PEDRO, STRANGER),
     )
-    records = [_row(record) for record in preview_report(request, source).records()]
+    assert source.check() == []
+    loaded = source.load(request.persons)
+    records = [_row(record) for record in build_report(request, loaded).records()]
     # Worked by hand in tests/data/source_csv/README.md.
     assert records == [
         ("cuenta", ANA, "2025-01", 1, "6789", 1_500_001, 1, 120_001, 1, 2_130_000, 2_130_000),
