@@ -9,8 +9,10 @@ fails the test; elsewhere it is skipped with the reason shown.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import sqlalchemy as sa
 
 from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.migrations import upgrade
+from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
 from ugpp_bridge.bootstrap import StateStores, state_stores
 
@@ -90,6 +93,25 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """The same test on SQLite and on PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(name))
+
+
+GOLDEN_RECEIVED_AT = datetime(2026, 11, 5, 14, tzinfo=UTC)
+
+
+def register_golden_request(stores: StateStores) -> str:
+    """Store tests/data/wire/solicitud.xml as received; its radicado."""
+    request = parse_solicitud((DATA / "wire" / "solicitud.xml").read_bytes())
+    receipt = stores.requests.register(
+        request, received_at=GOLDEN_RECEIVED_AT, due_date=date(2026, 12, 7), actor="test"
+    )
+    return receipt.filing_number
+
+
+def free_port() -> int:
+    """A free port on the loopback interface, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

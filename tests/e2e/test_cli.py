@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import zipfile
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from lxml import etree
 
-from tests.conftest import DATA
+from tests.conftest import DATA, free_port, register_golden_request
 from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.entrypoints.cli import main
 
@@ -194,13 +192,7 @@ def test_build_turns_a_stored_request_into_stored_lotes(
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
     stores = state_stores(db_url)
     try:
-        request = parse_solicitud((DATA / "wire" / "solicitud.xml").read_bytes())
-        stores.requests.register(
-            request,
-            received_at=datetime(2026, 11, 5, tzinfo=UTC),
-            due_date=date(2026, 12, 7),
-            actor="test",
-        )
+        register_golden_request(stores)
         result = runner.invoke(main, ["build", "UGPP-2026-000451"], env=env)
         assert result.exit_code == 0, result.output
         assert "UB-2026-000001: built, generation 1." in result.output
@@ -213,9 +205,7 @@ def test_build_turns_a_stored_request_into_stored_lotes(
 
 
 def test_serve_answers_ugpp_sim_send_request_and_healthz(runner: CliRunner, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "UGPP_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",

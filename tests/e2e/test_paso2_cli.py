@@ -6,30 +6,21 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import requests
 from click.testing import CliRunner
 
-from tests.conftest import DATA
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+from tests.conftest import DATA, free_port, register_golden_request
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.domain.lifecycle import LoteState
 from ugpp_bridge.entrypoints.cli import main
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -75,13 +66,7 @@ def prepare(runner: CliRunner, env: dict[str, str]) -> str:
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
     stores = state_stores(env["UGPP_BRIDGE_DATABASE_URL"])
     try:
-        request = parse_solicitud((DATA / "wire" / "solicitud.xml").read_bytes())
-        stores.requests.register(
-            request,
-            received_at=datetime(2026, 11, 5, tzinfo=UTC),
-            due_date=date(2026, 12, 7),
-            actor="test",
-        )
+        register_golden_request(stores)
     finally:
         stores.close()
     built = runner.invoke(main, ["build", "UGPP-2026-000451"], env=env)

@@ -6,17 +6,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from tests.conftest import DATA
+from tests.conftest import DATA, GOLDEN_RECEIVED_AT, register_golden_request
 from ugpp_bridge.adapters import wire
 from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.adapters.source_csv import import_csv_directory
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
@@ -67,11 +66,8 @@ def filing(stores: StateStores, tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'bank.db'}"
     writer = SqlAlchemySource(make_engine(url))
     import_csv_directory(DATA / "source_csv", writer)
-    request = parse_solicitud((DATA / "wire" / "solicitud.xml").read_bytes())
-    received = datetime(2026, 11, 5, 14, tzinfo=UTC)
-    number = stores.requests.register(
-        request, received_at=received, due_date=date(2026, 12, 7), actor="test"
-    ).filing_number
+    number = register_golden_request(stores)
+    received = GOLDEN_RECEIVED_AT
     source = SqlAlchemyReportSource(writer.engine)
     build_request(number, requests=stores.requests, lotes=stores.lotes, source=source, writer=LxmlLoteWriter(),
                   options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4), clock=lambda: received)  # fmt: skip
