@@ -101,7 +101,7 @@ def test_db_upgrade_then_audit_verify_and_tampering_is_reported(
     env = {"UGPP_BRIDGE_DATABASE_URL": db_url}
     upgrade = runner.invoke(main, ["db", "upgrade"], env=env)
     assert upgrade.exit_code == 0, upgrade.output
-    assert "revision 0001" in upgrade.output
+    assert "revision 0002" in upgrade.output
     stores = state_stores(db_url)
     try:
         stores.requests.record_action(

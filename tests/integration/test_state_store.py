@@ -81,11 +81,11 @@ def built(stores: StateStores, request_id: str = "UGPP-1") -> str:
 
 def test_migrations_go_up_down_and_up_again(db_url: str) -> None:
     upgrade(db_url)
-    assert current_revision(db_url) == "0001"
+    assert current_revision(db_url) == "0002"
     downgrade(db_url, "base")
     assert current_revision(db_url) is None
     upgrade(db_url)
-    assert current_revision(db_url) == "0001"
+    assert current_revision(db_url) == "0002"
 
 
 def test_the_models_and_the_migrations_agree(state_url: str) -> None:

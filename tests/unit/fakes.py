@@ -17,6 +17,7 @@ from ugpp_bridge.domain.filing import (
     LoteSummary,
     Receipt,
     ReceiptStatus,
+    RequestSummary,
     StoredLote,
     StoredRequest,
     WrittenLote,
@@ -72,8 +73,10 @@ class FakeRequestStore(RequestStore):
                 return stored
         raise RequestNotFoundError(identifier)
 
-    def list_requests(self) -> list[StoredRequest]:
-        return sorted(self.requests.values(), key=lambda r: r.due_date)
+    def list_requests(self) -> list[RequestSummary]:
+        return [
+            RequestSummary.of(r) for r in sorted(self.requests.values(), key=lambda r: r.due_date)
+        ]
 
     def transition(self, filing_number: str, target: RequestState, *, at: datetime, actor: str,
                    reason: str | None = None, error: str | None = None,

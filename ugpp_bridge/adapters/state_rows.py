@@ -13,6 +13,7 @@ from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.filing import (
     Attempt,
     AttemptOutcome,
+    RequestSummary,
     StoredLote,
     StoredRequest,
     SubmissionType,
@@ -57,6 +58,22 @@ def request_from_rows(
         last_error=row["last_error"],
         confirmation=row["confirmation"],
         confirmed_at=row["confirmed_at"],
+    )
+
+
+def summary_from_row(row: RowMapping) -> RequestSummary:
+    return RequestSummary(
+        filing_number=row["filing_number"],
+        request_id=row["request_id"],
+        state=RequestState(row["state"]),
+        received_at=row["received_at"],
+        due_date=row["due_date"],
+        updated_at=row["updated_at"],
+        persons=row["persons"],
+        persons_done=row["persons_done"],
+        generation=row["generation"],
+        last_error=row["last_error"],
+        confirmation=row["confirmation"],
     )
 
 

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy import Connection, RowMapping, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ugpp_bridge.adapters import state_tables as t
 from ugpp_bridge.adapters.audit_store import append_audit, audit_entries, verify_audit
 from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
-from ugpp_bridge.adapters.state_rows import insert_sequence_row
+from ugpp_bridge.adapters.state_rows import insert_sequence_row, summary_from_row
 from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
 from ugpp_bridge.domain.filing import (
     BOGOTA,
     Receipt,
     ReceiptStatus,
+    RequestSummary,
     StoredRequest,
     filing_number,
     request_fingerprint,
@@ -159,16 +160,18 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
         with self._tx() as connection:
             return self._load(connection, self._row(connection, identifier))
 
-    def list_requests(self) -> list[StoredRequest]:
+    def list_requests(self) -> list[RequestSummary]:
+        persons = (
+            select(func.count())
+            .where(t.request_persons.c.request_pk == t.requests.c.id)
+            .scalar_subquery()
+            .label("persons")
+        )
+        query = select(t.requests, persons).order_by(
+            t.requests.c.due_date, t.requests.c.filing_number
+        )
         with self._tx() as connection:
-            rows = (
-                connection.execute(
-                    select(t.requests).order_by(t.requests.c.due_date, t.requests.c.filing_number)
-                )
-                .mappings()
-                .all()
-            )
-            return [self._load(connection, row) for row in rows]
+            return [summary_from_row(row) for row in connection.execute(query).mappings()]
 
     def transition(
         self,

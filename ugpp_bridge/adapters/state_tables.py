@@ -90,6 +90,11 @@ requests = Table(
     Column("last_error", Text, nullable=True),
     Column("confirmation", String(120), nullable=True),
     Column("confirmed_at", UtcDateTime, nullable=True),
+    # Work leases (the scheduler's claims): who works on the request, until when, and when a
+    # parked send is due again. See adapters/work_queue.py.
+    Column("lease_owner", String(120), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
     _enum_check("state", [state.value for state in RequestState]),
 )
 
@@ -184,6 +189,33 @@ audit_log = Table(
     Column("reason", Text, nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+deadline_alerts = Table(
+    "deadline_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_pk", ForeignKey("requests.id", ondelete="CASCADE"), nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("business_days_left", Integer, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("raised_at", UtcDateTime, nullable=False),
+    Column("webhook_attempts", Integer, nullable=False, default=0),
+    Column("webhook_delivered_at", UtcDateTime, nullable=True),
+    Column("webhook_error", Text, nullable=True),
+    UniqueConstraint("request_pk", "threshold", "due_date", name="uq_deadline_alerts_once"),
+)
+
+dashboard_users = Table(
+    "dashboard_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("role IN ('viewer', 'operator')", name="role_valid"),
 )
 
 audit_head = Table(

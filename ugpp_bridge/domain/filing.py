@@ -100,6 +100,39 @@ class StoredRequest:
 
 
 @dataclass(frozen=True)
+class RequestSummary:
+    """A request without its persons and periods, for lists (requests, deadlines, dashboard)."""
+
+    filing_number: str
+    request_id: str
+    state: RequestState
+    received_at: datetime
+    due_date: date
+    updated_at: datetime
+    persons: int
+    persons_done: int = 0
+    generation: int = 0
+    last_error: str | None = None
+    confirmation: str | None = None
+
+    @classmethod
+    def of(cls, stored: StoredRequest) -> RequestSummary:
+        return cls(
+            stored.filing_number,
+            stored.request.request_id,
+            stored.state,
+            stored.received_at,
+            stored.due_date,
+            stored.updated_at,
+            len(stored.request.persons),
+            stored.persons_done,
+            stored.generation,
+            stored.last_error,
+            stored.confirmation,
+        )
+
+
+@dataclass(frozen=True)
 class LoteDraft:
     """A lote ready to store: its XML bytes and what they are."""
 

@@ -135,12 +135,12 @@ def overview_table(items: list[RequestOverview], title: str) -> Table:
         table.add_column(name, justify="right" if name in ("days", "attempts") else "left")
     for item in items:
         stored = item.request
-        persons = len(stored.request.persons)
+        persons = stored.persons
         exposure = item.exposure
         risk = f"{exposure.uvt:,} UVT ≈ {pesos(exposure.cop)}" if exposure.is_late else "—"
         table.add_row(
             stored.filing_number,
-            stored.request.request_id,
+            stored.request_id,
             f"{stored.received_at.astimezone(BOGOTA):%Y-%m-%d}",
             str(stored.due_date),
             str(item.business_days_left) if item.open else "delivered",

@@ -9,7 +9,7 @@ from datetime import date
 
 from ugpp_bridge.domain.deadlines import business_days_until
 from ugpp_bridge.domain.exposure import ExposureEstimate, estimate_exposure
-from ugpp_bridge.domain.filing import BOGOTA, StoredRequest
+from ugpp_bridge.domain.filing import BOGOTA, RequestSummary
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
 from ugpp_bridge.service.ports import LoteStore, RequestStore
 
@@ -18,7 +18,7 @@ DELIVERED = frozenset({RequestState.SENT, RequestState.CONFIRMED})
 
 @dataclass(frozen=True)
 class RequestOverview:
-    request: StoredRequest
+    request: RequestSummary
     business_days_left: int
     lotes: int
     lotes_acknowledged: int

@@ -18,6 +18,7 @@ from ugpp_bridge.domain.filing import (
     LoteDraft,
     LoteSummary,
     Receipt,
+    RequestSummary,
     StoredLote,
     StoredRequest,
     WrittenLote,
@@ -132,8 +133,8 @@ class RequestStore(abc.ABC):
         """A request by our radicado or by UGPP's idSolicitud."""
 
     @abc.abstractmethod
-    def list_requests(self) -> list[StoredRequest]:
-        """Every request, most urgent deadline first."""
+    def list_requests(self) -> list[RequestSummary]:
+        """Every request without its persons, most urgent deadline first."""
 
     @abc.abstractmethod
     def transition(
