@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
+import time
 from collections.abc import Callable, Container
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from contextlib import closing
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ugpp_bridge.adapters.alert_store import SqlAlchemyAlertStore
 from ugpp_bridge.adapters.calendar import colombian_holidays
 from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.lote_store import SqlAlchemyLoteStore
+from ugpp_bridge.adapters.metrics_reader import SqlAlchemyMetricsReader
 from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
 from ugpp_bridge.adapters.state_store import SqlAlchemyRequestStore
+from ugpp_bridge.adapters.user_store import SqlAlchemyUserStore
 from ugpp_bridge.adapters.wire import UGPP_REPORTE_WSDL
+from ugpp_bridge.adapters.work_queue import SqlAlchemyWorkQueue
 from ugpp_bridge.adapters.wsse import NonceCache, UsernameTokenVerifier
+from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.config import Settings
-from ugpp_bridge.domain.filing import BOGOTA, Receipt
+from ugpp_bridge.domain.filing import BOGOTA, Receipt, StoredRequest
 from ugpp_bridge.domain.request import FinancialInfoRequest
-from ugpp_bridge.service.build import BuildOptions
+from ugpp_bridge.service.build import BuildOptions, build_request
+from ugpp_bridge.service.evidence import export_evidence
+from ugpp_bridge.service.operations import confirm_request, resend_request
 from ugpp_bridge.service.ports import UgppGateway
 from ugpp_bridge.service.register import ReceptionPolicy, receive_request
-from ugpp_bridge.service.submit import RetryPolicy
+from ugpp_bridge.service.submit import RetryPolicy, SendContext, submit_request
+from ugpp_bridge.service.work import Leasing, WorkContext
 
 if TYPE_CHECKING:
+    from ugpp_bridge.entrypoints.dashboard import DashboardServices
     from ugpp_bridge.entrypoints.soap import WsgiApp
 
 Clock = Callable[[], datetime]
@@ -45,10 +59,13 @@ def source_from_settings(settings: Settings, url: str | None = None) -> SqlAlche
 
 @dataclass(frozen=True)
 class StateStores:
-    """The two state stores over one engine (one pool, one lock discipline)."""
+    """The state stores over one engine (one pool, one lock discipline)."""
 
     requests: SqlAlchemyRequestStore
     lotes: SqlAlchemyLoteStore
+    work: SqlAlchemyWorkQueue
+    alerts: SqlAlchemyAlertStore
+    users: SqlAlchemyUserStore
 
     def close(self) -> None:
         self.requests.close()
@@ -56,7 +73,67 @@ class StateStores:
 
 def state_stores(url: str) -> StateStores:
     engine = make_engine(url, serialised_writes=True)
-    return StateStores(SqlAlchemyRequestStore(engine), SqlAlchemyLoteStore(engine))
+    return StateStores(
+        SqlAlchemyRequestStore(engine),
+        SqlAlchemyLoteStore(engine),
+        SqlAlchemyWorkQueue(engine),
+        SqlAlchemyAlertStore(engine),
+        SqlAlchemyUserStore(engine),
+    )
+
+
+def process_name(role: str) -> str:
+    """Who a process is, for leases and the audit trail: role, host, pid and a random tag."""
+    return f"{role}:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def leasing(settings: Settings, stores: StateStores, owner: str) -> Leasing:
+    return Leasing(stores.work, owner, timedelta(seconds=settings.lease_seconds), system_clock)
+
+
+def work_context(settings: Settings, stores: StateStores, owner: str) -> WorkContext:
+    """The scheduler's use cases bound to the source, the lote writer and the UGPP gateway."""
+
+    def build(filing: str, actor: str) -> StoredRequest:
+        stored = stores.requests.get(filing)
+        with closing(report_source_for(settings)) as source:
+            return build_request(
+                filing,
+                requests=stores.requests,
+                lotes=stores.lotes,
+                source=source,
+                writer=LxmlLoteWriter(),
+                options=build_options(settings, stored.request),
+                clock=system_clock,
+                actor=actor,
+                progress=None,
+            )
+
+    def send(filing: str) -> StoredRequest:
+        return submit_request(filing, send_context(settings, stores, owner))
+
+    return WorkContext(
+        stores.requests,
+        leasing(settings, stores, owner),
+        build,
+        send,
+        timedelta(minutes=settings.parked_retry_minutes),
+    )
+
+
+def send_context(
+    settings: Settings, stores: StateStores, actor: str, gateway: UgppGateway | None = None
+) -> SendContext:
+    """Paso 2 as the settings configure it (a new gateway unless one is given)."""
+    return SendContext(
+        requests=stores.requests,
+        lotes=stores.lotes,
+        gateway=gateway or ugpp_gateway(settings),
+        clock=system_clock,
+        sleep=time.sleep,
+        policy=retry_policy(settings),
+        actor=actor,
+    )
 
 
 def report_source_for(settings: Settings, url: str | None = None) -> SqlAlchemyReportSource:
@@ -138,3 +215,69 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 def holiday_calendar() -> Container[date]:
     return colombian_holidays()
+
+
+def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> DashboardServices:
+    """The dashboard's use cases: a resend makes one attempt per lote (no waiting in a web
+    request) and leaves anything still pending to the scheduler."""
+    from ugpp_bridge.entrypoints.dashboard import DashboardServices
+
+    web_leasing = leasing(settings, stores, owner)
+    one_try = replace(retry_policy(settings), max_attempts=1)
+
+    def send(actor: str) -> Callable[[str, bool], StoredRequest]:
+        def run(filing: str, resend_all: bool) -> StoredRequest:
+            context = replace(send_context(settings, stores, actor), policy=one_try)
+            try:
+                return submit_request(filing, context, resend_all=resend_all)
+            finally:
+                context.gateway.close()
+
+        return run
+
+    return DashboardServices(
+        requests=stores.requests,
+        lotes=stores.lotes,
+        users=stores.users,
+        clock=system_clock,
+        holidays=holiday_calendar(),
+        uvt_values=settings.uvt_values,
+        resend=lambda identifier, actor: resend_request(
+            identifier,
+            leasing=web_leasing,
+            requests=stores.requests,
+            send=send(actor),
+            actor=actor,
+        ),  # fmt: skip
+        confirm=lambda identifier, radicado, actor: confirm_request(
+            identifier, radicado, requests=stores.requests, clock=system_clock, actor=actor
+        ),
+        evidence=lambda identifier, path, actor: export_evidence(
+            identifier,
+            path,
+            requests=stores.requests,
+            lotes=stores.lotes,
+            clock=system_clock,
+            actor=actor,
+        ),  # fmt: skip
+    )
+
+
+def web_app(settings: Settings, stores: StateStores, owner: str) -> WsgiApp:
+    """Everything ``serve`` answers: Paso 1 and ``/healthz``, ``/metrics``, the dashboard."""
+    from ugpp_bridge.entrypoints.dashboard import create_dashboard
+    from ugpp_bridge.entrypoints.metrics import StateCollector, metrics_app
+    from ugpp_bridge.entrypoints.web import combined_app
+
+    dashboard = create_dashboard(
+        dashboard_services(settings, stores, owner),
+        secret_key=settings.require("session_secret", "sign the dashboard's session cookies"),
+        cookie_secure=settings.cookie_secure,
+    )
+    collector = StateCollector(
+        SqlAlchemyMetricsReader(stores.requests.engine),
+        stores.requests,
+        lambda: system_clock().date(),
+        holiday_calendar(),
+    )
+    return combined_app(paso1_app(settings, stores), dashboard, metrics_app(collector))

@@ -56,6 +56,13 @@ class Settings:
     send_backoff_seconds: int = 2
     send_backoff_max_seconds: int = 300
     uvt_values: Mapping[int, int] = field(default_factory=lambda: dict(UVT_VALUE_COP))
+    # The scheduler (serve, worker) and the dashboard:
+    sweep_seconds: int = 30
+    lease_seconds: int = 300
+    parked_retry_minutes: int = 30
+    alert_webhook_url: str | None = None
+    session_secret: str | None = field(default=None, repr=False)
+    cookie_secure: bool = False
 
     def require(self, name: str, purpose: str) -> str:
         """The value of a setting that ``purpose`` cannot do without."""
@@ -161,4 +168,8 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "send_backoff_seconds": _bounded_int(0, 3_600),
     "send_backoff_max_seconds": _bounded_int(0, 86_400),
     "uvt_values": _uvt_values,
+    "sweep_seconds": _bounded_int(1, 86_400),
+    "lease_seconds": _bounded_int(1, 86_400),
+    "parked_retry_minutes": _bounded_int(1, 10_080),
+    "cookie_secure": _bool,
 }

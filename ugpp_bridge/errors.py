@@ -15,6 +15,8 @@ One root, so that an entrypoint can tell our own, expected failures (shown to th
     │   ├── IllegalTransitionError  the lifecycle (SPEC §5) does not allow that state change
     │   ├── RequestNotFoundError    no request has that radicado or idSolicitud
     │   ├── ConflictingRequestError the same idSolicitud arrived with different content
+    │   ├── WorkInProgressError     another process holds the request's work lease
+    │   ├── UserExistsError         a dashboard account with that name already exists
     │   └── StoreUnavailableError   the state database cannot be reached or written
     ├── RemoteError                 a SOAP service we call failed
     │   ├── RemoteFaultError        it answered a SOAP fault (``fault_code``)
@@ -108,6 +110,26 @@ class RequestNotFoundError(StateError):
         super().__init__(
             f"No request has the radicado or idSolicitud {identifier!r}; "
             "list them with `ugpp-bridge requests`."
+        )
+
+
+class WorkInProgressError(StateError):
+    """Another process (a scheduler, a CLI run, the dashboard) is building or sending it now."""
+
+    def __init__(self, filing_number: str, owner: str, until: str) -> None:
+        self.filing_number, self.owner, self.until = filing_number, owner, until
+        super().__init__(
+            f"{filing_number} is being worked on by {owner} (lease until {until}); wait for it "
+            "to finish, or for the lease to expire if that process died, then try again."
+        )
+
+
+class UserExistsError(StateError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"A dashboard account named {name!r} already exists; pass --update to change its "
+            "role and password."
         )
 
 

@@ -204,7 +204,9 @@ def test_build_turns_a_stored_request_into_stored_lotes(
     assert missing.exit_code == 1 and missing.output.startswith("RequestNotFoundError: ")
 
 
-def test_serve_answers_ugpp_sim_send_request_and_healthz(runner: CliRunner, tmp_path: Path) -> None:
+def test_serve_answers_paso1_healthz_metrics_and_the_dashboard_login(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     port = free_port()
     env = {
         **os.environ,
@@ -214,11 +216,15 @@ def test_serve_answers_ugpp_sim_send_request_and_healthz(runner: CliRunner, tmp_
         "UGPP_BRIDGE_INBOUND_PASSWORD": "clave-secreta",
         "UGPP_BRIDGE_HOST": "127.0.0.1",
         "UGPP_BRIDGE_PORT": str(port),
+        "UGPP_BRIDGE_SESSION_SECRET": "a-test-secret-of-enough-length",
     }
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "ugpp_bridge", "serve"], env=env, stdout=log, stderr=log
+        [sys.executable, "-m", "ugpp_bridge", "serve", "--no-scheduler"],
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -243,6 +249,10 @@ def test_serve_answers_ugpp_sim_send_request_and_healthz(runner: CliRunner, tmp_
         refused = runner.invoke(main, [*args, "--password", "otra"], env=env)
         assert refused.exit_code == 1
         assert refused.output.startswith("RemoteFaultError: NoAutorizado:")
+        login = requests.get(f"{base}/solicitudes", timeout=5)
+        assert login.url.endswith("/login?next=/solicitudes") and "Iniciar sesión" in login.text
+        metrics = requests.get(f"{base}/metrics", timeout=5).text
+        assert 'ugpp_bridge_requests{state="received"} 1.0' in metrics
     finally:
         server.terminate()
         server.wait(timeout=30)

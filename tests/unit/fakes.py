@@ -141,7 +141,7 @@ class FakeLoteStore(LoteStore):
     def attempt_count(self, filing_number: str) -> int:
         raise AssertionError("not used by these use cases")
 
-    def attempts(self, filing_number: str) -> list[Attempt]:
+    def attempts(self, filing_number: str, *, with_bytes: bool = True) -> list[Attempt]:
         raise AssertionError("not used by these use cases")
 
     def set_lote_state(self, submission_id: str, target: LoteState, **_: object) -> StoredLote:  # type: ignore[override]

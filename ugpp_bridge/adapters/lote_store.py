@@ -216,12 +216,14 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
             )
             return Attempt(**{**attempt.__dict__, "attempt_number": number})
 
-    def attempts(self, filing_number: str) -> list[Attempt]:
+    def attempts(self, filing_number: str, *, with_bytes: bool = True) -> list[Attempt]:
+        a = t.attempts
+        columns = a.c if with_bytes else [c for c in a.c if not c.name.endswith("_bytes")]
         with self._tx() as connection:
             row = self._row(connection, filing_number)
             rows = (
                 connection.execute(
-                    select(t.attempts, t.lotes.c.submission_id)
+                    select(*columns, t.lotes.c.submission_id)
                     .join(t.lotes, t.lotes.c.id == t.attempts.c.lote_id)
                     .where(t.lotes.c.request_pk == row["id"])
                     .order_by(t.attempts.c.started_at, t.attempts.c.id)

@@ -97,14 +97,14 @@ def lote_from_row(row: RowMapping) -> StoredLote:
 
 
 def attempt_from_row(row: RowMapping) -> Attempt:
-    response = row["response_bytes"]
+    response = row.get("response_bytes")
     return Attempt(
         submission_id=row["submission_id"],
         started_at=row["started_at"],
         duration_ms=row["duration_ms"],
         endpoint=row["endpoint"],
         outcome=AttemptOutcome(row["outcome"]),
-        request_bytes=bytes(row["request_bytes"]),
+        request_bytes=bytes(row.get("request_bytes") or b""),
         response_bytes=None if response is None else bytes(response),
         http_status=row["http_status"],
         fault_code=row["fault_code"],

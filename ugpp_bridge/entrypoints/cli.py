@@ -27,16 +27,18 @@ from ugpp_bridge.adapters.source_csv import import_csv_directory
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
     build_options,
-    paso1_app,
+    leasing,
+    process_name,
     report_source_for,
     source_from_settings,
     state_stores,
     system_clock,
 )
 from ugpp_bridge.config import Settings, load_settings
-from ugpp_bridge.domain.filing import BOGOTA
+from ugpp_bridge.domain.filing import BOGOTA, StoredRequest
 from ugpp_bridge.entrypoints import demo as demo_command
 from ugpp_bridge.entrypoints.cli_operations import COMMANDS, operator_name
+from ugpp_bridge.entrypoints.cli_service import COMMANDS as SERVICE_COMMANDS
 from ugpp_bridge.entrypoints.console import (
     lotes_table,
     progress_bar,
@@ -46,6 +48,7 @@ from ugpp_bridge.entrypoints.console import (
 from ugpp_bridge.errors import UgppBridgeError
 from ugpp_bridge.service.build import build_request, preview_lotes
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
+from ugpp_bridge.service.work import run_claimed
 
 logger = logging.getLogger("ugpp_bridge.cli")
 
@@ -148,23 +151,28 @@ def build(settings: Settings, identifier: str, source_url: str | None) -> None:
     """Build a stored request (radicado or idSolicitud) into stored, validated lotes."""
     console = Console()
     stores = state_stores(settings.database_url)
-    try:
-        stored = stores.requests.get(identifier)
+    actor = operator_name()
+
+    def run(filing: str) -> StoredRequest:
+        stored = stores.requests.get(filing)
         with (
             closing(report_source_for(settings, source_url)) as source,
             progress_counter(console, "Building", len(stored.request.persons)) as progress,
         ):
-            built = build_request(
-                identifier,
+            return build_request(
+                filing,
                 requests=stores.requests,
                 lotes=stores.lotes,
                 source=source,
                 writer=LxmlLoteWriter(),
                 options=build_options(settings, stored.request),
                 clock=system_clock,
-                actor=operator_name(),
+                actor=actor,
                 progress=progress,
             )
+
+    try:
+        built = run_claimed(leasing(settings, stores, process_name("cli")), identifier, run)
         console.print(lotes_table(stores.lotes.lotes(built.filing_number), built.filing_number))
         console.print(f"{built.filing_number}: {built.state.value}, generation {built.generation}.")
     finally:
@@ -173,22 +181,6 @@ def build(settings: Settings, identifier: str, source_url: str | None) -> None:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=BOGOTA)
-
-
-@main.command()
-@click.pass_obj
-def serve(settings: Settings) -> None:
-    """Serve Paso 1 (SOAP) and /healthz on UGPP_BRIDGE_HOST:UGPP_BRIDGE_PORT (waitress)."""
-    import waitress
-
-    stores = state_stores(settings.database_url)
-    try:
-        app = paso1_app(settings, stores)
-        base = f"http://{settings.host}:{settings.port}"
-        click.echo(f"Paso 1 at {base}/soap/solicitudes (WSDL: ?wsdl); health at {base}/healthz")
-        waitress.serve(app, host=settings.host, port=settings.port, threads=8, ident="ugpp-bridge")
-    finally:
-        stores.close()
 
 
 @main.group()
@@ -289,5 +281,5 @@ def audit_verify(settings: Settings) -> None:
     sys.exit(1)
 
 
-for _command in COMMANDS:
+for _command in (*COMMANDS, *SERVICE_COMMANDS):
     main.add_command(_command)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import getpass
-import time
 from pathlib import Path
 
 import click
@@ -15,13 +14,13 @@ from rich.console import Console
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.bootstrap import (
     holiday_calendar,
-    retry_policy,
+    leasing,
+    process_name,
+    send_context,
     state_stores,
     system_clock,
-    ugpp_gateway,
 )
 from ugpp_bridge.config import Settings
-from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.entrypoints.console import (
     attempts_table,
     overview_table,
@@ -30,8 +29,10 @@ from ugpp_bridge.entrypoints.console import (
     wide_console,
 )
 from ugpp_bridge.service.evidence import export_evidence
+from ugpp_bridge.service.operations import confirm_request
 from ugpp_bridge.service.overview import RequestOverview, overview
-from ugpp_bridge.service.submit import SendContext, submit_request
+from ugpp_bridge.service.submit import submit_request
+from ugpp_bridge.service.work import run_claimed
 
 
 def operator_name() -> str:
@@ -58,18 +59,13 @@ def resubmit(settings: Settings, identifier: str) -> None:
 def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
     console = Console()
     stores = state_stores(settings.database_url)
-    gateway = ugpp_gateway(settings)
+    context = send_context(settings, stores, operator_name())
     try:
-        context = SendContext(
-            requests=stores.requests,
-            lotes=stores.lotes,
-            gateway=gateway,
-            clock=system_clock,
-            sleep=time.sleep,
-            policy=retry_policy(settings),
-            actor=operator_name(),
+        outcome = run_claimed(
+            leasing(settings, stores, process_name("cli")),
+            identifier,
+            lambda filing: submit_request(filing, context, resend_all=resend_all),
         )
-        outcome = submit_request(identifier, context, resend_all=resend_all)
         console.print(
             sent_lotes_table(stores.lotes.lotes(outcome.filing_number), outcome.filing_number)
         )
@@ -77,7 +73,7 @@ def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
         if outcome.last_error:
             console.print(f"Last error: {outcome.last_error}")
     finally:
-        gateway.close()
+        context.gateway.close()
         stores.close()
 
 
@@ -232,14 +228,10 @@ def confirm(settings: Settings, identifier: str, radicado: str) -> None:
     """Record UGPP's confirmation e-mail (art. 7) on a sent request."""
     stores = state_stores(settings.database_url)
     try:
-        stored = stores.requests.get(identifier)
-        done = stores.requests.transition(
-            stored.filing_number,
-            RequestState.CONFIRMED,
-            at=system_clock(),
+        done = confirm_request(
+            identifier, radicado, requests=stores.requests, clock=system_clock,
             actor=operator_name(),
-            confirmation=radicado,
-        )
+        )  # fmt: skip
     finally:
         stores.close()
     click.echo(f"{done.filing_number}: confirmed by UGPP with radicado {radicado}.")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from ugpp_bridge.domain.alerts import DeadlineAlert
 from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
 from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
@@ -28,6 +29,8 @@ from ugpp_bridge.domain.lifecycle import LoteState, RequestState
 from ugpp_bridge.domain.report import PersonReport, Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
+from ugpp_bridge.domain.users import Role, User
+from ugpp_bridge.domain.work import Claim, WorkKind
 from ugpp_bridge.errors import SourceProblem
 
 
@@ -218,8 +221,9 @@ class LoteStore(abc.ABC):
         """Keep one send attempt (its number assigned here) as evidence."""
 
     @abc.abstractmethod
-    def attempts(self, filing_number: str) -> list[Attempt]:
-        """Every attempt of every lote of a request, in the order they happened."""
+    def attempts(self, filing_number: str, *, with_bytes: bool = True) -> list[Attempt]:
+        """Every attempt of every lote of a request, in the order they happened
+        (``with_bytes=False``: without the request and response bytes, for overviews)."""
 
     @abc.abstractmethod
     def set_lote_state(
@@ -241,3 +245,82 @@ class LoteStore(abc.ABC):
     @abc.abstractmethod
     def corrections(self, filing_number: str) -> list[Correction]:
         """Corrections of a request, oldest first."""
+
+
+class WorkQueue(abc.ABC):
+    """Claims on requests (leases), so that no two processes build or send the same one.
+
+    On PostgreSQL a claim locks the candidate row with ``FOR UPDATE SKIP LOCKED``; on SQLite
+    the write lock serialises claims. Either way a claimed request is skipped by the others
+    until its lease is released or runs out.
+    """
+
+    @abc.abstractmethod
+    def claim_next(
+        self, kind: WorkKind, *, owner: str, now: datetime, lease: timedelta
+    ) -> Claim | None:
+        """The most urgent request due for ``kind`` that nobody holds, now held by ``owner``."""
+
+    @abc.abstractmethod
+    def claim(self, identifier: str, *, owner: str, now: datetime, lease: timedelta) -> Claim:
+        """One request, whatever its state (an operator's action); raises
+        ``WorkInProgressError`` while another owner holds it."""
+
+    @abc.abstractmethod
+    def renew(self, claim: Claim, *, now: datetime, lease: timedelta) -> Claim | None:
+        """Extend a held lease; None when it was lost (it ran out and someone took it)."""
+
+    @abc.abstractmethod
+    def release(self, claim: Claim, *, retry_at: datetime | None = None) -> None:
+        """Give the request back; ``retry_at``: not due again before then (a parked send)."""
+
+
+class AlertStore(abc.ABC):
+    """Deadline alerts, each raised once per request, threshold and due date."""
+
+    @abc.abstractmethod
+    def raise_alert(self, alert: DeadlineAlert, *, at: datetime) -> bool:
+        """Record the alert (and audit it); False when it had been raised already."""
+
+    @abc.abstractmethod
+    def undelivered(self, max_attempts: int) -> list[DeadlineAlert]:
+        """Alerts whose webhook has not been delivered, with fewer than ``max_attempts``."""
+
+    @abc.abstractmethod
+    def record_delivery(self, alert: DeadlineAlert, *, at: datetime, error: str | None) -> None:
+        """One webhook attempt for ``alert``: delivered when ``error`` is None."""
+
+
+class UserStore(abc.ABC):
+    """Dashboard accounts (SPEC §7): names, roles and password hashes, never passwords."""
+
+    @abc.abstractmethod
+    def add(self, name: str, role: Role, password: str, *, at: datetime, actor: str,
+            update: bool = False) -> User:  # fmt: skip
+        """Create an account (or, with ``update``, change its role and password)."""
+
+    @abc.abstractmethod
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The account when the password matches, else None (in constant-ish time)."""
+
+    @abc.abstractmethod
+    def get(self, name: str) -> User | None:
+        """An account by name."""
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    """What ``/metrics`` reports from the state database, counted when it is scraped."""
+
+    requests_by_state: dict[str, int]
+    lotes_by_state: dict[str, int]
+    attempts_by_outcome: dict[str, int]
+    duration_buckets: list[tuple[float, int]]  # (upper bound in seconds, attempts ≤ it)
+    duration_sum_seconds: float
+    duration_count: int
+
+
+class MetricsReader(abc.ABC):
+    @abc.abstractmethod
+    def counts(self, bounds: Sequence[float]) -> StoreCounts:
+        """Counts by state and outcome, and the UGPP call durations against ``bounds`` (s)."""

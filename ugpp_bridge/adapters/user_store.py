@@ -1,0 +1,79 @@
+"""``SqlAlchemyUserStore``: dashboard accounts with salted password hashes (werkzeug's scrypt).
+
+Passwords are never stored or logged; adding or changing an account is audited (name and role,
+never the hash). A failed login for an unknown name still checks a hash, so a name's existence
+does not show in the response time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ugpp_bridge.adapters import state_tables as t
+from ugpp_bridge.adapters.audit_store import append_audit
+from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
+from ugpp_bridge.domain.users import Role, User
+from ugpp_bridge.errors import InvalidInputError, UserExistsError
+from ugpp_bridge.service.ports import UserStore
+
+U = t.dashboard_users
+MIN_PASSWORD_LENGTH = 12
+_DUMMY_HASH = generate_password_hash("not-a-password-of-anyone")
+
+
+class SqlAlchemyUserStore(SqlAlchemyStateBase, UserStore):
+    def add(self, name: str, role: Role, password: str, *, at: datetime, actor: str,
+            update: bool = False) -> User:  # fmt: skip
+        name = _checked_name(name)
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInputError(
+                f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+                field="password",
+            )
+        digest = generate_password_hash(password)
+        with self._tx() as connection:
+            exists = connection.execute(select(U.c.id).where(U.c.name == name)).first()
+            if exists is not None and not update:
+                raise UserExistsError(name)
+            values = {"role": role.value, "password_hash": digest, "updated_at": at}
+            if exists is None:
+                connection.execute(U.insert().values(name=name, created_at=at, **values))
+            else:
+                connection.execute(sql_update(U).where(U.c.name == name).values(**values))
+            append_audit(
+                connection,
+                at=at,
+                actor=actor,
+                action="user.updated" if exists else "user.added",
+                filing_number=None,
+                details={"name": name, "role": role.value},
+            )
+        return User(name, role)
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        with self._tx() as connection:
+            row = connection.execute(select(U).where(U.c.name == name)).mappings().first()
+        if row is None:
+            check_password_hash(_DUMMY_HASH, password)
+            return None
+        if not check_password_hash(row["password_hash"], password):
+            return None
+        return User(row["name"], Role(row["role"]))
+
+    def get(self, name: str) -> User | None:
+        with self._tx() as connection:
+            row = connection.execute(select(U).where(U.c.name == name)).mappings().first()
+        return None if row is None else User(row["name"], Role(row["role"]))
+
+
+def _checked_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 80 or any(ch.isspace() for ch in name):
+        raise InvalidInputError(
+            "An account name is 1 to 80 characters without spaces.", field="name", value=name
+        )
+    return name

@@ -1,0 +1,106 @@
+"""``SqlAlchemyWorkQueue``: leases on request rows, so that no two processes do the same work.
+
+A claim is one short transaction: pick the most urgent due request nobody holds —
+``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent claimers pass over each
+other's candidate instead of waiting for it; on SQLite the engine's ``BEGIN IMMEDIATE``
+serialises claimers — then write the owner and the lease's end. The work itself runs outside
+that transaction, renewing the lease; a process that dies stops renewing and its lease runs
+out, which makes the request due again for everyone else. An operator's action (``claim``)
+need not wait that long when the holder was a process of this same host that is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, RowMapping, or_, select, update
+
+from ugpp_bridge.adapters import state_tables as t
+from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
+from ugpp_bridge.domain.filing import BOGOTA
+from ugpp_bridge.domain.lifecycle import RequestState
+from ugpp_bridge.domain.work import DUE_STATES, Claim, WorkKind
+from ugpp_bridge.errors import WorkInProgressError
+from ugpp_bridge.service.ports import WorkQueue
+
+logger = logging.getLogger(__name__)
+R = t.requests
+
+
+class SqlAlchemyWorkQueue(SqlAlchemyStateBase, WorkQueue):
+    def claim_next(
+        self, kind: WorkKind, *, owner: str, now: datetime, lease: timedelta
+    ) -> Claim | None:
+        due = (
+            select(R.c.id, R.c.filing_number, R.c.state)
+            .where(
+                R.c.state.in_(sorted(state.value for state in DUE_STATES[kind])),
+                or_(R.c.lease_until.is_(None), R.c.lease_until < now),
+                or_(R.c.next_attempt_at.is_(None), R.c.next_attempt_at <= now),
+            )
+            .order_by(R.c.due_date, R.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        with self._tx() as connection:
+            row = connection.execute(due).mappings().first()
+            return None if row is None else self._take(connection, row, owner, now + lease)
+
+    def claim(self, identifier: str, *, owner: str, now: datetime, lease: timedelta) -> Claim:
+        with self._tx() as connection:
+            row = self._row(connection, identifier, lock=True)
+            held_by, until = row["lease_owner"], row["lease_until"]
+            live = held_by not in (None, owner) and until is not None and until >= now
+            if live and _died_here(held_by):
+                logger.warning(
+                    "Taking over %s from %s, a process of this host that is gone",
+                    row["filing_number"], held_by,
+                )  # fmt: skip
+            elif live:
+                raise WorkInProgressError(
+                    row["filing_number"], held_by, f"{until.astimezone(BOGOTA):%Y-%m-%d %H:%M:%S}"
+                )
+            return self._take(connection, row, owner, now + lease)
+
+    def renew(self, claim: Claim, *, now: datetime, lease: timedelta) -> Claim | None:
+        until = now + lease
+        with self._tx() as connection:
+            changed = connection.execute(
+                update(R)
+                .where(R.c.filing_number == claim.filing_number, R.c.lease_owner == claim.owner)
+                .values(lease_until=until)
+            ).rowcount
+        return Claim(claim.filing_number, claim.state, claim.owner, until) if changed else None
+
+    def release(self, claim: Claim, *, retry_at: datetime | None = None) -> None:
+        with self._tx() as connection:
+            connection.execute(
+                update(R)
+                .where(R.c.filing_number == claim.filing_number, R.c.lease_owner == claim.owner)
+                .values(lease_owner=None, lease_until=None, next_attempt_at=retry_at)
+            )
+
+    @staticmethod
+    def _take(connection: Connection, row: RowMapping, owner: str, until: datetime) -> Claim:
+        connection.execute(
+            update(R).where(R.c.id == row["id"]).values(lease_owner=owner, lease_until=until)
+        )
+        return Claim(row["filing_number"], RequestState(row["state"]), owner, until)
+
+
+def _died_here(owner: str) -> bool:
+    """True when ``owner`` (``role:host:pid:tag``, see ``bootstrap.process_name``) names a
+    process of this host that no longer runs — its lease need not be waited out."""
+    parts = owner.split(":")
+    if len(parts) != 4 or parts[1] != socket.gethostname() or not parts[2].isdigit():
+        return False
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it runs, under another user
+    return False

@@ -1,0 +1,202 @@
+"""The dashboard's pages, actions and JSON API. Thin: read the form, call one use case, show.
+
+Pages: ``/solicitudes`` (the list, sorted by deadline, and the timeline chart) and
+``/solicitudes/<ID>`` (progress, lotes, attempts, response times, exposure, actions).
+Actions (operators only, POST with CSRF, audited by the use cases): ``…/reenviar``,
+``…/confirmar``; ``…/evidencia`` downloads the evidence bundle (audited as an export).
+API: ``/api/solicitudes`` and ``/api/solicitudes/<ID>``, the same data as JSON.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import statistics
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ugpp_bridge.entrypoints.dashboard import api
+from ugpp_bridge.entrypoints.dashboard.app import DashboardServices, DashboardUser
+from ugpp_bridge.entrypoints.dashboard.texts import STATE_LABELS
+from ugpp_bridge.entrypoints.dashboard.timeline import timeline
+from ugpp_bridge.errors import RequestNotFoundError, UgppBridgeError
+from ugpp_bridge.service.overview import overview, request_detail
+
+logger = logging.getLogger(__name__)
+pages = Blueprint("pages", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def services() -> DashboardServices:
+    return cast(DashboardServices, current_app.extensions["ugpp_bridge"])
+
+
+def operator_required(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.user.may_act:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return cast(F, login_required(wrapper))
+
+
+@pages.get("/")
+def home() -> Any:
+    return redirect(url_for("pages.requests_page"))
+
+
+@pages.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        return render_template("login.html")
+    name = request.form.get("usuario", "")[:80]
+    user = services().users.authenticate(name, request.form.get("clave", ""))
+    if user is None:
+        logger.warning("Dashboard login refused")
+        flash("Usuario o contraseña incorrectos.", "error")
+        return render_template("login.html", name=name), 401
+    login_user(DashboardUser(user))
+    services().requests.record_action(
+        at=services().clock(), actor=f"web:{user.name}", action="dashboard.login"
+    )
+    target = request.args.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+
+
+@pages.post("/logout")
+@login_required
+def logout() -> Any:
+    logout_user()
+    flash("Sesión cerrada.", "info")
+    return redirect(url_for("pages.login"))
+
+
+@pages.get("/solicitudes")
+@login_required
+def requests_page() -> Any:
+    items = _overview()
+    today = services().clock().date()
+    return render_template("requests.html", items=items, chart=timeline(items, today), today=today)
+
+
+@pages.get("/solicitudes/<identifier>")
+@login_required
+def request_page(identifier: str) -> Any:
+    detail = _detail(identifier)
+    durations = detail.durations_ms
+    times = {
+        "median": int(statistics.median(durations)) if durations else None,
+        "max": max(durations) if durations else None,
+    }
+    return render_template("request.html", detail=detail, times=times)
+
+
+@pages.post("/solicitudes/<identifier>/reenviar")
+@operator_required
+def resend(identifier: str) -> Any:
+    def act() -> str:
+        done = services().resend(identifier, current_user.actor)
+        if done.last_error:
+            return f"Reenvío intentado; sigue pendiente: {done.last_error}"
+        return f"Reenvío hecho: la solicitud quedó en estado «{_label(done)}»."
+
+    return _action(identifier, act)
+
+
+@pages.post("/solicitudes/<identifier>/confirmar")
+@operator_required
+def confirm(identifier: str) -> Any:
+    radicado = request.form.get("radicado", "")
+
+    def act() -> str:
+        services().confirm(identifier, radicado, current_user.actor)
+        return f"Confirmación registrada con el radicado UGPP {radicado.strip()}."
+
+    return _action(identifier, act)
+
+
+@pages.get("/solicitudes/<identifier>/evidencia")
+@operator_required
+def evidence(identifier: str) -> Response:
+    stored = _get(identifier)
+    folder = Path(tempfile.mkdtemp(prefix="ugpp-bridge-evidencia-"))
+    name = f"evidencia-{stored.filing_number}.zip"
+    bundle = services().evidence(stored.filing_number, folder / name, current_user.actor)
+    response = send_file(bundle.path, as_attachment=True, download_name=name)
+    response.call_on_close(lambda: _remove(folder))
+    return response
+
+
+@pages.get("/api/solicitudes")
+@login_required
+def api_requests() -> Any:
+    return jsonify(solicitudes=[api.overview_json(item) for item in _overview()])
+
+
+@pages.get("/api/solicitudes/<identifier>")
+@login_required
+def api_request(identifier: str) -> Any:
+    return jsonify(api.detail_json(_detail(identifier)))
+
+
+def _action(identifier: str, act: Callable[[], str]) -> Any:
+    try:
+        flash(act(), "info")
+    except RequestNotFoundError:
+        abort(404)
+    except UgppBridgeError as exc:
+        flash(f"No se pudo: {exc}", "error")
+    return redirect(url_for("pages.request_page", identifier=identifier))
+
+
+def _overview() -> list[Any]:
+    s = services()
+    return overview(
+        s.requests, s.lotes, today=s.clock().date(), holidays=s.holidays, uvt_values=s.uvt_values
+    )
+
+
+def _detail(identifier: str) -> Any:
+    s = services()
+    try:
+        return request_detail(
+            identifier, s.requests, s.lotes,
+            today=s.clock().date(), holidays=s.holidays, uvt_values=s.uvt_values,
+        )  # fmt: skip
+    except RequestNotFoundError:
+        abort(404)
+
+
+def _get(identifier: str) -> Any:
+    try:
+        return services().requests.get(identifier)
+    except RequestNotFoundError:
+        abort(404)
+
+
+def _label(stored: Any) -> str:
+    return STATE_LABELS[stored.state]
+
+
+def _remove(folder: Path) -> None:
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()

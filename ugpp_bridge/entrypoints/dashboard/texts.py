@@ -1,0 +1,95 @@
+"""What the dashboard says, in Spanish (es-CO): states, outcomes, plain-language errors,
+pesos and dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from ugpp_bridge.domain.filing import BOGOTA, Attempt, AttemptOutcome, RequestSummary
+from ugpp_bridge.domain.lifecycle import LoteState, RequestState
+
+STATE_LABELS = {
+    RequestState.RECEIVED: "Recibida",
+    RequestState.BUILDING: "En construcción",
+    RequestState.BUILT: "Lista para enviar",
+    RequestState.BUILD_FAILED: "Falló la construcción",
+    RequestState.SENDING: "Enviando",
+    RequestState.SENT: "Enviada",
+    RequestState.CONFIRMED: "Confirmada por la UGPP",
+    RequestState.REJECTED: "Rechazada por la UGPP",
+}
+
+LOTE_LABELS = {
+    LoteState.STORED: "Pendiente de envío",
+    LoteState.ACKNOWLEDGED: "Con acuse de la UGPP",
+    LoteState.REJECTED: "Rechazado",
+    LoteState.SUPERSEDED: "Reemplazado por una corrección",
+}
+
+OUTCOME_LABELS = {
+    AttemptOutcome.ACKNOWLEDGED: "Acuse recibido",
+    AttemptOutcome.CLIENT_FAULT: "Rechazado por la UGPP (error en los datos)",
+    AttemptOutcome.SERVER_FAULT: "Falla del servicio de la UGPP",
+    AttemptOutcome.HTTP_ERROR: "Error HTTP del servicio de la UGPP",
+    AttemptOutcome.TIMEOUT: "La UGPP no respondió a tiempo",
+    AttemptOutcome.CONNECTION_ERROR: "Sin conexión con la UGPP",
+}
+
+_STATE_ERRORS = {
+    RequestState.BUILD_FAILED: (
+        "No se pudo construir el reporte: revise los datos de origen "
+        "(ugpp-bridge source check) y reconstruya."
+    ),
+    RequestState.REJECTED: "La UGPP rechazó un lote: corrija los datos y reenvíe.",
+    RequestState.SENDING: (
+        "El envío está en espera: la UGPP no respondió; se reintentará automáticamente."
+    ),
+}
+
+
+def plain_error(request: RequestSummary, last_attempt: Attempt | None = None) -> str:
+    """The request's last error in plain Spanish, or "" when there is none."""
+    if not request.last_error:
+        return ""
+    if last_attempt is not None and last_attempt.outcome is not AttemptOutcome.ACKNOWLEDGED:
+        outcome = OUTCOME_LABELS[last_attempt.outcome]
+        return (
+            f"{outcome} (lote {last_attempt.submission_id}, intento {last_attempt.attempt_number})."
+        )
+    return _STATE_ERRORS.get(request.state, "Hubo un error; vea el detalle.")
+
+
+def pesos(amount: int) -> str:
+    """``$ 1.571.220`` — Colombian thousands separators."""
+    return "$ " + f"{amount:,}".replace(",", ".")
+
+
+def number(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+def day(value: date) -> str:
+    return value.isoformat()
+
+
+def moment(value: datetime | None) -> str:
+    return "" if value is None else f"{value.astimezone(BOGOTA):%Y-%m-%d %H:%M:%S}"
+
+
+def days_left(value: int, open_: bool) -> str:
+    if not open_:
+        return "Entregada"
+    if value < 0:
+        return f"Vencida hace {-value} día(s) hábil(es)"
+    if value == 0:
+        return "Vence hoy"
+    return f"{value} día(s) hábil(es)"
+
+
+def urgency(value: int, open_: bool) -> str:
+    """A CSS class for the deadline: done, late, urgent (≤ 2), soon (≤ 5) or ok."""
+    if not open_:
+        return "done"
+    if value <= 0:
+        return "late"
+    return "urgent" if value <= 2 else "soon" if value <= 5 else "ok"
