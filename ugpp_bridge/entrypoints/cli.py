@@ -92,10 +92,15 @@ def main(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
 @main.command()
 @click.option("--persons", default=60, show_default=True, help="Persons in the sample bank.")
 @click.option("--seed", default=2026, show_default=True, help="Seed of the sample data.")
+@click.option(
+    "--keep-running", is_flag=True, help="Leave the dashboard up afterwards (Ctrl+C stops it)."
+)
 @click.pass_obj
-def demo(settings: Settings, persons: int, seed: int) -> None:
-    """Run what exists of the whole job on sample data, in a temporary folder."""
-    demo_command.run(settings, persons=persons, seed=seed, console=Console(width=140))
+def demo(settings: Settings, persons: int, seed: int, keep_running: bool) -> None:
+    """The whole job on sample data, in a temporary folder, on 127.0.0.1 only."""
+    demo_command.run(
+        settings, persons=persons, seed=seed, console=Console(width=140), keep_running=keep_running
+    )
 
 
 @main.command()

@@ -34,12 +34,13 @@ from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
     StateStores,
-    paso1_app,
+    process_name,
     retry_policy,
     source_for,
     state_stores,
     system_clock,
     ugpp_gateway,
+    web_app,
 )
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.codes import InformationType
@@ -49,6 +50,7 @@ from ugpp_bridge.domain.periods import Period
 from ugpp_bridge.domain.report import Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
+from ugpp_bridge.domain.users import Role
 from ugpp_bridge.entrypoints import console as view
 from ugpp_bridge.service.build import BuildOptions, build_request, report_records
 from ugpp_bridge.service.evidence import export_evidence
@@ -70,7 +72,9 @@ class DemoRun:
     evidence: Path
 
 
-def run(settings: Settings, *, persons: int, seed: int, console: Console) -> DemoRun:
+def run(
+    settings: Settings, *, persons: int, seed: int, console: Console, keep_running: bool = False
+) -> DemoRun:
     folder = Path(tempfile.mkdtemp(prefix="ugpp-bridge-demo-"))
     source_url, state_url = f"sqlite:///{folder / 'source.db'}", f"sqlite:///{folder / 'state.db'}"
     parts = list(sample_bank(persons, seed, DEFAULT_SAMPLE_YEAR))
@@ -81,20 +85,50 @@ def run(settings: Settings, *, persons: int, seed: int, console: Console) -> Dem
     from ugpp_bridge.adapters.migrations import upgrade  # alembic loads slowly
 
     upgrade(state_url)
-    demo = _demo_settings(settings, state_url)
+    demo = _demo_settings(settings, state_url, source_url)
     stores = state_stores(state_url)
     try:
-        with _servers(demo, stores) as (paso1_url, ugpp_base):
+        with _ugpp_standin(demo) as ugpp_base:
             demo = replace(
                 demo,
                 ugpp_endpoint=f"{ugpp_base}/ugpp/reporte",
                 ugpp_token_url=f"{ugpp_base}/ugpp/token",
             )
-            return _job(
-                demo, stores, source_url, paso1_url, _sample_persons(parts), folder, console
-            )
+            with _bridge(demo, stores) as bridge_base:
+                done = _job(
+                    demo, stores, source_url, f"{bridge_base}/soap/solicitudes",
+                    _sample_persons(parts), folder, console,
+                )  # fmt: skip
+                if keep_running:
+                    _keep_running(demo, stores, bridge_base, console)
+                return done
     finally:
         stores.close()
+
+
+def _keep_running(settings: Settings, stores: StateStores, base: str, console: Console) -> None:
+    """Leave the dashboard (and the scheduler) up until Ctrl+C, with a login to use."""
+    from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler
+
+    password = secrets.token_urlsafe(12)
+    stores.users.add("demo", Role.OPERATOR, password, at=system_clock(), actor=ACTOR)
+    scheduler = make_scheduler(
+        Jobs(settings, stores, process_name("demo")), settings.sweep_seconds, blocking=False
+    )
+    scheduler.start()
+    lines = [
+        f"Dashboard: {base}/solicitudes",
+        f"Login: demo / {password}  (operator: resend, confirm, download evidence)",
+        f"Metrics: {base}/metrics · Paso 1: {base}/soap/solicitudes?wsdl",
+        "The scheduler is running. Ctrl+C stops everything.",
+    ]
+    console.print(Panel.fit("\n".join(lines), title="Still running"))
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print("Stopping.")
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 def _job(
@@ -163,10 +197,11 @@ def _job(
     return DemoRun(folder, receipt, sent, bundle.path)
 
 
-def _demo_settings(settings: Settings, state_url: str) -> Settings:
+def _demo_settings(settings: Settings, state_url: str, source_url: str) -> Settings:
     return replace(
         settings,
         database_url=state_url,
+        source_url=source_url,
         operator_nit=settings.operator_nit or DEMO_OPERATOR_NIT,
         operator_name=settings.operator_name or DEMO_OPERATOR_NAME,
         inbound_username="ugpp-demo",
@@ -177,43 +212,45 @@ def _demo_settings(settings: Settings, state_url: str) -> Settings:
         ugpp_password=secrets.token_urlsafe(12),
         ugpp_client_id="ugpp-bridge",
         send_backoff_seconds=0,
+        session_secret=secrets.token_urlsafe(32),
+        sweep_seconds=5,
     )
 
 
 @contextmanager
-def _servers(settings: Settings, stores: StateStores) -> Iterator[tuple[str, str]]:
-    """The bridge's Paso 1 endpoint and the UGPP stand-in, on free loopback ports."""
-    from waitress.server import create_server
-
-    from ugpp_bridge.entrypoints.soap import stop_waitress
+def _ugpp_standin(settings: Settings) -> Iterator[str]:
+    """The UGPP stand-in on a free loopback port; its base URL."""
     from ugpp_bridge.entrypoints.ugpp_sim import SimulatorConfig, UgppSimulator, make_server
 
     assert settings.ugpp_username and settings.ugpp_password and settings.ugpp_client_id
-    bridge = create_server(
-        paso1_app(settings, stores), host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05
+    config = SimulatorConfig(
+        settings.ugpp_username, settings.ugpp_password, settings.ugpp_client_id
     )
-    ugpp = make_server(
-        UgppSimulator(
-            SimulatorConfig(
-                settings.ugpp_username,
-                settings.ugpp_password,
-                settings.ugpp_client_id,
-            )
-        )
-    )
-    bridge_thread = threading.Thread(target=bridge.run, daemon=True)
-    ugpp_thread = threading.Thread(target=ugpp.serve_forever, daemon=True)
-    for thread in (bridge_thread, ugpp_thread):
-        thread.start()
+    ugpp = make_server(UgppSimulator(config))
+    thread = threading.Thread(target=ugpp.serve_forever, daemon=True)
+    thread.start()
     try:
-        yield (
-            f"http://127.0.0.1:{bridge.effective_port}/soap/solicitudes",
-            f"http://127.0.0.1:{ugpp.server_address[1]}",
-        )
+        yield f"http://127.0.0.1:{ugpp.server_address[1]}"
     finally:
         ugpp.shutdown()
         ugpp.server_close()
-        stop_waitress(bridge, bridge_thread)
+
+
+@contextmanager
+def _bridge(settings: Settings, stores: StateStores) -> Iterator[str]:
+    """The bridge — Paso 1, the dashboard, /metrics — on a free loopback port; its base URL."""
+    from waitress.server import create_server
+
+    from ugpp_bridge.entrypoints.soap import stop_waitress
+
+    app = web_app(settings, stores, process_name("demo"))
+    bridge = create_server(app, host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05)
+    thread = threading.Thread(target=bridge.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{bridge.effective_port}"
+    finally:
+        stop_waitress(bridge, thread)
 
 
 def _request(settings: Settings, persons: tuple[PersonId, ...]) -> FinancialInfoRequest:
