@@ -244,11 +244,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(
         self, status: int, data: bytes, content_type: str = "text/xml; charset=utf-8"
     ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # The sender went away (killed, or timed out) before the answer: UGPP's side
+            # simply loses the connection.
+            logger.info("The sender closed the connection before the answer")
+            self.close_connection = True
 
 
 def make_server(

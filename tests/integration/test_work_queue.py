@@ -1,0 +1,281 @@
+"""Work leases, the scheduler's sweeps, deadline alerts, dashboard accounts and the metrics
+counts, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.integration.test_state_store import DUE, T0, drafts, solicitud
+from ugpp_bridge.adapters.metrics_reader import SqlAlchemyMetricsReader
+from ugpp_bridge.bootstrap import StateStores
+from ugpp_bridge.domain.alerts import DeadlineAlert
+from ugpp_bridge.domain.filing import Attempt, AttemptOutcome, StoredRequest, submission_id
+from ugpp_bridge.domain.lifecycle import RequestState
+from ugpp_bridge.domain.users import Role, User
+from ugpp_bridge.domain.work import WorkKind
+from ugpp_bridge.errors import (
+    InvalidInputError,
+    RemoteUnavailableError,
+    UserExistsError,
+    WorkInProgressError,
+)
+from ugpp_bridge.service.alerting import raise_deadline_alerts
+from ugpp_bridge.service.work import INTERRUPTED, Leasing, WorkContext, build_due, send_due
+
+LEASE = timedelta(minutes=5)
+
+
+class Clock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def register(stores: StateStores, request_id: str, due: date = DUE) -> str:
+    return stores.requests.register(
+        solicitud(request_id), received_at=T0, due_date=due, actor="test"
+    ).filing_number
+
+
+def test_the_most_urgent_due_request_is_claimed_and_a_held_one_is_skipped(
+    stores: StateStores,
+) -> None:
+    later = register(stores, "UGPP-LATER", DUE + timedelta(days=3))
+    sooner = register(stores, "UGPP-SOONER", DUE)
+    first = stores.work.claim_next(WorkKind.BUILD, owner="a", now=T0, lease=LEASE)
+    second = stores.work.claim_next(WorkKind.BUILD, owner="b", now=T0, lease=LEASE)
+    assert (first and first.filing_number, second and second.filing_number) == (sooner, later)
+    assert stores.work.claim_next(WorkKind.BUILD, owner="c", now=T0, lease=LEASE) is None
+    assert stores.work.claim_next(WorkKind.SEND, owner="c", now=T0, lease=LEASE) is None
+
+
+def test_an_expired_lease_is_due_again_and_its_old_owner_cannot_renew_it(
+    stores: StateStores,
+) -> None:
+    filing = register(stores, "UGPP-1")
+    held = stores.work.claim_next(WorkKind.BUILD, owner="dead", now=T0, lease=LEASE)
+    assert held is not None
+    assert stores.work.claim_next(WorkKind.BUILD, owner="b", now=T0 + LEASE, lease=LEASE) is None
+    taken = stores.work.claim_next(WorkKind.BUILD, owner="b", now=T0 + LEASE * 2, lease=LEASE)
+    assert taken is not None and taken.filing_number == filing
+    assert stores.work.renew(held, now=T0 + LEASE * 2, lease=LEASE) is None
+    assert stores.work.renew(taken, now=T0 + LEASE * 2, lease=LEASE) is not None
+
+
+def test_a_parked_send_is_not_due_before_its_retry_time(stores: StateStores) -> None:
+    filing = register(stores, "UGPP-1")
+    stores.requests.start_build(filing, at=T0, actor="test")
+    stores.lotes.store_lotes(filing, drafts(filing), at=T0, actor="test")
+    claim = stores.work.claim_next(WorkKind.SEND, owner="a", now=T0, lease=LEASE)
+    assert claim is not None
+    stores.work.release(claim, retry_at=T0 + timedelta(minutes=30))
+    assert (
+        stores.work.claim_next(
+            WorkKind.SEND, owner="a", now=T0 + timedelta(minutes=29), lease=LEASE
+        )
+        is None
+    )
+    assert stores.work.claim_next(
+        WorkKind.SEND, owner="a", now=T0 + timedelta(minutes=30), lease=LEASE
+    )
+
+
+def test_an_operator_waits_for_a_live_holder_but_not_for_a_dead_process_of_this_host(
+    stores: StateStores,
+) -> None:
+    import socket
+
+    filing = register(stores, "UGPP-1")
+    assert stores.work.claim_next(
+        WorkKind.BUILD, owner="worker:other-host:1:x", now=T0, lease=LEASE
+    )
+    with pytest.raises(WorkInProgressError, match="worker:other-host:1:x"):
+        stores.work.claim(filing, owner="cli", now=T0, lease=LEASE)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead_owner = f"cli:{socket.gethostname()}:{gone.stdout.strip()}:x"
+    other = register(stores, "UGPP-2")
+    assert stores.work.claim(other, owner=dead_owner, now=T0, lease=LEASE)
+    assert stores.work.claim(other, owner="cli", now=T0, lease=LEASE).owner == "cli"
+
+
+@pytest.mark.postgresql
+def test_skip_locked_passes_over_a_row_another_claimer_has_locked(postgres_url: str) -> None:
+    from ugpp_bridge.adapters.migrations import upgrade
+    from ugpp_bridge.bootstrap import state_stores
+
+    upgrade(postgres_url)
+    stores = state_stores(postgres_url)
+    try:
+        sooner = register(stores, "UGPP-SOONER", DUE)
+        later = register(stores, "UGPP-LATER", DUE + timedelta(days=1))
+        result: list[str | None] = []
+        with stores.requests.engine.begin() as locker:  # another claimer, mid-transaction
+            locker.execute(
+                sa.text("SELECT id FROM requests WHERE filing_number = :f FOR UPDATE"),
+                {"f": sooner},
+            )
+            thread = threading.Thread(target=lambda: result.append(
+                getattr(stores.work.claim_next(WorkKind.BUILD, owner="b", now=T0, lease=LEASE), "filing_number", None)))  # fmt: skip
+            thread.start()
+            thread.join(timeout=10)
+            assert not thread.is_alive(), "the claim waited for the locked row"
+        assert result == [later]
+    finally:
+        stores.close()
+
+
+def context(stores: StateStores, clock: Clock, build=None, send=None) -> WorkContext:  # type: ignore[no-untyped-def]
+    return WorkContext(
+        stores.requests,
+        Leasing(stores.work, "worker-test", LEASE, clock),
+        build or (lambda filing, actor: stores.requests.get(filing)),
+        send or (lambda filing: stores.requests.get(filing)),
+        timedelta(minutes=30),
+    )
+
+
+def fake_build(stores: StateStores, clock: Clock):  # type: ignore[no-untyped-def]
+    def build(filing: str, actor: str) -> StoredRequest:
+        stores.requests.start_build(filing, at=clock(), actor=actor)
+        stores.lotes.store_lotes(filing, drafts(filing, stores.requests.get(filing).generation),
+                                 at=clock(), actor=actor)  # fmt: skip
+        return stores.requests.get(filing)
+
+    return build
+
+
+def test_the_build_sweep_builds_received_requests_and_restarts_an_interrupted_build(
+    stores: StateStores,
+) -> None:
+    clock = Clock()
+    fresh, interrupted = register(stores, "UGPP-1"), register(stores, "UGPP-2")
+    stores.requests.start_build(interrupted, at=T0, actor="a-process-that-died")
+    done = build_due(context(stores, clock, build=fake_build(stores, clock)))
+    assert sorted(done) == sorted([fresh, interrupted])
+    assert {stores.requests.get(f).state for f in done} == {RequestState.BUILT}
+    trail = [(e.action, e.details.get("error")) for e in stores.requests.audit_trail(interrupted)]
+    assert ("request.build_failed", INTERRUPTED) in trail
+    assert build_due(context(stores, clock, build=fake_build(stores, clock))) == []
+
+
+def test_a_build_that_fails_unexpectedly_is_marked_failed_not_retried_in_a_loop(
+    stores: StateStores,
+) -> None:
+    clock = Clock()
+    filing = register(stores, "UGPP-1")
+
+    def broken(filing: str, actor: str) -> StoredRequest:
+        stores.requests.start_build(filing, at=clock(), actor=actor)
+        raise RuntimeError("a bug")
+
+    assert build_due(context(stores, clock, build=broken)) == [filing]
+    assert stores.requests.get(filing).state is RequestState.BUILD_FAILED
+    assert build_due(context(stores, clock, build=broken)) == []
+
+
+def test_the_send_sweep_parks_an_unfinished_send_until_its_retry_time(stores: StateStores) -> None:
+    clock = Clock()
+    filing = register(stores, "UGPP-1")
+    fake_build(stores, clock)(filing, "test")
+    calls: list[str] = []
+
+    def parked(filing: str) -> StoredRequest:
+        calls.append(filing)
+        if stores.requests.get(filing).state is RequestState.BUILT:
+            stores.requests.transition(filing, RequestState.SENDING, at=clock(), actor="t")
+        return stores.requests.get(filing)
+
+    work = context(stores, clock, send=parked)
+    assert send_due(work) == [filing]
+    assert send_due(work) == []
+    clock.now += timedelta(minutes=30)
+    assert send_due(work) == [filing] and calls == [filing, filing]
+
+
+def test_deadline_alerts_are_raised_once_at_the_tightest_threshold_and_reach_the_webhook(
+    stores: StateStores,
+) -> None:
+    clock = Clock()
+    open_ = register(stores, "UGPP-1", date(2026, 12, 7))
+    register(stores, "UGPP-FAR", date(2027, 3, 1))
+    delivered: list[DeadlineAlert] = []
+    failures = [RemoteUnavailableError("down")]
+
+    def notify(alert: DeadlineAlert) -> None:
+        if failures:
+            raise failures.pop()
+        delivered.append(alert)
+
+    def sweep(today: date) -> list[DeadlineAlert]:
+        return raise_deadline_alerts(stores.requests, stores.alerts, today=today,
+                                     holidays=set(), clock=clock, notify=notify)  # fmt: skip
+
+    # 2026-12-02 (Wednesday): 3 business days left -> the 5-day alert only, not the 10-day one.
+    (first,) = sweep(date(2026, 12, 2))
+    assert (first.filing_number, first.threshold, first.business_days_left) == (open_, 5, 3)
+    assert delivered == []  # the webhook failed; kept for the next sweep
+    assert sweep(date(2026, 12, 2)) == [] and [a.threshold for a in delivered] == [5]
+    assert [a.threshold for a in sweep(date(2026, 12, 4))] == [1]
+    assert [a.threshold for a in sweep(date(2026, 12, 8))] == [0]
+    assert "venció hace 1 día(s) hábil(es)" in delivered[-1].message()
+    assert [e.action for e in stores.requests.audit_trail(open_)].count("deadline.alert") == 3
+
+
+def test_dashboard_accounts_keep_a_hash_and_audit_no_secret(stores: StateStores) -> None:
+    stores.users.add("ana", Role.VIEWER, "una clave bien larga", at=T0, actor="cli:root")
+    assert stores.users.authenticate("ana", "una clave bien larga") == User("ana", Role.VIEWER)
+    assert stores.users.authenticate("ana", "otra clave") is None
+    assert stores.users.authenticate("nadie", "una clave bien larga") is None
+    with pytest.raises(UserExistsError):
+        stores.users.add("ana", Role.OPERATOR, "una clave bien larga", at=T0, actor="cli:root")
+    with pytest.raises(InvalidInputError, match="12 characters"):
+        stores.users.add("pedro", Role.VIEWER, "corta", at=T0, actor="cli:root")
+    stores.users.add(
+        "ana", Role.OPERATOR, "nueva clave bien larga", at=T0, actor="cli:root", update=True
+    )
+    assert stores.users.authenticate("ana", "nueva clave bien larga") == User("ana", Role.OPERATOR)
+    with stores.requests.engine.connect() as connection:
+        stored_hash = connection.execute(
+            sa.text("SELECT password_hash FROM dashboard_users")
+        ).scalar_one()
+    assert "clave" not in stored_hash and stored_hash.startswith("scrypt:")
+    entries = [e for e in stores.requests.audit_trail() if e.action.startswith("user.")]
+    assert [(e.action, e.details) for e in entries] == [
+        ("user.added", {"name": "ana", "role": "viewer"}),
+        ("user.updated", {"name": "ana", "role": "operator"}),
+    ]
+
+
+def test_the_metrics_counts_come_from_the_database(stores: StateStores) -> None:
+    filing = register(stores, "UGPP-1")
+    register(stores, "UGPP-2")
+    fake_build(stores, Clock())(filing, "test")
+    for n, (outcome, ms) in enumerate(
+        [(AttemptOutcome.TIMEOUT, 60_000), (AttemptOutcome.ACKNOWLEDGED, 80)]
+    ):
+        stores.lotes.record_attempt(
+            Attempt(
+                submission_id(filing, 1, 1),
+                T0 + timedelta(seconds=n),
+                ms,
+                "http://ugpp",
+                outcome,
+                b"<x/>",
+            ),
+            actor="test",
+        )
+    counts = SqlAlchemyMetricsReader(stores.requests.engine).counts([0.1, 1.0, 60.0])
+    assert counts.requests_by_state == {"built": 1, "received": 1}
+    assert counts.lotes_by_state == {"stored": 2}
+    assert counts.attempts_by_outcome == {"timeout": 1, "acknowledged": 1}
+    assert counts.duration_buckets == [(0.1, 1), (1.0, 1), (60.0, 2)]
+    assert (counts.duration_count, counts.duration_sum_seconds) == (2, 60.08)
