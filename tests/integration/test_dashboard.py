@@ -1,0 +1,201 @@
+"""The dashboard through Flask's test client: login, roles, CSRF, headers, pages, actions, API.
+(The browser test in tests/e2e drives the same pages in Chromium.)"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import register_golden_request
+from ugpp_bridge.adapters.migrations import upgrade
+from ugpp_bridge.bootstrap import StateStores, state_stores
+from ugpp_bridge.domain.filing import StoredRequest
+from ugpp_bridge.domain.lifecycle import RequestState
+from ugpp_bridge.domain.users import Role
+from ugpp_bridge.entrypoints.dashboard import DashboardServices, create_dashboard
+from ugpp_bridge.service.evidence import export_evidence
+from ugpp_bridge.service.operations import confirm_request
+
+NOW = datetime(2026, 12, 2, 15, tzinfo=UTC)  # 3 business days before the 2026-12-07 deadline
+PASSWORD = "una clave bien larga"
+
+
+@pytest.fixture
+def stores(sqlite_url: str) -> Iterator[StateStores]:
+    upgrade(sqlite_url)
+    opened = state_stores(sqlite_url)
+    opened.users.add("ana", Role.OPERATOR, PASSWORD, at=NOW, actor="test")
+    opened.users.add("vera", Role.VIEWER, PASSWORD, at=NOW, actor="test")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def resent(stores: StateStores) -> list[tuple[str, str]]:
+    return []
+
+
+@pytest.fixture
+def client(stores: StateStores, resent: list[tuple[str, str]]) -> FlaskClient:
+    def resend(identifier: str, actor: str) -> StoredRequest:
+        resent.append((identifier, actor))
+        return stores.requests.get(identifier)
+
+    services = DashboardServices(
+        requests=stores.requests, lotes=stores.lotes, users=stores.users, clock=lambda: NOW,
+        holidays=set(), uvt_values={2026: 52_374}, resend=resend,
+        confirm=lambda i, r, a: confirm_request(i, r, requests=stores.requests, clock=lambda: NOW, actor=a),
+        evidence=lambda i, p, a: export_evidence(i, p, requests=stores.requests, lotes=stores.lotes, clock=lambda: NOW, actor=a),
+    )  # fmt: skip
+    return create_dashboard(services, secret_key="test-secret-key").test_client()
+
+
+def csrf(client: FlaskClient, path: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, name: str, password: str = PASSWORD) -> int:
+    token = csrf(client, "/login")
+    return client.post(
+        "/login", data={"usuario": name, "clave": password, "csrf_token": token}
+    ).status_code
+
+
+def test_every_page_and_the_api_require_a_login(client: FlaskClient, stores: StateStores) -> None:
+    filing = register_golden_request(stores)
+    for path in ("/solicitudes", f"/solicitudes/{filing}", f"/solicitudes/{filing}/evidencia"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.location
+    api = client.get("/api/solicitudes")
+    assert api.status_code == 401 and api.json == {"error": "Se requiere iniciar sesión."}
+
+
+def test_a_wrong_password_is_refused_in_spanish(client: FlaskClient) -> None:
+    token = csrf(client, "/login")
+    refused = client.post(
+        "/login", data={"usuario": "ana", "clave": "no es la clave", "csrf_token": token}
+    )
+    assert refused.status_code == 401
+    assert "Usuario o contraseña incorrectos." in refused.get_data(as_text=True)
+    assert client.get("/solicitudes").status_code == 302
+
+
+def test_a_post_without_its_csrf_token_is_refused_before_any_view(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    filing = register_golden_request(stores)
+    assert client.post("/login", data={"usuario": "ana", "clave": PASSWORD}).status_code == 400
+    assert login(client, "ana") == 302
+    refused = client.post(f"/solicitudes/{filing}/confirmar", data={"radicado": "R-1"})
+    assert refused.status_code == 400 and "El formulario venció" in refused.get_data(as_text=True)
+    assert stores.requests.get(filing).state is RequestState.RECEIVED
+
+
+def test_the_list_shows_deadline_days_left_state_and_the_timeline(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    filing = register_golden_request(stores)
+    assert login(client, "vera") == 302
+    page = client.get("/solicitudes")
+    html = page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["X-Frame-Options"] == "DENY"
+    assert filing in html and "UGPP-2026-000451" in html and "2026-12-07" in html
+    assert "3 día(s) hábil(es)" in html and "Recibida" in html and 'id="timeline"' in html
+
+
+def test_a_viewer_sees_no_actions_and_is_refused_them(
+    client: FlaskClient, stores: StateStores, resent: list[tuple[str, str]]
+) -> None:
+    filing = register_golden_request(stores)
+    assert login(client, "vera") == 302
+    html = client.get(f"/solicitudes/{filing}").get_data(as_text=True)
+    assert "Reenviar a la UGPP" not in html and "Descargar evidencia" not in html
+    token = csrf(client, "/solicitudes")
+    assert (
+        client.post(f"/solicitudes/{filing}/reenviar", data={"csrf_token": token}).status_code
+        == 403
+    )
+    assert client.get(f"/solicitudes/{filing}/evidencia").status_code == 403
+    assert resent == []
+
+
+def test_an_operator_resends_and_confirms_and_each_action_names_them(
+    client: FlaskClient, stores: StateStores, resent: list[tuple[str, str]]
+) -> None:
+    filing = register_golden_request(stores)
+    assert login(client, "ana") == 302
+    token = csrf(client, f"/solicitudes/{filing}")
+    done = client.post(
+        f"/solicitudes/{filing}/reenviar", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert resent == [(filing, "web:ana")] and "Reenvío" in done.get_data(as_text=True)
+    refused = client.post(f"/solicitudes/{filing}/confirmar", data={"csrf_token": token, "radicado": "R-9"},
+                          follow_redirects=True)  # fmt: skip
+    assert "No se pudo" in refused.get_data(as_text=True)  # a received request cannot be confirmed
+    for target in (
+        RequestState.BUILDING,
+        RequestState.BUILT,
+        RequestState.SENDING,
+        RequestState.SENT,
+    ):
+        stores.requests.transition(filing, target, at=NOW, actor="test")
+    client.post(
+        f"/solicitudes/{filing}/confirmar", data={"csrf_token": token, "radicado": "2026-UGPP-77"}
+    )
+    stored = stores.requests.get(filing)
+    assert (stored.state, stored.confirmation) == (RequestState.CONFIRMED, "2026-UGPP-77")
+    trail = stores.requests.audit_trail(filing)
+    assert (trail[-1].action, trail[-1].actor) == ("request.confirmed", "web:ana")
+    assert "dashboard.login" in [e.action for e in stores.requests.audit_trail()]
+
+
+def test_the_evidence_download_is_a_zip_and_is_audited(
+    client: FlaskClient, stores: StateStores, tmp_path: Path
+) -> None:
+    filing = register_golden_request(stores)
+    assert login(client, "ana") == 302
+    response = client.get(f"/solicitudes/{filing}/evidencia")
+    assert response.status_code == 200 and response.data[:2] == b"PK"
+    assert f"evidencia-{filing}.zip" in response.headers["Content-Disposition"]
+    response.close()
+    assert stores.requests.audit_trail(filing)[-1].actor == "web:ana"
+
+
+def test_the_json_api_carries_what_the_pages_show(client: FlaskClient, stores: StateStores) -> None:
+    filing = register_golden_request(stores)
+    assert login(client, "vera") == 302
+    (item,) = client.get("/api/solicitudes").json["solicitudes"]
+    assert (item["filing_number"], item["due_date"], item["business_days_left"], item["state"]) == (
+        filing, "2026-12-07", 3, "received",
+    )  # fmt: skip
+    assert item["exposure_estimate"] == {
+        "months_late": 0,
+        "uvt": 0,
+        "cop": 0,
+        "uvt_year": 2026,
+        "is_estimate": True,
+    }
+    detail = client.get(f"/api/solicitudes/{filing}").json
+    assert detail["periods"][:2] == ["2025-01", "2025-02"] and detail["attempts_detail"] == []
+    assert client.get("/api/solicitudes/UB-1999-000001").status_code == 404
+
+
+def test_a_late_request_shows_its_estimated_exposure_in_pesos(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    register_golden_request(stores)
+    assert login(client, "vera") == 302
+    services = client.application.extensions["ugpp_bridge"]
+    late = datetime(2026, 12, 9, 15, tzinfo=UTC)  # two days after the 2026-12-07 deadline
+    client.application.extensions["ugpp_bridge"] = replace(services, clock=lambda: late)
+    html = client.get("/solicitudes").get_data(as_text=True)
+    assert "$ 1.571.220" in html and "30 UVT, estimación" in html  # up to a month late: 30 UVT
+    assert "Vencida hace 2 día(s) hábil(es)" in html
