@@ -257,3 +257,35 @@ def test_serve_answers_paso1_healthz_metrics_and_the_dashboard_login(
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def test_user_add_reads_the_password_from_stdin_and_refuses_a_duplicate(
+    runner: CliRunner, sqlite_url: str
+) -> None:
+    env = {"UGPP_BRIDGE_DATABASE_URL": sqlite_url}
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    args = ["user", "add", "ana", "--role", "operator", "--password-stdin"]
+    added = runner.invoke(main, args, env=env, input="una clave bien larga\n")
+    assert added.exit_code == 0 and "Dashboard account 'ana' (operator) saved." in added.output
+    again = runner.invoke(main, args, env=env, input="una clave bien larga\n")
+    assert again.exit_code == 1 and again.output.startswith("UserExistsError: ")
+    short = runner.invoke(
+        main,
+        ["user", "add", "vera", "--role", "viewer", "--password-stdin"],
+        env=env,
+        input="corta\n",
+    )
+    assert short.exit_code == 1 and short.output.startswith(
+        "InvalidInputError: The password must have"
+    )
+    stores = state_stores(sqlite_url)
+    try:
+        assert stores.users.authenticate("ana", "una clave bien larga") is not None
+    finally:
+        stores.close()
+
+
+def test_worker_refuses_to_start_without_a_source(runner: CliRunner, sqlite_url: str) -> None:
+    result = runner.invoke(main, ["worker", "--once"], env={"UGPP_BRIDGE_DATABASE_URL": sqlite_url})
+    assert result.exit_code == 1
+    assert result.output.startswith("ConfigurationError: UGPP_BRIDGE_SOURCE_URL is required")
