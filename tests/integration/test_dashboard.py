@@ -139,7 +139,7 @@ def test_an_operator_resends_and_confirms_and_each_action_names_them(
     assert resent == [(filing, "web:ana")] and "Reenvío" in done.get_data(as_text=True)
     refused = client.post(f"/solicitudes/{filing}/confirmar", data={"csrf_token": token, "radicado": "R-9"},
                           follow_redirects=True)  # fmt: skip
-    assert "No se pudo" in refused.get_data(as_text=True)  # a received request cannot be confirmed
+    assert "esa acción no es posible en el estado «Recibida»" in refused.get_data(as_text=True)
     for target in (
         RequestState.BUILDING,
         RequestState.BUILT,

@@ -32,11 +32,17 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.entrypoints.dashboard import api
 from ugpp_bridge.entrypoints.dashboard.app import DashboardServices, DashboardUser
 from ugpp_bridge.entrypoints.dashboard.texts import STATE_LABELS
 from ugpp_bridge.entrypoints.dashboard.timeline import timeline
-from ugpp_bridge.errors import RequestNotFoundError, UgppBridgeError
+from ugpp_bridge.errors import (
+    IllegalTransitionError,
+    RequestNotFoundError,
+    UgppBridgeError,
+    WorkInProgressError,
+)
 from ugpp_bridge.service.overview import overview, request_detail
 
 logger = logging.getLogger(__name__)
@@ -162,6 +168,12 @@ def _action(identifier: str, act: Callable[[], str]) -> Any:
         flash(act(), "info")
     except RequestNotFoundError:
         abort(404)
+    except WorkInProgressError as exc:
+        flash(f"No se pudo: otro proceso ({exc.owner}) está trabajando en esta solicitud hasta "
+              f"{exc.until}. Intente de nuevo en unos minutos.", "error")  # fmt: skip
+    except IllegalTransitionError as exc:
+        current = STATE_LABELS[RequestState(exc.current)]
+        flash(f"No se pudo: esa acción no es posible en el estado «{current}».", "error")
     except UgppBridgeError as exc:
         flash(f"No se pudo: {exc}", "error")
     return redirect(url_for("pages.request_page", identifier=identifier))
