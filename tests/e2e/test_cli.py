@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -289,3 +290,50 @@ def test_worker_refuses_to_start_without_a_source(runner: CliRunner, sqlite_url:
     result = runner.invoke(main, ["worker", "--once"], env={"UGPP_BRIDGE_DATABASE_URL": sqlite_url})
     assert result.exit_code == 1
     assert result.output.startswith("ConfigurationError: UGPP_BRIDGE_SOURCE_URL is required")
+
+
+def test_demo_keep_running_leaves_the_dashboard_up_with_a_login_until_interrupted(
+    tmp_path: Path,
+) -> None:
+    import re
+    import selectors
+
+    demo = subprocess.Popen([sys.executable, "-m", "ugpp_bridge", "demo", "--persons", "20", "--keep-running"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    assert demo.stdout is not None
+    output, found = b"", None
+    selector = selectors.DefaultSelector()
+    selector.register(demo.stdout, selectors.EVENT_READ)
+    try:
+        deadline = time.monotonic() + 90  # bounded
+        while (
+            found is None and time.monotonic() < deadline and selector.select(timeout=1) is not None
+        ):
+            chunk = demo.stdout.read1(65536)
+            if not chunk:
+                break
+            output += chunk
+            found = re.search(
+                rb"Dashboard: (http://127\.0\.0\.1:\d+)/solicitudes.*?Login: demo / (\S+)",
+                output,
+                re.S,
+            )
+        assert found, output.decode(errors="replace")
+        base, password = found.group(1).decode(), found.group(2).decode()
+        session = requests.Session()
+        token = re.search(
+            r'name="csrf_token" value="([^"]+)"', session.get(f"{base}/login", timeout=5).text
+        )
+        assert token
+        session.post(
+            f"{base}/login",
+            data={"usuario": "demo", "clave": password, "csrf_token": token.group(1)},
+            timeout=5,
+        )
+        (item,) = session.get(f"{base}/api/solicitudes", timeout=5).json()["solicitudes"]
+        assert item["state"] == "sent" and item["lotes_acknowledged"] == item["lotes"] >= 1
+    finally:
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=30) == 0
+        selector.close()
+        demo.stdout.close()

@@ -152,3 +152,47 @@ def test_worker_once_catches_up_on_received_requests_and_raises_deadline_alerts(
     assert done.wait(timeout=120) == 0, (tmp_path / "once.log").read_text()
     assert bench.stores.requests.get(filing).state is RequestState.SENT
     assert "deadline.alert" in [e.action for e in bench.stores.requests.audit_trail(filing)]
+
+
+def test_serve_runs_the_scheduler_so_a_request_received_over_soap_is_built_and_sent(
+    bench: Bench, tmp_path: Path
+) -> None:
+    import requests
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    env = {**bench.env, "UGPP_BRIDGE_OPERATOR_NIT": "800197268", "UGPP_BRIDGE_INBOUND_USERNAME": "ugpp",
+           "UGPP_BRIDGE_INBOUND_PASSWORD": "clave-ugpp", "UGPP_BRIDGE_PORT": str(port),
+           "UGPP_BRIDGE_SESSION_SECRET": "serve-test-secret"}  # fmt: skip
+    with (tmp_path / "serve.log").open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ugpp_bridge", "serve"], env=env, stdout=log, stderr=log
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(f"{base}/healthz"), 30)
+        sent = CliRunner().invoke(main, ["ugpp-sim", "send-request", str(DATA / "wire" / "solicitud.xml"),
+                                         "--url", f"{base}/soap/solicitudes"], env=env)  # fmt: skip
+        assert sent.exit_code == 0, sent.output
+        wait_for(lambda: bench.stores.requests.get("UGPP-2026-000451").state is RequestState.SENT)
+        metrics = requests.get(f"{base}/metrics", timeout=5).text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert 'ugpp_bridge_requests{state="sent"} 1.0' in metrics
+    assert 'ugpp_bridge_lotes{state="acknowledged"} 3.0' in metrics
+    assert 'ugpp_bridge_send_attempts_total{outcome="acknowledged"} 3.0' in metrics
+    actors = {e.actor.split(":")[0] for e in bench.stores.requests.audit_trail("UB-2026-000001")}
+    assert actors == {"ugpp", "serve"}, (
+        actors
+    )  # received over SOAP; built and sent by serve's scheduler
+
+
+def _answers(url: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
