@@ -91,26 +91,42 @@ def leasing(settings: Settings, stores: StateStores, owner: str) -> Leasing:
     return Leasing(stores.work, owner, timedelta(seconds=settings.lease_seconds), system_clock)
 
 
+def build_stored(
+    settings: Settings,
+    stores: StateStores,
+    stored: StoredRequest,
+    actor: str,
+    *,
+    source_url: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> StoredRequest:
+    """Build a stored request from the configured source (or ``source_url``) into stored lotes."""
+    with closing(report_source_for(settings, source_url)) as source:
+        return build_request(
+            stored.filing_number,
+            requests=stores.requests,
+            lotes=stores.lotes,
+            source=source,
+            writer=LxmlLoteWriter(),
+            options=build_options(settings, stored.request),
+            clock=system_clock,
+            actor=actor,
+            progress=progress,
+        )
+
+
 def work_context(settings: Settings, stores: StateStores, owner: str) -> WorkContext:
     """The scheduler's use cases bound to the source, the lote writer and the UGPP gateway."""
 
     def build(filing: str, actor: str) -> StoredRequest:
-        stored = stores.requests.get(filing)
-        with closing(report_source_for(settings)) as source:
-            return build_request(
-                filing,
-                requests=stores.requests,
-                lotes=stores.lotes,
-                source=source,
-                writer=LxmlLoteWriter(),
-                options=build_options(settings, stored.request),
-                clock=system_clock,
-                actor=actor,
-                progress=None,
-            )
+        return build_stored(settings, stores, stores.requests.get(filing), actor)
 
     def send(filing: str) -> StoredRequest:
-        return submit_request(filing, send_context(settings, stores, owner))
+        context = send_context(settings, stores, owner)
+        try:
+            return submit_request(filing, context)
+        finally:
+            context.gateway.close()
 
     return WorkContext(
         stores.requests,

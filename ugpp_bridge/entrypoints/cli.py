@@ -27,6 +27,7 @@ from ugpp_bridge.adapters.source_csv import import_csv_directory
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
     build_options,
+    build_stored,
     leasing,
     process_name,
     report_source_for,
@@ -46,7 +47,7 @@ from ugpp_bridge.entrypoints.console import (
     write_counts_table,
 )
 from ugpp_bridge.errors import UgppBridgeError
-from ugpp_bridge.service.build import build_request, preview_lotes
+from ugpp_bridge.service.build import preview_lotes
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
 from ugpp_bridge.service.work import run_claimed
 
@@ -160,20 +161,9 @@ def build(settings: Settings, identifier: str, source_url: str | None) -> None:
 
     def run(filing: str) -> StoredRequest:
         stored = stores.requests.get(filing)
-        with (
-            closing(report_source_for(settings, source_url)) as source,
-            progress_counter(console, "Building", len(stored.request.persons)) as progress,
-        ):
-            return build_request(
-                filing,
-                requests=stores.requests,
-                lotes=stores.lotes,
-                source=source,
-                writer=LxmlLoteWriter(),
-                options=build_options(settings, stored.request),
-                clock=system_clock,
-                actor=actor,
-                progress=progress,
+        with progress_counter(console, "Building", len(stored.request.persons)) as progress:
+            return build_stored(
+                settings, stores, stored, actor, source_url=source_url, progress=progress
             )
 
     try:
