@@ -18,7 +18,6 @@ from __future__ import annotations
 import secrets
 import tempfile
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,11 +34,10 @@ from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
     StateStores,
     process_name,
-    retry_policy,
+    send_context,
     source_for,
     state_stores,
     system_clock,
-    ugpp_gateway,
     web_app,
 )
 from ugpp_bridge.config import Settings
@@ -55,7 +53,7 @@ from ugpp_bridge.entrypoints import console as view
 from ugpp_bridge.service.build import BuildOptions, build_request, report_records
 from ugpp_bridge.service.evidence import export_evidence
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
-from ugpp_bridge.service.submit import SendContext, submit_request
+from ugpp_bridge.service.submit import submit_request
 
 DEMO_OPERATOR_NIT = "800197268"
 DEMO_OPERATOR_NAME = "Banco de Demostración S.A."
@@ -171,20 +169,11 @@ def _job(
         records = list(report_records(request, source, options, lambda _done: None))
     finally:
         source.close()
-    gateway = ugpp_gateway(settings)
+    context = send_context(settings, stores, ACTOR)
     try:
-        context = SendContext(
-            stores.requests,
-            stores.lotes,
-            gateway,
-            system_clock,
-            time.sleep,
-            retry_policy(settings),
-            ACTOR,
-        )
         sent = submit_request(receipt.filing_number, context)
     finally:
-        gateway.close()
+        context.gateway.close()
     bundle = export_evidence(
         sent.filing_number,
         folder / f"evidencia-{sent.filing_number}.zip",
