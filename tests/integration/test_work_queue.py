@@ -105,6 +105,8 @@ def test_an_operator_waits_for_a_live_holder_but_not_for_a_dead_process_of_this_
     other = register(stores, "UGPP-2")
     assert stores.work.claim(other, owner=dead_owner, now=T0, lease=LEASE)
     assert stores.work.claim(other, owner="cli", now=T0, lease=LEASE).owner == "cli"
+    with pytest.raises(WorkInProgressError):  # another thread of the same process is on it
+        stores.work.claim(other, owner="cli", now=T0, lease=LEASE)
 
 
 @pytest.mark.postgresql

@@ -53,7 +53,9 @@ class SqlAlchemyWorkQueue(SqlAlchemyStateBase, WorkQueue):
         with self._tx() as connection:
             row = self._row(connection, identifier, lock=True)
             held_by, until = row["lease_owner"], row["lease_until"]
-            live = held_by not in (None, owner) and until is not None and until >= now
+            # Not re-entrant: one process's scheduler and web threads share an owner name, and
+            # a lease held under it is work in progress all the same.
+            live = held_by is not None and until is not None and until >= now
             if live and _died_here(held_by):
                 logger.warning(
                     "Taking over %s from %s, a process of this host that is gone",

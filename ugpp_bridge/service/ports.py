@@ -264,7 +264,7 @@ class WorkQueue(abc.ABC):
     @abc.abstractmethod
     def claim(self, identifier: str, *, owner: str, now: datetime, lease: timedelta) -> Claim:
         """One request, whatever its state (an operator's action); raises
-        ``WorkInProgressError`` while another owner holds it."""
+        ``WorkInProgressError`` while anyone — this owner too — holds a live lease on it."""
 
     @abc.abstractmethod
     def renew(self, claim: Claim, *, now: datetime, lease: timedelta) -> Claim | None:
