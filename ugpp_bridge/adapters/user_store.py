@@ -7,6 +7,7 @@ does not show in the response time.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from sqlalchemy import select
@@ -22,7 +23,13 @@ from ugpp_bridge.service.ports import UserStore
 
 U = t.dashboard_users
 MIN_PASSWORD_LENGTH = 12
-_DUMMY_HASH = generate_password_hash("not-a-password-of-anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check against for unknown names; made on first use (scrypt takes ~0.1 s),
+    not when every command imports this module."""
+    return generate_password_hash("not-a-password-of-anyone")
 
 
 class SqlAlchemyUserStore(SqlAlchemyStateBase, UserStore):
@@ -58,7 +65,7 @@ class SqlAlchemyUserStore(SqlAlchemyStateBase, UserStore):
         with self._tx() as connection:
             row = connection.execute(select(U).where(U.c.name == name)).mappings().first()
         if row is None:
-            check_password_hash(_DUMMY_HASH, password)
+            check_password_hash(_dummy_hash(), password)
             return None
         if not check_password_hash(row["password_hash"], password):
             return None
