@@ -147,6 +147,13 @@ def test_an_operator_resends_and_confirms_and_each_action_names_them(
         RequestState.SENT,
     ):
         stores.requests.transition(filing, target, at=NOW, actor="test")
+    blank = client.post(
+        f"/solicitudes/{filing}/confirmar",
+        data={"csrf_token": token, "radicado": "   "},
+        follow_redirects=True,
+    )
+    assert "Enter UGPP&#39;s radicado" in blank.get_data(as_text=True)
+    assert stores.requests.get(filing).state is RequestState.SENT
     client.post(
         f"/solicitudes/{filing}/confirmar", data={"csrf_token": token, "radicado": "2026-UGPP-77"}
     )

@@ -239,6 +239,8 @@ def test_dashboard_accounts_keep_a_hash_and_audit_no_secret(stores: StateStores)
     assert stores.users.authenticate("nadie", "una clave bien larga") is None
     with pytest.raises(UserExistsError):
         stores.users.add("ana", Role.OPERATOR, "una clave bien larga", at=T0, actor="cli:root")
+    with pytest.raises(InvalidInputError, match="without spaces"):
+        stores.users.add("ana maria", Role.VIEWER, "una clave bien larga", at=T0, actor="cli:root")
     with pytest.raises(InvalidInputError, match="12 characters"):
         stores.users.add("pedro", Role.VIEWER, "corta", at=T0, actor="cli:root")
     stores.users.add(
