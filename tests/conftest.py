@@ -24,6 +24,7 @@ from ugpp_bridge.adapters.migrations import upgrade
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
 from ugpp_bridge.bootstrap import StateStores, state_stores
+from ugpp_bridge.domain.filing import RequestKey
 
 POSTGRES_URL = os.environ.get(
     "UGPP_BRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -126,3 +127,8 @@ def stores(state_url: str) -> Iterator[StateStores]:
     opened = state_stores(state_url)
     yield opened
     opened.close()
+
+
+def key_of(stores: StateStores, identifier: str) -> RequestKey:
+    """The primary key of the request an operator's ID names (the stores address by key)."""
+    return stores.requests.find(identifier).key

@@ -26,7 +26,7 @@ from ugpp_bridge.adapters.work_queue import SqlAlchemyWorkQueue
 from ugpp_bridge.adapters.wsse import NonceCache, UsernameTokenVerifier
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.config import Settings
-from ugpp_bridge.domain.filing import BOGOTA, Receipt, StoredRequest
+from ugpp_bridge.domain.filing import BOGOTA, Receipt, RequestKey, StoredRequest
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.service.build import BuildOptions, build_request
 from ugpp_bridge.service.evidence import export_evidence
@@ -103,7 +103,7 @@ def build_stored(
     """Build a stored request from the configured source (or ``source_url``) into stored lotes."""
     with closing(report_source_for(settings, source_url)) as source:
         return build_request(
-            stored.filing_number,
+            stored.key,
             requests=stores.requests,
             lotes=stores.lotes,
             source=source,
@@ -118,13 +118,13 @@ def build_stored(
 def work_context(settings: Settings, stores: StateStores, owner: str) -> WorkContext:
     """The scheduler's use cases bound to the source, the lote writer and the UGPP gateway."""
 
-    def build(filing: str, actor: str) -> StoredRequest:
-        return build_stored(settings, stores, stores.requests.get(filing), actor)
+    def build(key: RequestKey, actor: str) -> StoredRequest:
+        return build_stored(settings, stores, stores.requests.get(key), actor)
 
-    def send(filing: str) -> StoredRequest:
+    def send(key: RequestKey) -> StoredRequest:
         context = send_context(settings, stores, owner)
         try:
-            return submit_request(filing, context)
+            return submit_request(key, context)
         finally:
             context.gateway.close()
 
@@ -241,11 +241,11 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
     web_leasing = leasing(settings, stores, owner)
     one_try = replace(retry_policy(settings), max_attempts=1)
 
-    def send(actor: str) -> Callable[[str, bool], StoredRequest]:
-        def run(filing: str, resend_all: bool) -> StoredRequest:
+    def send(actor: str) -> Callable[[RequestKey, bool], StoredRequest]:
+        def run(key: RequestKey, resend_all: bool) -> StoredRequest:
             context = replace(send_context(settings, stores, actor), policy=one_try)
             try:
-                return submit_request(filing, context, resend_all=resend_all)
+                return submit_request(key, context, resend_all=resend_all)
             finally:
                 context.gateway.close()
 
@@ -258,18 +258,18 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
         clock=system_clock,
         holidays=holiday_calendar(),
         uvt_values=settings.uvt_values,
-        resend=lambda identifier, actor: resend_request(
-            identifier,
+        resend=lambda key, actor: resend_request(
+            key,
             leasing=web_leasing,
             requests=stores.requests,
             send=send(actor),
             actor=actor,
         ),  # fmt: skip
-        confirm=lambda identifier, radicado, actor: confirm_request(
-            identifier, radicado, requests=stores.requests, clock=system_clock, actor=actor
+        confirm=lambda key, radicado, actor: confirm_request(
+            key, radicado, requests=stores.requests, clock=system_clock, actor=actor
         ),
-        evidence=lambda identifier, path, actor: export_evidence(
-            identifier,
+        evidence=lambda key, path, actor: export_evidence(
+            key,
             path,
             requests=stores.requests,
             lotes=stores.lotes,

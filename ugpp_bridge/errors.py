@@ -14,6 +14,8 @@ One root, so that an entrypoint can tell our own, expected failures (shown to th
     ├── StateError                  the bridge's own store refuses or cannot do an action
     │   ├── IllegalTransitionError  the lifecycle (SPEC §5) does not allow that state change
     │   ├── RequestNotFoundError    no request has that radicado or idSolicitud
+    │   ├── AmbiguousIdentifierError an operator's ID is one request's radicado and another's
+    │   │                           idSolicitud (``radicado:`` / ``solicitud:`` picks one)
     │   ├── ConflictingRequestError the same idSolicitud arrived with different content
     │   ├── WorkInProgressError     another process holds the request's work lease
     │   ├── UserExistsError         a dashboard account with that name already exists
@@ -110,6 +112,19 @@ class RequestNotFoundError(StateError):
         super().__init__(
             f"No request has the radicado or idSolicitud {identifier!r}; "
             "list them with `ugpp-bridge requests`."
+        )
+
+
+class AmbiguousIdentifierError(StateError):
+    """An operator's ID is the radicado of one request and the idSolicitud of another."""
+
+    def __init__(self, identifier: str, by_radicado: str, by_request_id: str) -> None:
+        self.identifier = identifier
+        self.by_radicado, self.by_request_id = by_radicado, by_request_id
+        super().__init__(
+            f"{identifier!r} names two requests: the radicado of {by_radicado} and the "
+            f"idSolicitud of {by_request_id}. Write radicado:{identifier} for the first or "
+            f"solicitud:{identifier} for the second."
         )
 
 

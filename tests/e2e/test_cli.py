@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import zipfile
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from lxml import etree
 
-from tests.conftest import DATA, free_port, register_golden_request
+from tests.conftest import DATA, free_port, key_of, register_golden_request
 from ugpp_bridge.adapters import wire
+from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.entrypoints.cli import main
 
@@ -197,7 +199,7 @@ def test_build_turns_a_stored_request_into_stored_lotes(
         result = runner.invoke(main, ["build", "UGPP-2026-000451"], env=env)
         assert result.exit_code == 0, result.output
         assert "UB-2026-000001: built, generation 1." in result.output
-        (lote,) = stores.lotes.lotes("UB-2026-000001")
+        (lote,) = stores.lotes.lotes(key_of(stores, "UB-2026-000001"))
         assert lote.record_count == 10
     finally:
         stores.close()
@@ -337,3 +339,27 @@ def test_demo_keep_running_leaves_the_dashboard_up_with_a_login_until_interrupte
         assert demo.wait(timeout=30) == 0
         selector.close()
         demo.stdout.close()
+
+
+def test_an_ambiguous_id_is_refused_by_the_cli_and_a_prefix_picks_one(
+    runner: CliRunner, sqlite_url: str
+) -> None:
+    env = {"UGPP_BRIDGE_DATABASE_URL": sqlite_url}
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    stores = state_stores(sqlite_url)
+    try:
+        first = register_golden_request(stores)
+        twin = replace(
+            parse_solicitud((DATA / "wire" / "solicitud.xml").read_bytes()), request_id=first
+        )
+        stores.requests.register(twin, received_at=datetime(2026, 11, 6, tzinfo=UTC),
+                                 due_date=date(2026, 12, 9), actor="test")  # fmt: skip
+    finally:
+        stores.close()
+    refused = runner.invoke(main, ["show", first], env=env)
+    assert refused.exit_code == 1 and refused.output.startswith("AmbiguousIdentifierError: ")
+    assert "UB-2026-000002" in refused.output and f"radicado:{first}" in refused.output
+    shown = runner.invoke(main, ["show", f"solicitud:{first}"], env=env)
+    assert shown.exit_code == 0 and "UB-2026-000002" in shown.output
+    shown = runner.invoke(main, ["show", f"radicado:{first}"], env=env)
+    assert shown.exit_code == 0 and "UGPP-2026-000451" in shown.output

@@ -85,7 +85,7 @@ def bridge(tmp_path: Path) -> Iterator[tuple[str, UgppSimulator, object]]:
         "ana",
         Role.OPERATOR,
         PASSWORD,
-        at=stores.requests.get("UB-2026-000001").received_at,
+        at=stores.requests.find("UB-2026-000001").received_at,
         actor="test",
     )
     server = create_server(web_app(settings, stores, "test-web"), host="127.0.0.1", port=0, threads=4,
@@ -145,4 +145,4 @@ def test_an_operator_logs_in_sees_the_deadline_resends_and_downloads_the_evidenc
         assert "manifest.json" in " ".join(archive.namelist())
     trail = [(e.action, e.actor) for e in stores.requests.audit_trail("UB-2026-000001")]  # type: ignore[attr-defined]
     assert ("operator.resend", "web:ana") in trail
-    assert stores.requests.get("UB-2026-000001").state is RequestState.SENT  # type: ignore[attr-defined]
+    assert stores.requests.find("UB-2026-000001").state is RequestState.SENT  # type: ignore[attr-defined]

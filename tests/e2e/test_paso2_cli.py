@@ -17,7 +17,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from tests.conftest import DATA, free_port, register_golden_request
+from tests.conftest import DATA, free_port, key_of, register_golden_request
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.domain.lifecycle import LoteState
 from ugpp_bridge.entrypoints.cli import main
@@ -77,7 +77,10 @@ def prepare(runner: CliRunner, env: dict[str, str]) -> str:
 def acknowledged(env: dict[str, str], filing: str) -> int:
     stores = state_stores(env["UGPP_BRIDGE_DATABASE_URL"])
     try:
-        return sum(lote.state is LoteState.ACKNOWLEDGED for lote in stores.lotes.lotes(filing))
+        return sum(
+            lote.state is LoteState.ACKNOWLEDGED
+            for lote in stores.lotes.lotes(key_of(stores, filing))
+        )
     finally:
         stores.close()
 
@@ -101,7 +104,7 @@ def test_send_killed_mid_run_resumes_and_each_lote_is_acknowledged_once(
     assert f"{filing}: sent." in resumed.output
     stores = state_stores(environment["UGPP_BRIDGE_DATABASE_URL"])
     try:
-        lotes = stores.lotes.lotes(filing)
+        lotes = stores.lotes.lotes(key_of(stores, filing))
     finally:
         stores.close()
     # UGPP numbers what it receives: three radicados for three lotes means none arrived twice.

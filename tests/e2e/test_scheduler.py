@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import DATA, GOLDEN_RECEIVED_AT
+from tests.conftest import DATA, GOLDEN_RECEIVED_AT, key_of
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.bootstrap import StateStores, state_stores
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
@@ -105,16 +105,24 @@ def test_two_workers_on_postgresql_never_do_the_same_work_twice(
         assert worker.wait(timeout=120) == 0, (tmp_path / "worker1.log").read_text()
     owners = set()
     for filing in filings:
-        assert bench.stores.requests.get(filing).state is RequestState.SENT
+        assert bench.stores.requests.find(filing).state is RequestState.SENT
         building, sending = (
             bench.actors(filing, "request.building"),
             bench.actors(filing, "request.sending"),
         )
         assert len(building) == 1 and len(sending) == 1, (building, sending)
         owners |= {*building, *sending}
-    lotes = [lote for filing in filings for lote in bench.stores.lotes.lotes(filing)]
+    lotes = [
+        lote
+        for filing in filings
+        for lote in bench.stores.lotes.lotes(key_of(bench.stores, filing))
+    ]
     assert len(lotes) == 18 and {lote.state for lote in lotes} == {LoteState.ACKNOWLEDGED}
-    attempts = Counter(a.submission_id for f in filings for a in bench.stores.lotes.attempts(f))
+    attempts = Counter(
+        a.submission_id
+        for f in filings
+        for a in bench.stores.lotes.attempts(key_of(bench.stores, f))
+    )
     assert set(attempts.values()) == {1}, "a lote was sent more than once"
     assert len(bench.simulator.received) == 18
     assert {owner.rsplit(":", 2)[-2] for owner in owners} == {str(w.pid) for w in workers}
@@ -125,7 +133,7 @@ def test_a_worker_killed_mid_send_leaves_its_work_to_another(bench: Bench, tmp_p
     bench.simulator.config.faults.latency_seconds = 8  # the first worker hangs in its call
     first = bench.worker(log=tmp_path / "first.log")
     try:
-        wait_for(lambda: bench.stores.requests.get(filing).state is RequestState.SENDING)
+        wait_for(lambda: bench.stores.requests.find(filing).state is RequestState.SENDING)
         time.sleep(0.5)
     finally:
         first.send_signal(signal.SIGKILL)
@@ -133,14 +141,14 @@ def test_a_worker_killed_mid_send_leaves_its_work_to_another(bench: Bench, tmp_p
     bench.simulator.config.faults.latency_seconds = 0
     second = bench.worker(log=tmp_path / "second.log")
     try:
-        wait_for(lambda: bench.stores.requests.get(filing).state is RequestState.SENT)
+        wait_for(lambda: bench.stores.requests.find(filing).state is RequestState.SENT)
     finally:
         second.terminate()
         second.wait(timeout=30)
     host = socket.gethostname()
     assert bench.actors(filing, "request.sending")[0].startswith(f"worker:{host}:{first.pid}:")
     assert bench.actors(filing, "request.sent")[0].startswith(f"worker:{host}:{second.pid}:")
-    lotes = bench.stores.lotes.lotes(filing)
+    lotes = bench.stores.lotes.lotes(key_of(bench.stores, filing))
     assert len({lote.ugpp_filing_number for lote in lotes}) == len(lotes) == 3
 
 
@@ -150,7 +158,7 @@ def test_worker_once_catches_up_on_received_requests_and_raises_deadline_alerts(
     (filing,) = bench.register(1, due=date.today() + timedelta(days=3))  # ≤ 3 business days
     done = bench.worker("--once", log=tmp_path / "once.log")
     assert done.wait(timeout=120) == 0, (tmp_path / "once.log").read_text()
-    assert bench.stores.requests.get(filing).state is RequestState.SENT
+    assert bench.stores.requests.find(filing).state is RequestState.SENT
     assert "deadline.alert" in [e.action for e in bench.stores.requests.audit_trail(filing)]
 
 
@@ -175,7 +183,7 @@ def test_serve_runs_the_scheduler_so_a_request_received_over_soap_is_built_and_s
         sent = CliRunner().invoke(main, ["ugpp-sim", "send-request", str(DATA / "wire" / "solicitud.xml"),
                                          "--url", f"{base}/soap/solicitudes"], env=env)  # fmt: skip
         assert sent.exit_code == 0, sent.output
-        wait_for(lambda: bench.stores.requests.get("UGPP-2026-000451").state is RequestState.SENT)
+        wait_for(lambda: bench.stores.requests.find("UGPP-2026-000451").state is RequestState.SENT)
         metrics = requests.get(f"{base}/metrics", timeout=5).text
     finally:
         server.terminate()

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.conftest import key_of
 from tests.integration.test_state_store import DUE, SYSTEM, T0, drafts, solicitud
 from ugpp_bridge.adapters import state_base
 from ugpp_bridge.bootstrap import state_stores
@@ -23,7 +24,7 @@ def main(url: str, mode: str, marker: Path) -> None:
     filing = stores.requests.register(
         solicitud(), received_at=T0, due_date=DUE, actor=SYSTEM
     ).filing_number
-    stores.requests.start_build(filing, at=T0, actor=SYSTEM)
+    stores.requests.start_build(key_of(stores, filing), at=T0, actor=SYSTEM)
     if mode == "mid-store":
         original = state_base.append_audit
 
@@ -34,7 +35,7 @@ def main(url: str, mode: str, marker: Path) -> None:
             return original(connection, **kwargs)
 
         state_base.append_audit = stall  # type: ignore[assignment]
-    stores.lotes.store_lotes(filing, drafts(filing, count=5), at=T0, actor=SYSTEM)
+    stores.lotes.store_lotes(key_of(stores, filing), drafts(filing, count=5), at=T0, actor=SYSTEM)
     if mode == "mid-store":
         os._exit(3)  # the stall was never reached: the parent sees an early end
     marker.write_text(filing)

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from lxml import etree
 
-from tests.conftest import DATA
+from tests.conftest import DATA, key_of
 from ugpp_bridge.adapters import source_schema, wire
 from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
@@ -79,7 +79,7 @@ def test_a_stored_request_is_built_into_valid_lotes_with_progress(
     filing = register(stores, solicitud(persons))
     seen: list[int] = []
     options = BuildOptions("800197268", "Banco de Ejemplo S.A.", 200, 4)
-    built = build_request(filing, requests=stores.requests, lotes=stores.lotes, source=source,
+    built = build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=source,
                           writer=LxmlLoteWriter(), options=options, clock=Clock(), progress=seen.append)  # fmt: skip
     assert (built.state, built.generation, built.persons_done) == (
         RequestState.BUILT,
@@ -87,7 +87,7 @@ def test_a_stored_request_is_built_into_valid_lotes_with_progress(
         len(persons),
     )
     assert seen == list(range(1, len(persons) + 1))
-    lotes = stores.lotes.lotes(filing)
+    lotes = stores.lotes.lotes(key_of(stores, filing))
     expected = list(build_report(solicitud(persons), data).records())
     assert [lote.total_lotes for lote in lotes] == [len(lotes)] * len(lotes)
     assert sum(lote.record_count for lote in lotes) == len(expected)
@@ -136,15 +136,15 @@ def test_bad_source_data_fails_the_build_keeps_the_request_and_a_rebuild_succeed
         )
     source = SqlAlchemyReportSource(writer.engine)
     filing = register(stores, solicitud((PersonId("CC", "52123456"),)))
-    build = lambda: build_request(filing, requests=stores.requests, lotes=stores.lotes, source=source,  # noqa: E731
+    build = lambda: build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=source,  # noqa: E731
                                   writer=LxmlLoteWriter(), options=OPTIONS, clock=Clock())  # fmt: skip
     with pytest.raises(SourceDataError, match=r"transactions\.kind.*A1@2025-01-05"):
         build()
-    failed = stores.requests.get(filing)
+    failed = stores.requests.find(filing)
     assert failed.state is RequestState.BUILD_FAILED and "transactions.kind" in (
         failed.last_error or ""
     )
-    assert stores.lotes.lotes(filing) == []
+    assert stores.lotes.lotes(key_of(stores, filing)) == []
     with writer.engine.begin() as connection:
         connection.execute(
             sa.text("UPDATE transactions SET kind = 'regular' WHERE kind = 'refund'")
@@ -166,9 +166,9 @@ def test_a_lote_that_breaks_the_xsd_stops_the_build_naming_the_element(
         connection.execute(source_schema.titles.update().values(title_number="X" * 41))
     filing = register(stores, solicitud((PersonId("CC", "52123456"),)))
     with pytest.raises(SchemaValidationError, match="numeroTitulo"):
-        build_request(filing, requests=stores.requests, lotes=stores.lotes, source=SqlAlchemyReportSource(writer.engine),
+        build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=SqlAlchemyReportSource(writer.engine),
                       writer=LxmlLoteWriter(), options=OPTIONS, clock=Clock())  # fmt: skip
-    assert stores.requests.get(filing).state is RequestState.BUILD_FAILED
+    assert stores.requests.find(filing).state is RequestState.BUILD_FAILED
 
 
 def test_a_rebuild_supersedes_the_unsent_lotes_of_the_earlier_generation(
@@ -178,12 +178,14 @@ def test_a_rebuild_supersedes_the_unsent_lotes_of_the_earlier_generation(
     filing = register(stores, solicitud(tuple(sorted({a.holder for a in data.accounts}))[:5]))
     kwargs = dict(requests=stores.requests, lotes=stores.lotes, source=source, writer=LxmlLoteWriter(),
                   options=OPTIONS, clock=Clock())  # fmt: skip
-    build_request(filing, **kwargs)  # type: ignore[arg-type]
-    build_request(filing, **kwargs)  # type: ignore[arg-type]
-    assert [lote.state for lote in stores.lotes.lotes(filing, generation=1)] == [
+    build_request(key_of(stores, filing), **kwargs)  # type: ignore[arg-type]
+    build_request(key_of(stores, filing), **kwargs)  # type: ignore[arg-type]
+    assert [lote.state for lote in stores.lotes.lotes(key_of(stores, filing), generation=1)] == [
         LoteState.SUPERSEDED
     ]
-    assert [lote.state for lote in stores.lotes.lotes(filing, generation=2)] == [LoteState.STORED]
+    assert [lote.state for lote in stores.lotes.lotes(key_of(stores, filing), generation=2)] == [
+        LoteState.STORED
+    ]
 
 
 def test_full_account_numbers_never_reach_the_state_database(
@@ -191,9 +193,9 @@ def test_full_account_numbers_never_reach_the_state_database(
 ) -> None:
     source, data = bank
     filing = register(stores, solicitud(tuple(sorted({a.holder for a in data.accounts}))))
-    build_request(filing, requests=stores.requests, lotes=stores.lotes, source=source,
+    build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=source,
                   writer=LxmlLoteWriter(), options=OPTIONS, clock=Clock())  # fmt: skip
-    stored = b"".join(lote.xml for lote in stores.lotes.lotes(filing))
+    stored = b"".join(lote.xml for lote in stores.lotes.lotes(key_of(stores, filing)))
     full_numbers = {a.account_number.replace("-", "") for a in data.accounts} | {
         a.account_number for a in data.accounts
     }

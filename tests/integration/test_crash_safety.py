@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.conftest import key_of
 from tests.integration.test_state_store import drafts
 from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
@@ -46,7 +47,7 @@ def test_a_process_that_dies_after_storing_leaves_every_lote_stored_and_unsent(
     child = start_child(state_url, "after-store", marker)
     filing = wait_for(marker, child)
     assert child.wait(timeout=60) == 9
-    stored = stores.lotes.lotes(filing)
+    stored = stores.lotes.lotes(key_of(stores, filing))
     assert [(lote.lote_number, lote.state, lote.xml) for lote in stored] == [
         (draft.lote_number, LoteState.STORED, draft.xml) for draft in drafts(filing, count=5)
     ]
@@ -54,8 +55,8 @@ def test_a_process_that_dies_after_storing_leaves_every_lote_stored_and_unsent(
         lote.sha256 == draft.sha256
         for lote, draft in zip(stored, drafts(filing, count=5), strict=True)
     )
-    assert stores.requests.get(filing).state is RequestState.BUILT
-    assert stores.lotes.attempts(filing) == []
+    assert stores.requests.find(filing).state is RequestState.BUILT
+    assert stores.lotes.attempts(key_of(stores, filing)) == []
     assert stores.requests.verify_audit().ok
 
 
@@ -67,8 +68,8 @@ def test_a_process_killed_inside_the_lote_transaction_writes_none_of_it(
     filing = wait_for(marker, child)
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=60)
-    assert stores.lotes.lotes(filing) == []
-    request = stores.requests.get(filing)
+    assert stores.lotes.lotes(key_of(stores, filing)) == []
+    request = stores.requests.find(filing)
     assert (request.state, request.generation) == (RequestState.BUILDING, 1)
     assert [e.action for e in stores.requests.audit_trail(filing)] == [
         "request.received",
@@ -76,5 +77,7 @@ def test_a_process_killed_inside_the_lote_transaction_writes_none_of_it(
     ]
     assert stores.requests.verify_audit().ok
     # The build can be stored afterwards: the dead transaction left no lock or row behind.
-    stores.lotes.store_lotes(filing, drafts(filing), at=request.received_at, actor="system")
-    assert stores.requests.get(filing).state is RequestState.BUILT
+    stores.lotes.store_lotes(
+        key_of(stores, filing), drafts(filing), at=request.received_at, actor="system"
+    )
+    assert stores.requests.find(filing).state is RequestState.BUILT

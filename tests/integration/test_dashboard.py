@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import register_golden_request
+from tests.conftest import key_of, register_golden_request
 from ugpp_bridge.adapters.migrations import upgrade
 from ugpp_bridge.bootstrap import StateStores, state_stores
-from ugpp_bridge.domain.filing import StoredRequest
+from ugpp_bridge.domain.filing import RequestKey, StoredRequest
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.users import Role
 from ugpp_bridge.entrypoints.dashboard import DashboardServices, create_dashboard
@@ -43,9 +43,10 @@ def resent(stores: StateStores) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def client(stores: StateStores, resent: list[tuple[str, str]]) -> FlaskClient:
-    def resend(identifier: str, actor: str) -> StoredRequest:
-        resent.append((identifier, actor))
-        return stores.requests.get(identifier)
+    def resend(key: RequestKey, actor: str) -> StoredRequest:
+        stored = stores.requests.get(key)
+        resent.append((stored.filing_number, actor))
+        return stored
 
     services = DashboardServices(
         requests=stores.requests, lotes=stores.lotes, users=stores.users, clock=lambda: NOW,
@@ -96,7 +97,7 @@ def test_a_post_without_its_csrf_token_is_refused_before_any_view(
     assert login(client, "ana") == 302
     refused = client.post(f"/solicitudes/{filing}/confirmar", data={"radicado": "R-1"})
     assert refused.status_code == 400 and "El formulario venció" in refused.get_data(as_text=True)
-    assert stores.requests.get(filing).state is RequestState.RECEIVED
+    assert stores.requests.find(filing).state is RequestState.RECEIVED
 
 
 def test_the_list_shows_deadline_days_left_state_and_the_timeline(
@@ -146,18 +147,18 @@ def test_an_operator_resends_and_confirms_and_each_action_names_them(
         RequestState.SENDING,
         RequestState.SENT,
     ):
-        stores.requests.transition(filing, target, at=NOW, actor="test")
+        stores.requests.transition(key_of(stores, filing), target, at=NOW, actor="test")
     blank = client.post(
         f"/solicitudes/{filing}/confirmar",
         data={"csrf_token": token, "radicado": "   "},
         follow_redirects=True,
     )
     assert "Enter UGPP&#39;s radicado" in blank.get_data(as_text=True)
-    assert stores.requests.get(filing).state is RequestState.SENT
+    assert stores.requests.find(filing).state is RequestState.SENT
     client.post(
         f"/solicitudes/{filing}/confirmar", data={"csrf_token": token, "radicado": "2026-UGPP-77"}
     )
-    stored = stores.requests.get(filing)
+    stored = stores.requests.find(filing)
     assert (stored.state, stored.confirmation) == (RequestState.CONFIRMED, "2026-UGPP-77")
     trail = stores.requests.audit_trail(filing)
     assert (trail[-1].action, trail[-1].actor) == ("request.confirmed", "web:ana")

@@ -138,7 +138,7 @@ def test_a_zeep_client_gets_a_receipt_with_radicado_deadline_and_bogota_offset(
     assert receipt.filing_number.startswith("UB-20") and receipt.filing_number.endswith("-000001")
     assert receipt.due_date == "2026-12-07"  # 2026-11-05 + 1 month is a Saturday
     assert receipt.received_at.endswith("-05:00")
-    stored = server.stores.requests.get(receipt.filing_number)
+    stored = server.stores.requests.find(receipt.filing_number)
     assert (stored.state, stored.request) == (RequestState.RECEIVED, SOLICITUD)
 
 
@@ -309,4 +309,4 @@ def test_a_large_request_within_the_limits_is_received_whole(stores: StateStores
     for server in serving(stores, roomy):
         receipt = send(server, large)
         assert (receipt.status, receipt.total_persons) == ("RECIBIDA", 25_000)
-        assert server.stores.requests.get("UGPP-GRANDE").request.persons == large.persons
+        assert server.stores.requests.find("UGPP-GRANDE").request.persons == large.persons

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from tests.conftest import DATA, GOLDEN_RECEIVED_AT, register_golden_request
+from tests.conftest import DATA, GOLDEN_RECEIVED_AT, key_of, register_golden_request
 from ugpp_bridge.adapters import wire
 from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
@@ -69,7 +69,7 @@ def filing(stores: StateStores, tmp_path: Path) -> str:
     number = register_golden_request(stores)
     received = GOLDEN_RECEIVED_AT
     source = SqlAlchemyReportSource(writer.engine)
-    build_request(number, requests=stores.requests, lotes=stores.lotes, source=source, writer=LxmlLoteWriter(),
+    build_request(key_of(stores, number), requests=stores.requests, lotes=stores.lotes, source=source, writer=LxmlLoteWriter(),
                   options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4), clock=lambda: received)  # fmt: skip
     writer.close()
     return number
@@ -86,7 +86,7 @@ def send(stores: StateStores, filing: str, gateway: ZeepUgppGateway, **options: 
         "test",
     )
     try:
-        return submit_request(filing, context, **options)  # type: ignore[arg-type]
+        return submit_request(key_of(stores, filing), context, **options)  # type: ignore[arg-type]
     finally:
         gateway.close()
 
@@ -103,14 +103,14 @@ def reporte_c14n(envelope: bytes) -> bytes:
 
 
 def outcomes(stores: StateStores, filing: str) -> list[str]:
-    return [a.outcome.value for a in stores.lotes.attempts(filing)]
+    return [a.outcome.value for a in stores.lotes.attempts(key_of(stores, filing))]
 
 
 def test_every_lote_is_acknowledged_with_one_token_and_the_exact_bytes_kept(
     stores: StateStores, filing: str, ugpp: Ugpp
 ) -> None:
     sent = send(stores, filing, ugpp.gateway())
-    lotes = stores.lotes.lotes(filing)
+    lotes = stores.lotes.lotes(key_of(stores, filing))
     assert sent.state is RequestState.SENT and len(lotes) == 3
     assert [lote.state for lote in lotes] == [LoteState.ACKNOWLEDGED] * 3
     assert [lote.ugpp_filing_number for lote in lotes] == [
@@ -119,7 +119,7 @@ def test_every_lote_is_acknowledged_with_one_token_and_the_exact_bytes_kept(
         "UGPP-R-000003",
     ]
     assert ugpp.simulator.token_requests == 1
-    attempts = stores.lotes.attempts(filing)
+    attempts = stores.lotes.attempts(key_of(stores, filing))
     assert [a.outcome for a in attempts] == [AttemptOutcome.ACKNOWLEDGED] * 3
     for lote, attempt in zip(lotes, attempts, strict=True):
         assert lote.submission_id.encode() in attempt.request_bytes
@@ -153,7 +153,7 @@ def test_a_token_refused_with_401_is_renewed_once_and_the_lote_goes_through(
     gateway.tokens.current()
     time.sleep(0.6)
     assert send(stores, filing, gateway).state is RequestState.SENT
-    attempts = stores.lotes.attempts(filing)
+    attempts = stores.lotes.attempts(key_of(stores, filing))
     assert (attempts[0].outcome, attempts[0].http_status, attempts[1].outcome) == (
         AttemptOutcome.HTTP_ERROR,
         401,
@@ -191,7 +191,7 @@ def test_a_client_fault_rejects_without_retrying_and_says_why(
         rejected.last_error or ""
     )
     assert outcomes(stores, filing) == ["client_fault"]
-    assert [lote.state for lote in stores.lotes.lotes(filing)] == [
+    assert [lote.state for lote in stores.lotes.lotes(key_of(stores, filing))] == [
         LoteState.REJECTED,
         LoteState.STORED,
         LoteState.STORED,
@@ -207,7 +207,7 @@ def test_a_reset_after_the_body_is_retried_with_the_same_bytes_and_no_duplicate(
 ) -> None:
     ugpp.simulator.config.faults.reset_after_body = 1
     assert send(stores, filing, ugpp.gateway()).state is RequestState.SENT
-    attempts = stores.lotes.attempts(filing)
+    attempts = stores.lotes.attempts(key_of(stores, filing))
     assert [a.outcome for a in attempts[:2]] == [
         AttemptOutcome.CONNECTION_ERROR,
         AttemptOutcome.ACKNOWLEDGED,
@@ -240,10 +240,10 @@ def test_resubmitting_repeats_the_same_id_envio_and_bytes(
     stores: StateStores, filing: str, ugpp: Ugpp
 ) -> None:
     send(stores, filing, ugpp.gateway())
-    first = stores.lotes.attempts(filing)
+    first = stores.lotes.attempts(key_of(stores, filing))
     again = send(stores, filing, ugpp.gateway(), resend_all=True)
     assert again.state is RequestState.SENT
-    second = stores.lotes.attempts(filing)[3:]
+    second = stores.lotes.attempts(key_of(stores, filing))[3:]
     assert [a.submission_id for a in second] == [a.submission_id for a in first]
     assert [ugpp.simulator.received[a.submission_id].filing_number for a in second] == [
         "UGPP-R-000001",
@@ -259,7 +259,7 @@ def test_wsse_sends_a_fresh_username_token_and_timestamp_each_call(
     ugpp.simulator.config.auth = "wsse"
     assert send(stores, filing, ugpp.gateway(auth="wsse")).state is RequestState.SENT
     created = []
-    for attempt in stores.lotes.attempts(filing):
+    for attempt in stores.lotes.attempts(key_of(stores, filing)):
         security = etree.fromstring(attempt.request_bytes, wire.secure_parser()).find(
             ".//{*}Security"
         )
@@ -283,18 +283,18 @@ def test_a_rebuild_after_new_source_data_is_a_correction_with_its_diff(
     stores: StateStores, filing: str, ugpp: Ugpp, tmp_path: Path
 ) -> None:
     assert send(stores, filing, ugpp.gateway()).state is RequestState.SENT
-    originals = stores.lotes.lotes(filing)
+    originals = stores.lotes.lotes(key_of(stores, filing))
     bank = SqlAlchemySource(make_engine(f"sqlite:///{tmp_path / 'bank.db'}"))
     with bank.engine.begin() as connection:  # the entity fixes a deposit that was booked wrong
         connection.exec_driver_sql(
             "UPDATE transactions SET amount = 1600000.50 WHERE account_id = 'A1' AND booked_on = '2025-01-05'"
         )
-    rebuilt = build_request(filing, requests=stores.requests, lotes=stores.lotes, source=SqlAlchemyReportSource(bank.engine),
+    rebuilt = build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=SqlAlchemyReportSource(bank.engine),
                             writer=LxmlLoteWriter(), options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4),
                             clock=lambda: datetime.now(UTC))  # fmt: skip
     bank.close()
     assert (rebuilt.state, rebuilt.generation) == (RequestState.BUILT, 2)
-    corrections = stores.lotes.lotes(filing)
+    corrections = stores.lotes.lotes(key_of(stores, filing))
     assert [lote.submission_type.value for lote in corrections] == ["CORRECCION"] * 3
     assert [lote.corrects_submission_id for lote in corrections] == [
         lote.submission_id for lote in originals
@@ -304,7 +304,7 @@ def test_a_rebuild_after_new_source_data_is_a_correction_with_its_diff(
     assert (header.findtext(f"{{{wire.REPORTE_NS}}}tipoEnvio"), header.findtext(f"{{{wire.REPORTE_NS}}}idEnvioCorregido")) == (
         "CORRECCION", originals[0].submission_id,
     )  # fmt: skip
-    kept = stores.lotes.corrections(filing)
+    kept = stores.lotes.corrections(key_of(stores, filing))
     assert [c.correcting_submission_id for c in kept] == [
         lote.submission_id for lote in corrections
     ]
@@ -316,7 +316,7 @@ def test_a_rebuild_after_new_source_data_is_a_correction_with_its_diff(
         {"valorCreditos": "1500001"},
         {"valorCreditos": "1600001"},
     )
-    assert [lote.state for lote in stores.lotes.lotes(filing, generation=1)] == [
+    assert [lote.state for lote in stores.lotes.lotes(key_of(stores, filing), generation=1)] == [
         LoteState.ACKNOWLEDGED
     ] * 3
     assert send(stores, filing, ugpp.gateway()).state is RequestState.SENT

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from tests.conftest import DATA
+from tests.conftest import DATA, key_of
 from ugpp_bridge.adapters import state_tables
 from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.migrations import current_revision, downgrade, upgrade
@@ -74,8 +74,8 @@ def built(stores: StateStores, request_id: str = "UGPP-1") -> str:
     filing = stores.requests.register(
         solicitud(request_id), received_at=T0, due_date=DUE, actor=SYSTEM
     ).filing_number
-    stores.requests.start_build(filing, at=T0, actor=SYSTEM)
-    stores.lotes.store_lotes(filing, drafts(filing), at=T0, actor=SYSTEM)
+    stores.requests.start_build(key_of(stores, filing), at=T0, actor=SYSTEM)
+    stores.lotes.store_lotes(key_of(stores, filing), drafts(filing), at=T0, actor=SYSTEM)
     return filing
 
 
@@ -107,7 +107,7 @@ def test_a_new_request_gets_a_readable_radicado_and_is_stored_whole(stores: Stat
     )
     assert receipt.received_at == T0 and receipt.due_date == DUE
     for identifier in ("UB-2026-000001", "UGPP-1"):
-        stored = stores.requests.get(identifier)
+        stored = stores.requests.find(identifier)
         assert stored.request == solicitud()
         assert (stored.state, stored.due_date, stored.received_at) == (
             RequestState.RECEIVED,
@@ -147,7 +147,7 @@ def test_the_same_id_with_different_content_is_refused_and_stores_nothing(
             solicitud(persons=(ANA,)), received_at=T0, due_date=DUE, actor=SYSTEM
         )
     assert len(stores.requests.audit_trail()) == 1
-    assert stores.requests.get("UGPP-1").request.persons == (ANA, PEDRO, RAUL)
+    assert stores.requests.find("UGPP-1").request.persons == (ANA, PEDRO, RAUL)
 
 
 def test_radicados_count_per_year_in_bogota_time(stores: StateStores) -> None:
@@ -164,15 +164,19 @@ def test_radicados_count_per_year_in_bogota_time(stores: StateStores) -> None:
 
 def test_an_unknown_request_is_named_in_the_error(stores: StateStores) -> None:
     with pytest.raises(RequestNotFoundError, match="UB-1999-000001"):
-        stores.requests.get("UB-1999-000001")
+        stores.requests.find("UB-1999-000001")
 
 
 def test_the_lifecycle_runs_from_received_to_confirmed(stores: StateStores) -> None:
     filing = built(stores)
     for target in (RequestState.SENDING, RequestState.SENT):
-        stores.requests.transition(filing, target, at=T0, actor="operador1")
+        stores.requests.transition(key_of(stores, filing), target, at=T0, actor="operador1")
     done = stores.requests.transition(
-        filing, RequestState.CONFIRMED, at=T0, actor="operador1", confirmation="UGPP-R-778812"
+        key_of(stores, filing),
+        RequestState.CONFIRMED,
+        at=T0,
+        actor="operador1",
+        confirmation="UGPP-R-778812",
     )
     assert (done.state, done.confirmation, done.confirmed_at, done.generation) == (
         RequestState.CONFIRMED, "UGPP-R-778812", T0, 1,
@@ -194,8 +198,8 @@ def test_an_illegal_transition_raises_and_writes_nothing(
         solicitud(), received_at=T0, due_date=DUE, actor=SYSTEM
     ).filing_number
     with pytest.raises(IllegalTransitionError, match="'received'"):
-        stores.requests.transition(filing, target, at=T0, actor=SYSTEM)
-    assert stores.requests.get(filing).state is RequestState.RECEIVED
+        stores.requests.transition(key_of(stores, filing), target, at=T0, actor=SYSTEM)
+    assert stores.requests.find(filing).state is RequestState.RECEIVED
     assert len(stores.requests.audit_trail()) == 1
 
 
@@ -203,27 +207,33 @@ def test_a_failed_build_keeps_its_error_and_can_be_rebuilt(stores: StateStores) 
     filing = stores.requests.register(
         solicitud(), received_at=T0, due_date=DUE, actor=SYSTEM
     ).filing_number
-    stores.requests.start_build(filing, at=T0, actor=SYSTEM)
+    stores.requests.start_build(key_of(stores, filing), at=T0, actor=SYSTEM)
     failed = stores.requests.transition(
-        filing, RequestState.BUILD_FAILED, at=T0, actor=SYSTEM, error="accounts.account_type: 9"
+        key_of(stores, filing),
+        RequestState.BUILD_FAILED,
+        at=T0,
+        actor=SYSTEM,
+        error="accounts.account_type: 9",
     )
     assert (failed.state, failed.last_error) == (
         RequestState.BUILD_FAILED,
         "accounts.account_type: 9",
     )
-    again = stores.requests.start_build(filing, at=T0 + timedelta(hours=1), actor="operador1")
+    again = stores.requests.start_build(
+        key_of(stores, filing), at=T0 + timedelta(hours=1), actor="operador1"
+    )
     assert (again.state, again.generation, again.last_error) == (RequestState.BUILDING, 2, None)
     assert again.generated_at == T0 + timedelta(hours=1)
 
 
 def test_lotes_are_stored_with_their_exact_bytes_and_hash(stores: StateStores) -> None:
     filing = built(stores)
-    stored = stores.lotes.lotes(filing)
+    stored = stores.lotes.lotes(key_of(stores, filing))
     expected = drafts(filing)
     assert [(lote.xml, lote.sha256, lote.state) for lote in stored] == [
         (draft.xml, draft.sha256, LoteState.STORED) for draft in expected
     ]
-    assert stores.requests.get(filing).state is RequestState.BUILT
+    assert stores.requests.find(filing).state is RequestState.BUILT
 
 
 def test_lotes_can_only_be_stored_while_building(stores: StateStores) -> None:
@@ -231,13 +241,13 @@ def test_lotes_can_only_be_stored_while_building(stores: StateStores) -> None:
         solicitud(), received_at=T0, due_date=DUE, actor=SYSTEM
     ).filing_number
     with pytest.raises(IllegalTransitionError):
-        stores.lotes.store_lotes(filing, drafts(filing), at=T0, actor=SYSTEM)
-    assert stores.lotes.lotes(filing) == []
+        stores.lotes.store_lotes(key_of(stores, filing), drafts(filing), at=T0, actor=SYSTEM)
+    assert stores.lotes.lotes(key_of(stores, filing)) == []
 
 
 def test_every_attempt_is_kept_with_its_bytes_in_order(stores: StateStores) -> None:
     filing = built(stores)
-    lote = stores.lotes.lotes(filing)[0]
+    lote = stores.lotes.lotes(key_of(stores, filing))[0]
     failures = Attempt(
         lote.submission_id,
         T0,
@@ -251,7 +261,7 @@ def test_every_attempt_is_kept_with_its_bytes_in_order(stores: StateStores) -> N
                  b"<env/>", b"<acuse/>", http_status=200)  # fmt: skip
     numbers = [stores.lotes.record_attempt(a, actor=SYSTEM).attempt_number for a in (failures, ok)]
     assert numbers == [1, 2]
-    kept = stores.lotes.attempts(filing)
+    kept = stores.lotes.attempts(key_of(stores, filing))
     assert [
         (a.outcome, a.request_bytes, a.response_bytes, a.http_status, a.duration_ms) for a in kept
     ] == [
@@ -262,7 +272,7 @@ def test_every_attempt_is_kept_with_its_bytes_in_order(stores: StateStores) -> N
 
 def test_lote_states_follow_their_lifecycle(stores: StateStores) -> None:
     filing = built(stores)
-    first = stores.lotes.lotes(filing)[0].submission_id
+    first = stores.lotes.lotes(key_of(stores, filing))[0].submission_id
     acknowledged = stores.lotes.set_lote_state(
         first, LoteState.ACKNOWLEDGED, at=T0, actor=SYSTEM, ugpp_filing_number="R-1"
     )
@@ -279,10 +289,16 @@ def test_a_correction_keeps_what_it_corrects_and_the_diff(stores: StateStores) -
     filing = built(stores)
     diff = {"changed": [{"numeroDocumento": "52123456", "saldoFinal": [2130000, 2130001]}]}
     stores.lotes.record_correction(
-        Correction(filing, submission_id(filing, 1, 1), submission_id(filing, 2, 1), diff, T0),
+        Correction(
+            key_of(stores, filing),
+            submission_id(filing, 1, 1),
+            submission_id(filing, 2, 1),
+            diff,
+            T0,
+        ),
         actor="operador1",
     )
-    (kept,) = stores.lotes.corrections(filing)
+    (kept,) = stores.lotes.corrections(key_of(stores, filing))
     assert (kept.corrected_submission_id, kept.correcting_submission_id, kept.diff) == (
         f"{filing}-G1-L1", f"{filing}-G2-L1", diff,
     )  # fmt: skip

@@ -11,11 +11,18 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import key_of
 from tests.integration.test_state_store import DUE, T0, drafts, solicitud
 from ugpp_bridge.adapters.metrics_reader import SqlAlchemyMetricsReader
 from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.alerts import DeadlineAlert
-from ugpp_bridge.domain.filing import Attempt, AttemptOutcome, StoredRequest, submission_id
+from ugpp_bridge.domain.filing import (
+    Attempt,
+    AttemptOutcome,
+    RequestKey,
+    StoredRequest,
+    submission_id,
+)
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.users import Role, User
 from ugpp_bridge.domain.work import WorkKind
@@ -72,8 +79,8 @@ def test_an_expired_lease_is_due_again_and_its_old_owner_cannot_renew_it(
 
 def test_a_parked_send_is_not_due_before_its_retry_time(stores: StateStores) -> None:
     filing = register(stores, "UGPP-1")
-    stores.requests.start_build(filing, at=T0, actor="test")
-    stores.lotes.store_lotes(filing, drafts(filing), at=T0, actor="test")
+    stores.requests.start_build(key_of(stores, filing), at=T0, actor="test")
+    stores.lotes.store_lotes(key_of(stores, filing), drafts(filing), at=T0, actor="test")
     claim = stores.work.claim_next(WorkKind.SEND, owner="a", now=T0, lease=LEASE)
     assert claim is not None
     stores.work.release(claim, retry_at=T0 + timedelta(minutes=30))
@@ -98,15 +105,15 @@ def test_an_operator_waits_for_a_live_holder_but_not_for_a_dead_process_of_this_
         WorkKind.BUILD, owner="worker:other-host:1:x", now=T0, lease=LEASE
     )
     with pytest.raises(WorkInProgressError, match="worker:other-host:1:x"):
-        stores.work.claim(filing, owner="cli", now=T0, lease=LEASE)
+        stores.work.claim(key_of(stores, filing), owner="cli", now=T0, lease=LEASE)
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     dead_owner = f"cli:{socket.gethostname()}:{gone.stdout.strip()}:x"
     other = register(stores, "UGPP-2")
-    assert stores.work.claim(other, owner=dead_owner, now=T0, lease=LEASE)
-    assert stores.work.claim(other, owner="cli", now=T0, lease=LEASE).owner == "cli"
+    assert stores.work.claim(key_of(stores, other), owner=dead_owner, now=T0, lease=LEASE)
+    assert stores.work.claim(key_of(stores, other), owner="cli", now=T0, lease=LEASE).owner == "cli"
     with pytest.raises(WorkInProgressError):  # another thread of the same process is on it
-        stores.work.claim(other, owner="cli", now=T0, lease=LEASE)
+        stores.work.claim(key_of(stores, other), owner="cli", now=T0, lease=LEASE)
 
 
 @pytest.mark.postgresql
@@ -139,18 +146,18 @@ def context(stores: StateStores, clock: Clock, build=None, send=None) -> WorkCon
     return WorkContext(
         stores.requests,
         Leasing(stores.work, "worker-test", LEASE, clock),
-        build or (lambda filing, actor: stores.requests.get(filing)),
-        send or (lambda filing: stores.requests.get(filing)),
+        build or (lambda key, actor: stores.requests.get(key)),
+        send or (lambda key: stores.requests.get(key)),
         timedelta(minutes=30),
     )
 
 
 def fake_build(stores: StateStores, clock: Clock):  # type: ignore[no-untyped-def]
-    def build(filing: str, actor: str) -> StoredRequest:
-        stores.requests.start_build(filing, at=clock(), actor=actor)
-        stores.lotes.store_lotes(filing, drafts(filing, stores.requests.get(filing).generation),
+    def build(key: RequestKey, actor: str) -> StoredRequest:
+        started = stores.requests.start_build(key, at=clock(), actor=actor)
+        stores.lotes.store_lotes(key, drafts(started.filing_number, started.generation),
                                  at=clock(), actor=actor)  # fmt: skip
-        return stores.requests.get(filing)
+        return stores.requests.get(key)
 
     return build
 
@@ -160,10 +167,10 @@ def test_the_build_sweep_builds_received_requests_and_restarts_an_interrupted_bu
 ) -> None:
     clock = Clock()
     fresh, interrupted = register(stores, "UGPP-1"), register(stores, "UGPP-2")
-    stores.requests.start_build(interrupted, at=T0, actor="a-process-that-died")
+    stores.requests.start_build(key_of(stores, interrupted), at=T0, actor="a-process-that-died")
     done = build_due(context(stores, clock, build=fake_build(stores, clock)))
     assert sorted(done) == sorted([fresh, interrupted])
-    assert {stores.requests.get(f).state for f in done} == {RequestState.BUILT}
+    assert {stores.requests.find(f).state for f in done} == {RequestState.BUILT}
     trail = [(e.action, e.details.get("error")) for e in stores.requests.audit_trail(interrupted)]
     assert ("request.build_failed", INTERRUPTED) in trail
     assert build_due(context(stores, clock, build=fake_build(stores, clock))) == []
@@ -175,26 +182,26 @@ def test_a_build_that_fails_unexpectedly_is_marked_failed_not_retried_in_a_loop(
     clock = Clock()
     filing = register(stores, "UGPP-1")
 
-    def broken(filing: str, actor: str) -> StoredRequest:
-        stores.requests.start_build(filing, at=clock(), actor=actor)
+    def broken(key: RequestKey, actor: str) -> StoredRequest:
+        stores.requests.start_build(key, at=clock(), actor=actor)
         raise RuntimeError("a bug")
 
     assert build_due(context(stores, clock, build=broken)) == [filing]
-    assert stores.requests.get(filing).state is RequestState.BUILD_FAILED
+    assert stores.requests.find(filing).state is RequestState.BUILD_FAILED
     assert build_due(context(stores, clock, build=broken)) == []
 
 
 def test_the_send_sweep_parks_an_unfinished_send_until_its_retry_time(stores: StateStores) -> None:
     clock = Clock()
     filing = register(stores, "UGPP-1")
-    fake_build(stores, clock)(filing, "test")
+    fake_build(stores, clock)(key_of(stores, filing), "test")
     calls: list[str] = []
 
-    def parked(filing: str) -> StoredRequest:
-        calls.append(filing)
-        if stores.requests.get(filing).state is RequestState.BUILT:
-            stores.requests.transition(filing, RequestState.SENDING, at=clock(), actor="t")
-        return stores.requests.get(filing)
+    def parked(key: RequestKey) -> StoredRequest:
+        calls.append(stores.requests.get(key).filing_number)
+        if stores.requests.get(key).state is RequestState.BUILT:
+            stores.requests.transition(key, RequestState.SENDING, at=clock(), actor="t")
+        return stores.requests.get(key)
 
     work = context(stores, clock, send=parked)
     assert send_due(work) == [filing]
@@ -262,7 +269,7 @@ def test_dashboard_accounts_keep_a_hash_and_audit_no_secret(stores: StateStores)
 def test_the_metrics_counts_come_from_the_database(stores: StateStores) -> None:
     filing = register(stores, "UGPP-1")
     register(stores, "UGPP-2")
-    fake_build(stores, Clock())(filing, "test")
+    fake_build(stores, Clock())(key_of(stores, filing), "test")
     for n, (outcome, ms) in enumerate(
         [(AttemptOutcome.TIMEOUT, 60_000), (AttemptOutcome.ACKNOWLEDGED, 80)]
     ):

@@ -17,6 +17,7 @@ from ugpp_bridge.domain.filing import (
     LoteSummary,
     Receipt,
     ReceiptStatus,
+    RequestKey,
     RequestSummary,
     StoredLote,
     StoredRequest,
@@ -30,6 +31,7 @@ from ugpp_bridge.domain.report import PersonReport, Record, build_report, split_
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import (
+    AmbiguousIdentifierError,
     ConflictingRequestError,
     RequestNotFoundError,
     SourceDataError,
@@ -40,7 +42,7 @@ from ugpp_bridge.service.ports import LoteStore, LoteWriter, ReportSource, Reque
 
 class FakeRequestStore(RequestStore):
     def __init__(self) -> None:
-        self.requests: dict[str, StoredRequest] = {}
+        self.requests: dict[RequestKey, StoredRequest] = {}
         self.actions: list[tuple[str, str]] = []  # (filing number, action)
         self.progress: list[int] = []
 
@@ -53,9 +55,10 @@ class FakeRequestStore(RequestStore):
                     raise ConflictingRequestError(request.request_id, stored.filing_number)
                 return Receipt(request.request_id, stored.filing_number, ReceiptStatus.DUPLICATE,
                                stored.received_at, stored.due_date, len(request.persons))  # fmt: skip
-        filing = filing_number(received_at.year, len(self.requests) + 1)
-        self.requests[filing] = StoredRequest(
-            request, filing, RequestState.RECEIVED, received_at, due_date, received_at
+        key = RequestKey(len(self.requests) + 1)
+        filing = filing_number(received_at.year, key)
+        self.requests[key] = StoredRequest(
+            request, filing, RequestState.RECEIVED, received_at, due_date, received_at, key
         )
         self.actions.append((filing, "request.received"))
         return Receipt(
@@ -67,41 +70,46 @@ class FakeRequestStore(RequestStore):
             len(request.persons),
         )
 
-    def get(self, identifier: str) -> StoredRequest:
-        for stored in self.requests.values():
-            if identifier in (stored.filing_number, stored.request.request_id):
-                return stored
+    def find(self, identifier: str) -> StoredRequest:
+        by_radicado = [r for r in self.requests.values() if r.filing_number == identifier]
+        by_id = [r for r in self.requests.values() if r.request.request_id == identifier]
+        if by_radicado and by_id and by_radicado[0].key != by_id[0].key:
+            raise AmbiguousIdentifierError(identifier, by_radicado[0].filing_number,
+                                           by_id[0].filing_number)  # fmt: skip
+        for stored in by_radicado or by_id:
+            return stored
         raise RequestNotFoundError(identifier)
+
+    def get(self, key: RequestKey) -> StoredRequest:
+        if key not in self.requests:
+            raise RequestNotFoundError(str(key))
+        return self.requests[key]
 
     def list_requests(self) -> list[RequestSummary]:
         return [
             RequestSummary.of(r) for r in sorted(self.requests.values(), key=lambda r: r.due_date)
         ]
 
-    def transition(self, filing_number: str, target: RequestState, *, at: datetime, actor: str,
+    def transition(self, key: RequestKey, target: RequestState, *, at: datetime, actor: str,
                    reason: str | None = None, error: str | None = None,
                    confirmation: str | None = None) -> StoredRequest:  # fmt: skip
-        stored = self.get(filing_number)
+        stored = self.get(key)
         check_request_transition(stored.state, target)
-        self.requests[filing_number] = replace(
-            stored, state=target, updated_at=at, last_error=error
-        )
-        self.actions.append((filing_number, f"request.{target.value}"))
-        return self.requests[filing_number]
+        self.requests[key] = replace(stored, state=target, updated_at=at, last_error=error)
+        self.actions.append((stored.filing_number, f"request.{target.value}"))
+        return self.requests[key]
 
-    def start_build(self, filing_number: str, *, at: datetime, actor: str) -> StoredRequest:
-        stored = self.transition(filing_number, RequestState.BUILDING, at=at, actor=actor)
-        self.requests[filing_number] = replace(
-            stored, generation=stored.generation + 1, generated_at=at
-        )
-        return self.requests[filing_number]
+    def start_build(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
+        stored = self.transition(key, RequestState.BUILDING, at=at, actor=actor)
+        self.requests[key] = replace(stored, generation=stored.generation + 1, generated_at=at)
+        return self.requests[key]
 
-    def record_progress(self, filing_number: str, persons_done: int, *, at: datetime) -> None:
+    def record_progress(self, key: RequestKey, persons_done: int, *, at: datetime) -> None:
         self.progress.append(persons_done)
-        self.requests[filing_number] = replace(self.get(filing_number), persons_done=persons_done)
+        self.requests[key] = replace(self.get(key), persons_done=persons_done)
 
-    def record_error(self, filing_number: str, error: str | None, *, at: datetime) -> None:
-        self.requests[filing_number] = replace(self.get(filing_number), last_error=error)
+    def record_error(self, key: RequestKey, error: str | None, *, at: datetime) -> None:
+        self.requests[key] = replace(self.get(key), last_error=error)
 
     def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
         raise AssertionError("not used by these use cases")
@@ -119,15 +127,16 @@ class FakeLoteStore(LoteStore):
         self.stored: list[LoteDraft] = []
 
     def store_lotes(
-        self, filing_number: str, drafts: Iterable[LoteDraft], *, at: datetime, actor: str
+        self, key: RequestKey, drafts: Iterable[LoteDraft], *, at: datetime, actor: str
     ) -> int:
         self.stored.extend(drafts)
-        self.requests.transition(filing_number, RequestState.BUILT, at=at, actor=actor)
+        self.requests.transition(key, RequestState.BUILT, at=at, actor=actor)
         return len(self.stored)
 
-    def lotes(self, filing_number: str, *, generation: int | None = None) -> list[StoredLote]:
+    def lotes(self, key: RequestKey, *, generation: int | None = None) -> list[StoredLote]:
+        filing = self.requests.get(key).filing_number
         return [
-            StoredLote(filing_number, 1, d.lote_number, d.total_lotes, d.submission_id, d.submission_type,
+            StoredLote(filing, 1, d.lote_number, d.total_lotes, d.submission_id, d.submission_type,
                        d.corrects_submission_id, d.record_count, d.xml, d.sha256, LoteState.STORED, datetime.min)
             for d in self.stored
         ]  # fmt: skip
@@ -135,13 +144,13 @@ class FakeLoteStore(LoteStore):
     def record_attempt(self, attempt: Attempt, *, actor: str) -> Attempt:
         raise AssertionError("not used by these use cases")
 
-    def summaries(self, filing_number: str) -> list[LoteSummary]:
+    def summaries(self, key: RequestKey) -> list[LoteSummary]:
         raise AssertionError("not used by these use cases")
 
-    def attempt_count(self, filing_number: str) -> int:
+    def attempt_count(self, key: RequestKey) -> int:
         raise AssertionError("not used by these use cases")
 
-    def attempts(self, filing_number: str, *, with_bytes: bool = True) -> list[Attempt]:
+    def attempts(self, key: RequestKey, *, with_bytes: bool = True) -> list[Attempt]:
         raise AssertionError("not used by these use cases")
 
     def set_lote_state(self, submission_id: str, target: LoteState, **_: object) -> StoredLote:  # type: ignore[override]
@@ -150,7 +159,7 @@ class FakeLoteStore(LoteStore):
     def record_correction(self, correction: Correction, *, actor: str) -> None:
         raise AssertionError("not used by these use cases")
 
-    def corrections(self, filing_number: str) -> list[Correction]:
+    def corrections(self, key: RequestKey) -> list[Correction]:
         raise AssertionError("not used by these use cases")
 
 

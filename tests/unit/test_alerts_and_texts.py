@@ -10,7 +10,7 @@ import pytest
 
 from ugpp_bridge.domain.alerts import DeadlineAlert, alert_threshold
 from ugpp_bridge.domain.exposure import ExposureEstimate
-from ugpp_bridge.domain.filing import RequestSummary
+from ugpp_bridge.domain.filing import RequestKey, RequestSummary
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.entrypoints.dashboard.texts import days_left, pesos, plain_error, urgency
 from ugpp_bridge.entrypoints.dashboard.timeline import timeline
@@ -26,7 +26,9 @@ def test_the_tightest_threshold_reached_is_the_one_raised(days: int, threshold: 
 
 
 def test_an_alert_names_the_request_not_a_person() -> None:
-    alert = DeadlineAlert("UB-2026-000001", "UGPP-1", "sending", date(2026, 12, 7), 2, 2)
+    alert = DeadlineAlert(
+        "UB-2026-000001", "UGPP-1", "sending", date(2026, 12, 7), 2, 2, RequestKey(1)
+    )
     assert alert.message() == (
         "Solicitud UGPP-1 (radicado UB-2026-000001, estado sending): vence en 2 día(s) hábil(es), "
         "el 2026-12-07."
@@ -56,7 +58,7 @@ def summary(
 ) -> RequestSummary:
     moment = datetime(2026, 11, 5, 14, tzinfo=UTC)
     return RequestSummary(
-        "UB-2026-000001", "UGPP-1", state, moment, due, moment, 3, last_error=error
+        "UB-2026-000001", "UGPP-1", state, moment, due, moment, 3, RequestKey(1), last_error=error
     )
 
 

@@ -95,16 +95,16 @@ def test_duplicates_and_conflicts_are_the_store_s_to_tell() -> None:
     assert receive(store).status is ReceiptStatus.DUPLICATE
     with pytest.raises(ConflictingRequestError):
         receive(store, replace(REQUEST, persons=(ANA,)))
-    assert len(store.requests) == 1 and first.filing_number in store.requests
+    assert len(store.requests) == 1 and store.find(first.filing_number).key in store.requests
 
 
 def built(source: FakeReportSource, options: BuildOptions = OPTIONS):  # type: ignore[no-untyped-def]
     requests = FakeRequestStore()
     lotes = FakeLoteStore(requests)
-    filing = receive(requests).filing_number
+    key = requests.find(receive(requests).filing_number).key
     clock = iter(NOW + timedelta(seconds=n) for n in range(1000))
     writer = FakeLoteWriter()
-    outcome = build_request(filing, requests=requests, lotes=lotes, source=source, writer=writer,
+    outcome = build_request(key, requests=requests, lotes=lotes, source=source, writer=writer,
                             options=options, clock=lambda: next(clock))  # fmt: skip
     return outcome, requests, lotes, writer
 
@@ -131,11 +131,11 @@ def test_source_problems_fail_the_build_with_the_reason_and_store_nothing() -> N
 def test_a_failure_half_way_leaves_the_request_build_failed_with_its_error() -> None:
     requests = FakeRequestStore()
     lotes = FakeLoteStore(requests)
-    filing = receive(requests).filing_number
+    key = requests.find(receive(requests).filing_number).key
     with pytest.raises(SourceDataError):
-        build_request(filing, requests=requests, lotes=lotes, source=FakeReportSource(DATA, fail_after=2),
+        build_request(key, requests=requests, lotes=lotes, source=FakeReportSource(DATA, fail_after=2),
                       writer=FakeLoteWriter(), options=OPTIONS, clock=lambda: NOW)  # fmt: skip
-    failed = requests.get(filing)
+    failed = requests.get(key)
     assert failed.state is RequestState.BUILD_FAILED and "transactions.kind" in (
         failed.last_error or ""
     )

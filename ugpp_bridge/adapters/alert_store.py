@@ -16,6 +16,7 @@ from ugpp_bridge.adapters import state_tables as t
 from ugpp_bridge.adapters.audit_store import append_audit
 from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
 from ugpp_bridge.domain.alerts import DeadlineAlert
+from ugpp_bridge.domain.filing import RequestKey
 from ugpp_bridge.errors import StoreUnavailableError
 from ugpp_bridge.service.ports import AlertStore
 
@@ -26,7 +27,7 @@ class SqlAlchemyAlertStore(SqlAlchemyStateBase, AlertStore):
     def raise_alert(self, alert: DeadlineAlert, *, at: datetime) -> bool:
         try:
             with self._tx() as connection:
-                row = self._row(connection, alert.filing_number)
+                row = self._row(connection, alert.key)
                 connection.execute(
                     A.insert().values(
                         request_pk=row["id"],
@@ -71,6 +72,7 @@ class SqlAlchemyAlertStore(SqlAlchemyStateBase, AlertStore):
                     row["due_date"],
                     row["threshold"],
                     row["business_days_left"],
+                    RequestKey(row["request_pk"]),
                     row["id"],
                 )
                 for row in connection.execute(query).mappings()

@@ -16,7 +16,14 @@ from ugpp_bridge.adapters import state_tables as t
 from ugpp_bridge.adapters.audit_store import append_audit
 from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
 from ugpp_bridge.adapters.state_rows import attempt_from_row, lote_from_row
-from ugpp_bridge.domain.filing import Attempt, Correction, LoteDraft, LoteSummary, StoredLote
+from ugpp_bridge.domain.filing import (
+    Attempt,
+    Correction,
+    LoteDraft,
+    LoteSummary,
+    RequestKey,
+    StoredLote,
+)
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState, check_lote_transition
 from ugpp_bridge.errors import IllegalTransitionError, RequestNotFoundError
 from ugpp_bridge.service.ports import LoteStore
@@ -28,10 +35,10 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
     # -- lotes and attempts -------------------------------------------------------------------
 
     def store_lotes(
-        self, filing_number: str, drafts: Iterable[LoteDraft], *, at: datetime, actor: str
+        self, key: RequestKey, drafts: Iterable[LoteDraft], *, at: datetime, actor: str
     ) -> int:
         with self._tx() as connection:
-            row = self._row(connection, filing_number, lock=True)
+            row = self._row(connection, key, lock=True)
             if RequestState(row["state"]) is not RequestState.BUILDING:
                 raise IllegalTransitionError("request", row["state"], RequestState.BUILT.value)
             stored = 0
@@ -42,7 +49,7 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
                     at=at,
                     actor=actor,
                     action="lote.stored",
-                    filing_number=filing_number,
+                    filing_number=row["filing_number"],
                     details={
                         "idEnvio": draft.submission_id,
                         "sha256": draft.sha256,
@@ -87,14 +94,14 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
                 details={"idEnvio": submission},
             )
 
-    def lotes(self, filing_number: str, *, generation: int | None = None) -> list[StoredLote]:
+    def lotes(self, key: RequestKey, *, generation: int | None = None) -> list[StoredLote]:
         with self._tx() as connection:
-            row = self._row(connection, filing_number)
+            row = self._row(connection, key)
             return self._lotes(connection, row["id"], generation or row["generation"])
 
-    def summaries(self, filing_number: str) -> list[LoteSummary]:
+    def summaries(self, key: RequestKey) -> list[LoteSummary]:
         with self._tx() as connection:
-            row = self._row(connection, filing_number)
+            row = self._row(connection, key)
             lotes = t.lotes
             rows = connection.execute(
                 select(
@@ -110,9 +117,9 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
             ).all()
             return [LoteSummary(r[0], r[1], r[2], LoteState(r[3]), r[4], r[5]) for r in rows]
 
-    def attempt_count(self, filing_number: str) -> int:
+    def attempt_count(self, key: RequestKey) -> int:
         with self._tx() as connection:
-            row = self._row(connection, filing_number)
+            row = self._row(connection, key)
             count: int = connection.execute(
                 select(func.count())
                 .select_from(t.attempts.join(t.lotes, t.lotes.c.id == t.attempts.c.lote_id))
@@ -216,11 +223,11 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
             )
             return Attempt(**{**attempt.__dict__, "attempt_number": number})
 
-    def attempts(self, filing_number: str, *, with_bytes: bool = True) -> list[Attempt]:
+    def attempts(self, key: RequestKey, *, with_bytes: bool = True) -> list[Attempt]:
         a = t.attempts
         columns = a.c if with_bytes else [c for c in a.c if not c.name.endswith("_bytes")]
         with self._tx() as connection:
-            row = self._row(connection, filing_number)
+            row = self._row(connection, key)
             rows = (
                 connection.execute(
                     select(*columns, t.lotes.c.submission_id)
@@ -237,7 +244,7 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
 
     def record_correction(self, correction: Correction, *, actor: str) -> None:
         with self._tx() as connection:
-            row = self._row(connection, correction.filing_number)
+            row = self._row(connection, correction.key)
             connection.execute(
                 t.corrections.insert().values(
                     request_pk=row["id"],
@@ -252,16 +259,16 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
                 at=correction.created_at,
                 actor=actor,
                 action="lote.correction",
-                filing_number=correction.filing_number,
+                filing_number=row["filing_number"],
                 details={
                     "corrects": correction.corrected_submission_id,
                     "idEnvio": correction.correcting_submission_id,
                 },
             )
 
-    def corrections(self, filing_number: str) -> list[Correction]:
+    def corrections(self, key: RequestKey) -> list[Correction]:
         with self._tx() as connection:
-            row = self._row(connection, filing_number)
+            row = self._row(connection, key)
             rows = (
                 connection.execute(
                     select(t.corrections)
@@ -273,7 +280,7 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
             )
             return [
                 Correction(
-                    filing_number,
+                    key,
                     r["corrected_submission_id"],
                     r["correcting_submission_id"],
                     json.loads(r["diff"]),

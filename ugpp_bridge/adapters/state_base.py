@@ -9,16 +9,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, RowMapping, or_, select, update
+from sqlalchemy import Connection, Engine, RowMapping, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters import state_tables as t
 from ugpp_bridge.adapters.audit_store import append_audit
 from ugpp_bridge.adapters.database import safe_url
 from ugpp_bridge.adapters.state_rows import request_from_rows
-from ugpp_bridge.domain.filing import StoredRequest
+from ugpp_bridge.domain.filing import RequestKey, StoredRequest, parse_operator_id
 from ugpp_bridge.domain.lifecycle import RequestState, check_request_transition
-from ugpp_bridge.errors import RequestNotFoundError, StoreUnavailableError
+from ugpp_bridge.errors import (
+    AmbiguousIdentifierError,
+    RequestNotFoundError,
+    StoreUnavailableError,
+)
 
 
 class SqlAlchemyStateBase:
@@ -81,14 +85,38 @@ class SqlAlchemyStateBase:
             details={"from": current.value, "to": target.value, **_error_detail(values)},
         )
 
-    def _row(self, connection: Connection, identifier: str, *, lock: bool = False) -> RowMapping:
-        query = select(t.requests).where(
-            or_(t.requests.c.filing_number == identifier, t.requests.c.request_id == identifier)
-        )
+    def _row(self, connection: Connection, key: RequestKey, *, lock: bool = False) -> RowMapping:
+        """The request row of a primary key: internal work never looks a request up by text."""
+        if not isinstance(key, int):
+            raise TypeError(f"a request is addressed by its primary key, not by {key!r}")
+        query = select(t.requests).where(t.requests.c.id == key)
         row = connection.execute(query.with_for_update() if lock else query).mappings().first()
         if row is None:
-            raise RequestNotFoundError(identifier)
+            raise RequestNotFoundError(str(key))
         return row
+
+    def _find_key(self, connection: Connection, identifier: str) -> RequestKey:
+        """The primary key of the request an operator names (SPEC §9): by radicado, by
+        idSolicitud, or by the one a ``radicado:`` / ``solicitud:`` prefix picks. An ID that
+        is one request's radicado and another's idSolicitud is refused, naming both."""
+        wanted = parse_operator_id(identifier)
+        if wanted is None:
+            raise RequestNotFoundError(identifier)
+        r = t.requests
+        by_radicado = by_request_id = None
+        if wanted.as_radicado:
+            query = select(r.c.id, r.c.filing_number).where(r.c.filing_number == wanted.value)
+            by_radicado = connection.execute(query).first()
+        if wanted.as_request_id:
+            query = select(r.c.id, r.c.filing_number).where(r.c.request_id == wanted.value)
+            by_request_id = connection.execute(query).first()
+        if by_radicado is not None and by_request_id is not None:
+            if by_radicado[0] != by_request_id[0]:
+                raise AmbiguousIdentifierError(wanted.value, by_radicado[1], by_request_id[1])
+        found = by_radicado or by_request_id
+        if found is None:
+            raise RequestNotFoundError(identifier)
+        return RequestKey(found[0])
 
     def _load(self, connection: Connection, row: RowMapping) -> StoredRequest:
         persons = (

@@ -13,6 +13,7 @@ from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.filing import (
     Attempt,
     AttemptOutcome,
+    RequestKey,
     RequestSummary,
     StoredLote,
     StoredRequest,
@@ -52,6 +53,7 @@ def request_from_rows(
         received_at=row["received_at"],
         due_date=row["due_date"],
         updated_at=row["updated_at"],
+        key=RequestKey(row["id"]),
         generation=row["generation"],
         generated_at=row["generated_at"],
         persons_done=row["persons_done"],
@@ -70,6 +72,7 @@ def summary_from_row(row: RowMapping) -> RequestSummary:
         due_date=row["due_date"],
         updated_at=row["updated_at"],
         persons=row["persons"],
+        key=RequestKey(row["id"]),
         persons_done=row["persons_done"],
         generation=row["generation"],
         last_error=row["last_error"],

@@ -20,6 +20,7 @@ from ugpp_bridge.domain.filing import (
     BOGOTA,
     Receipt,
     ReceiptStatus,
+    RequestKey,
     RequestSummary,
     StoredRequest,
     filing_number,
@@ -156,9 +157,14 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
         ).scalar_one()
         return value
 
-    def get(self, identifier: str) -> StoredRequest:
+    def find(self, identifier: str) -> StoredRequest:
         with self._tx() as connection:
-            return self._load(connection, self._row(connection, identifier))
+            key = self._find_key(connection, identifier)
+            return self._load(connection, self._row(connection, key))
+
+    def get(self, key: RequestKey) -> StoredRequest:
+        with self._tx() as connection:
+            return self._load(connection, self._row(connection, key))
 
     def list_requests(self) -> list[RequestSummary]:
         persons = (
@@ -175,7 +181,7 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
 
     def transition(
         self,
-        filing_number: str,
+        key: RequestKey,
         target: RequestState,
         *,
         at: datetime,
@@ -185,16 +191,16 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
         confirmation: str | None = None,
     ) -> StoredRequest:
         with self._tx() as connection:
-            row = self._row(connection, filing_number, lock=True)
+            row = self._row(connection, key, lock=True)
             values: dict[str, object] = {"last_error": error}
             if target is RequestState.CONFIRMED:
                 values.update(confirmation=confirmation, confirmed_at=at)
             self._move(connection, row, target, at=at, actor=actor, reason=reason, values=values)
-            return self._load(connection, self._row(connection, filing_number))
+            return self._load(connection, self._row(connection, key))
 
-    def start_build(self, filing_number: str, *, at: datetime, actor: str) -> StoredRequest:
+    def start_build(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
         with self._tx() as connection:
-            row = self._row(connection, filing_number, lock=True)
+            row = self._row(connection, key, lock=True)
             values = {
                 "generation": row["generation"] + 1,
                 "generated_at": at,
@@ -202,21 +208,21 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
                 "last_error": None,
             }
             self._move(connection, row, RequestState.BUILDING, at=at, actor=actor, values=values)
-            return self._load(connection, self._row(connection, filing_number))
+            return self._load(connection, self._row(connection, key))
 
-    def record_progress(self, filing_number: str, persons_done: int, *, at: datetime) -> None:
+    def record_progress(self, key: RequestKey, persons_done: int, *, at: datetime) -> None:
         with self._tx() as connection:
             connection.execute(
                 update(t.requests)
-                .where(t.requests.c.filing_number == filing_number)
+                .where(t.requests.c.id == key)
                 .values(persons_done=persons_done, updated_at=at)
             )
 
-    def record_error(self, filing_number: str, error: str | None, *, at: datetime) -> None:
+    def record_error(self, key: RequestKey, error: str | None, *, at: datetime) -> None:
         with self._tx() as connection:
             connection.execute(
                 update(t.requests)
-                .where(t.requests.c.filing_number == filing_number)
+                .where(t.requests.c.id == key)
                 .values(last_error=error, updated_at=at)
             )
 

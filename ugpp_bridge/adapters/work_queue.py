@@ -20,7 +20,7 @@ from sqlalchemy import Connection, RowMapping, or_, select, update
 
 from ugpp_bridge.adapters import state_tables as t
 from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
-from ugpp_bridge.domain.filing import BOGOTA
+from ugpp_bridge.domain.filing import BOGOTA, RequestKey
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.work import DUE_STATES, Claim, WorkKind
 from ugpp_bridge.errors import WorkInProgressError
@@ -49,9 +49,9 @@ class SqlAlchemyWorkQueue(SqlAlchemyStateBase, WorkQueue):
             row = connection.execute(due).mappings().first()
             return None if row is None else self._take(connection, row, owner, now + lease)
 
-    def claim(self, identifier: str, *, owner: str, now: datetime, lease: timedelta) -> Claim:
+    def claim(self, key: RequestKey, *, owner: str, now: datetime, lease: timedelta) -> Claim:
         with self._tx() as connection:
-            row = self._row(connection, identifier, lock=True)
+            row = self._row(connection, key, lock=True)
             held_by, until = row["lease_owner"], row["lease_until"]
             # Not re-entrant: one process's scheduler and web threads share an owner name, and
             # a lease held under it is work in progress all the same.
@@ -72,16 +72,20 @@ class SqlAlchemyWorkQueue(SqlAlchemyStateBase, WorkQueue):
         with self._tx() as connection:
             changed = connection.execute(
                 update(R)
-                .where(R.c.filing_number == claim.filing_number, R.c.lease_owner == claim.owner)
+                .where(R.c.id == claim.key, R.c.lease_owner == claim.owner)
                 .values(lease_until=until)
             ).rowcount
-        return Claim(claim.filing_number, claim.state, claim.owner, until) if changed else None
+        return (
+            Claim(claim.key, claim.filing_number, claim.state, claim.owner, until)
+            if changed
+            else None
+        )
 
     def release(self, claim: Claim, *, retry_at: datetime | None = None) -> None:
         with self._tx() as connection:
             connection.execute(
                 update(R)
-                .where(R.c.filing_number == claim.filing_number, R.c.lease_owner == claim.owner)
+                .where(R.c.id == claim.key, R.c.lease_owner == claim.owner)
                 .values(lease_owner=None, lease_until=None, next_attempt_at=retry_at)
             )
 
@@ -90,7 +94,9 @@ class SqlAlchemyWorkQueue(SqlAlchemyStateBase, WorkQueue):
         connection.execute(
             update(R).where(R.c.id == row["id"]).values(lease_owner=owner, lease_until=until)
         )
-        return Claim(row["filing_number"], RequestState(row["state"]), owner, until)
+        return Claim(
+            RequestKey(row["id"]), row["filing_number"], RequestState(row["state"]), owner, until
+        )
 
 
 def _died_here(owner: str) -> bool:

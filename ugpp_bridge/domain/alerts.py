@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ugpp_bridge.domain.filing import RequestKey
+
 THRESHOLDS = (10, 5, 2, 1, 0)  # business days left; 0: due today or already late
 
 
@@ -23,6 +25,7 @@ class DeadlineAlert:
     due_date: date
     threshold: int
     business_days_left: int
+    key: RequestKey
     alert_id: int | None = None  # assigned by the store
 
     def message(self) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import NewType
 from zoneinfo import ZoneInfo
 
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
@@ -20,6 +21,10 @@ from ugpp_bridge.domain.request import FinancialInfoRequest
 
 FILING_PREFIX = "UB"
 BOGOTA = ZoneInfo("America/Bogota")  # UTC−5 all year; receipts carry this offset
+
+RequestKey = NewType("RequestKey", int)
+"""The primary key of a stored request: how internal work (scheduler, build, send, evidence)
+addresses it. Never a text, so it cannot be confused with a radicado or an idSolicitud."""
 
 
 class ReceiptStatus(StrEnum):
@@ -39,6 +44,36 @@ class SubmissionType(StrEnum):
 def filing_number(year: int, sequence: int) -> str:
     """Our radicado: readable, unique, and sortable within a year (``UB-2026-000123``)."""
     return f"{FILING_PREFIX}-{year:04d}-{sequence:06d}"
+
+
+RADICADO_PREFIX = "radicado:"
+SOLICITUD_PREFIX = "solicitud:"
+MAX_OPERATOR_ID_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class OperatorId:
+    """A request as an operator names it (CLI, dashboard, API, SPEC §9): our radicado or
+    UGPP's idSolicitud — two separate name spaces — or, with a ``radicado:`` or
+    ``solicitud:`` prefix, exactly one of them."""
+
+    value: str
+    as_radicado: bool = True
+    as_request_id: bool = True
+
+
+def parse_operator_id(text: str) -> OperatorId | None:
+    """The operator's ID, or None when it cannot name any request (empty, too long, or with
+    control characters — an idSolicitud travels in XML, which has none)."""
+    text = text.strip()
+    kinds = (True, True)
+    if text.startswith(RADICADO_PREFIX):
+        text, kinds = text[len(RADICADO_PREFIX) :].strip(), (True, False)
+    elif text.startswith(SOLICITUD_PREFIX):
+        text, kinds = text[len(SOLICITUD_PREFIX) :].strip(), (False, True)
+    if not text or len(text) > MAX_OPERATOR_ID_LENGTH or not text.isprintable():
+        return None
+    return OperatorId(text, *kinds)
 
 
 def submission_id(filing: str, generation: int, lote_number: int) -> str:
@@ -91,6 +126,7 @@ class StoredRequest:
     received_at: datetime
     due_date: date
     updated_at: datetime
+    key: RequestKey
     generation: int = 0
     generated_at: datetime | None = None
     persons_done: int = 0
@@ -110,6 +146,7 @@ class RequestSummary:
     due_date: date
     updated_at: datetime
     persons: int
+    key: RequestKey
     persons_done: int = 0
     generation: int = 0
     last_error: str | None = None
@@ -125,6 +162,7 @@ class RequestSummary:
             stored.due_date,
             stored.updated_at,
             len(stored.request.persons),
+            stored.key,
             stored.persons_done,
             stored.generation,
             stored.last_error,
@@ -244,7 +282,7 @@ class Exchange:
 class Correction:
     """A correction lote and the one it replaces, with what changed."""
 
-    filing_number: str
+    key: RequestKey
     corrected_submission_id: str
     correcting_submission_id: str
     diff: dict[str, object]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from ugpp_bridge.domain.filing import RequestKey
 from ugpp_bridge.domain.lifecycle import RequestState
 
 
@@ -30,6 +31,7 @@ DUE_STATES: dict[WorkKind, frozenset[RequestState]] = {
 class Claim:
     """The right to work on one request until ``until`` (renewable)."""
 
+    key: RequestKey
     filing_number: str
     state: RequestState
     owner: str

@@ -36,7 +36,7 @@ from ugpp_bridge.bootstrap import (
     system_clock,
 )
 from ugpp_bridge.config import Settings, load_settings
-from ugpp_bridge.domain.filing import BOGOTA, StoredRequest
+from ugpp_bridge.domain.filing import BOGOTA, RequestKey, StoredRequest
 from ugpp_bridge.entrypoints import demo as demo_command
 from ugpp_bridge.entrypoints.cli_operations import COMMANDS, operator_name
 from ugpp_bridge.entrypoints.cli_service import COMMANDS as SERVICE_COMMANDS
@@ -159,16 +159,17 @@ def build(settings: Settings, identifier: str, source_url: str | None) -> None:
     stores = state_stores(settings.database_url)
     actor = operator_name()
 
-    def run(filing: str) -> StoredRequest:
-        stored = stores.requests.get(filing)
+    def run(key: RequestKey) -> StoredRequest:
+        stored = stores.requests.get(key)
         with progress_counter(console, "Building", len(stored.request.persons)) as progress:
             return build_stored(
                 settings, stores, stored, actor, source_url=source_url, progress=progress
             )
 
     try:
-        built = run_claimed(leasing(settings, stores, process_name("cli")), identifier, run)
-        console.print(lotes_table(stores.lotes.lotes(built.filing_number), built.filing_number))
+        key = stores.requests.find(identifier).key
+        built = run_claimed(leasing(settings, stores, process_name("cli")), key, run)
+        console.print(lotes_table(stores.lotes.lotes(built.key), built.filing_number))
         console.print(f"{built.filing_number}: {built.state.value}, generation {built.generation}.")
     finally:
         stores.close()

@@ -63,12 +63,10 @@ def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
     try:
         outcome = run_claimed(
             leasing(settings, stores, process_name("cli")),
-            identifier,
-            lambda filing: submit_request(filing, context, resend_all=resend_all),
+            stores.requests.find(identifier).key,
+            lambda key: submit_request(key, context, resend_all=resend_all),
         )
-        console.print(
-            sent_lotes_table(stores.lotes.lotes(outcome.filing_number), outcome.filing_number)
-        )
+        console.print(sent_lotes_table(stores.lotes.lotes(outcome.key), outcome.filing_number))
         console.print(f"{outcome.filing_number}: {outcome.state.value}.")
         if outcome.last_error:
             console.print(f"Last error: {outcome.last_error}")
@@ -85,9 +83,9 @@ def show(settings: Settings, identifier: str) -> None:
     console = wide_console()
     stores = state_stores(settings.database_url)
     try:
-        stored = stores.requests.get(identifier)
-        lotes = stores.lotes.lotes(stored.filing_number) if stored.generation else []
-        attempts = stores.lotes.attempts(stored.filing_number)
+        stored = stores.requests.find(identifier)
+        lotes = stores.lotes.lotes(stored.key) if stored.generation else []
+        attempts = stores.lotes.attempts(stored.key)
     finally:
         stores.close()
     console.print(request_panel(stored))
@@ -106,7 +104,7 @@ def evidence(settings: Settings, identifier: str, out: Path) -> None:
     stores = state_stores(settings.database_url)
     try:
         bundle = export_evidence(
-            identifier,
+            stores.requests.find(identifier).key,
             out,
             requests=stores.requests,
             lotes=stores.lotes,
@@ -229,7 +227,8 @@ def confirm(settings: Settings, identifier: str, radicado: str) -> None:
     stores = state_stores(settings.database_url)
     try:
         done = confirm_request(
-            identifier, radicado, requests=stores.requests, clock=system_clock,
+            stores.requests.find(identifier).key, radicado, requests=stores.requests,
+            clock=system_clock,
             actor=operator_name(),
         )  # fmt: skip
     finally:

@@ -146,6 +146,7 @@ def _job(
     console.print(
         f"Paso 1: {receipt.status} — radicado {receipt.filing_number}, due {receipt.due_date}"
     )
+    key = stores.requests.find(f"radicado:{receipt.filing_number}").key
     source = SqlAlchemyReportSource(make_engine(source_url))
     options = BuildOptions(
         request.operator_nit,
@@ -156,7 +157,7 @@ def _job(
     try:
         with view.progress_counter(console, "Building lotes", len(persons)) as progress:
             build_request(
-                receipt.filing_number,
+                key,
                 requests=stores.requests,
                 lotes=stores.lotes,
                 source=source,
@@ -171,11 +172,11 @@ def _job(
         source.close()
     context = send_context(settings, stores, ACTOR)
     try:
-        sent = submit_request(receipt.filing_number, context)
+        sent = submit_request(key, context)
     finally:
         context.gateway.close()
     bundle = export_evidence(
-        sent.filing_number,
+        key,
         folder / f"evidencia-{sent.filing_number}.zip",
         requests=stores.requests,
         lotes=stores.lotes,
@@ -288,7 +289,7 @@ def _show(
         view.without_information_table(records),
     ):
         console.print(table)
-    lotes = stores.lotes.lotes(sent.filing_number)
+    lotes = stores.lotes.lotes(sent.key)
     console.print(view.sent_lotes_table(lotes, f"Lotes of {sent.filing_number}"))
     kinds = Counter(type(record).__name__ for record in records)
     request = sent.request

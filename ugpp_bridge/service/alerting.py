@@ -44,7 +44,7 @@ def raise_deadline_alerts(
             continue
         alert = DeadlineAlert(
             summary.filing_number, summary.request_id, summary.state.value,
-            summary.due_date, threshold, left,
+            summary.due_date, threshold, left, summary.key,
         )  # fmt: skip
         if alerts.raise_alert(alert, at=clock()):
             logger.warning("Deadline alert: %s", alert.message())

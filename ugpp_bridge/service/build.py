@@ -21,6 +21,7 @@ from ugpp_bridge.domain.filing import (
     Correction,
     LoteContext,
     LoteDraft,
+    RequestKey,
     StoredLote,
     StoredRequest,
     SubmissionType,
@@ -54,7 +55,7 @@ class BuildOptions:
 
 
 def build_request(
-    identifier: str,
+    key: RequestKey,
     *,
     requests: RequestStore,
     lotes: LoteStore,
@@ -75,13 +76,13 @@ def build_request(
     ``idEnvio``s, each pointing at the acknowledged lote it replaces, and the diff of what
     changed kept with the corrections.
     """
-    stored = requests.start_build(requests.get(identifier).filing_number, at=clock(), actor=actor)
+    stored = requests.start_build(key, at=clock(), actor=actor)
     filing = stored.filing_number
     assert stored.generated_at is not None
-    tracker = _ProgressTracker(requests, filing, len(stored.request.persons), clock, progress)
+    tracker = _ProgressTracker(requests, key, len(stored.request.persons), clock, progress)
     try:
         _check_ready(stored.request, source, options)
-        corrected = acknowledged_lotes(lotes, filing, stored.generation)
+        corrected = acknowledged_lotes(lotes, key, stored.generation)
         replaced = [lote.submission_id for lote in corrected]
         context = LoteContext(
             request_id=stored.request.request_id,
@@ -97,16 +98,14 @@ def build_request(
             records = report_records(stored.request, source, options, tracker)
             written = writer.write(records, context, options.lote_max_records, Path(folder))
             diff = _diff(writer, corrected, written) if corrected else None
-            count = lotes.store_lotes(filing, _drafts(written), at=clock(), actor=actor)
+            count = lotes.store_lotes(key, _drafts(written), at=clock(), actor=actor)
         if diff is not None:
-            _record_corrections(lotes, filing, written, diff, clock(), actor)
+            _record_corrections(lotes, key, written, diff, clock(), actor)
     except (SourceError, InvalidInputError) as exc:
-        requests.transition(
-            filing, RequestState.BUILD_FAILED, at=clock(), actor=actor, error=str(exc)
-        )
+        requests.transition(key, RequestState.BUILD_FAILED, at=clock(), actor=actor, error=str(exc))
         raise
     logger.info("Built request %s into %d lote(s)", filing, count)
-    return requests.get(filing)
+    return requests.get(key)
 
 
 def preview_lotes(
@@ -160,12 +159,12 @@ def _check_ready(
         raise SourceDataError(problems)
 
 
-def acknowledged_lotes(lotes: LoteStore, filing: str, generation: int) -> list[StoredLote]:
+def acknowledged_lotes(lotes: LoteStore, key: RequestKey, generation: int) -> list[StoredLote]:
     """The lotes UGPP acknowledged in the latest earlier build that has any (what to correct)."""
     for earlier in range(generation - 1, 0, -1):
         acknowledged = [
             lote
-            for lote in lotes.lotes(filing, generation=earlier)
+            for lote in lotes.lotes(key, generation=earlier)
             if lote.state is LoteState.ACKNOWLEDGED
         ]
         if acknowledged:
@@ -183,7 +182,7 @@ def _diff(
 
 def _record_corrections(
     lotes: LoteStore,
-    filing: str,
+    key: RequestKey,
     written: list[WrittenLote],
     diff: dict[str, object],
     at: datetime,
@@ -195,7 +194,7 @@ def _record_corrections(
         assert lote.corrects_submission_id is not None
         kept: dict[str, object] = diff if lote.submission_id == first else {"diferencias_en": first}
         lotes.record_correction(
-            Correction(filing, lote.corrects_submission_id, lote.submission_id, kept, at),
+            Correction(key, lote.corrects_submission_id, lote.submission_id, kept, at),
             actor=actor,
         )
 
@@ -220,17 +219,17 @@ class _ProgressTracker:
     def __init__(
         self,
         requests: RequestStore,
-        filing: str,
+        key: RequestKey,
         total: int,
         clock: Callable[[], datetime],
         listener: Progress | None,
     ) -> None:
-        self.requests, self.filing, self.clock, self.listener = requests, filing, clock, listener
+        self.requests, self.key, self.clock, self.listener = requests, key, clock, listener
         self.step = max(1, total // 100)
         self.total = total
 
     def __call__(self, done: int) -> None:
         if done % self.step == 0 or done == self.total:
-            self.requests.record_progress(self.filing, done, at=self.clock())
+            self.requests.record_progress(self.key, done, at=self.clock())
         if self.listener is not None:
             self.listener(done)

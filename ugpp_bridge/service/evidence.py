@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ugpp_bridge.domain.audit import AuditEntry
-from ugpp_bridge.domain.filing import Attempt, StoredLote, StoredRequest, sha256_hex
+from ugpp_bridge.domain.filing import Attempt, RequestKey, StoredLote, StoredRequest, sha256_hex
 from ugpp_bridge.service.ports import LoteStore, RequestStore
 
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)  # zip entry times: the same bundle bytes for the same content
@@ -27,7 +27,7 @@ class EvidenceBundle:
 
 
 def export_evidence(
-    identifier: str,
+    key: RequestKey,
     out: Path,
     *,
     requests: RequestStore,
@@ -36,7 +36,7 @@ def export_evidence(
     actor: str,
 ) -> EvidenceBundle:
     """Write the bundle to ``out`` and audit the export (with the bundle's SHA-256)."""
-    stored = requests.get(identifier)
+    stored = requests.get(key)
     files = dict(_files(stored, requests, lotes))
     manifest = {name: sha256_hex(data) for name, data in files.items()}
     files["manifest.json"] = _json({"files": manifest, "algorithm": "SHA-256"})
@@ -58,13 +58,13 @@ def export_evidence(
 def _files(
     stored: StoredRequest, requests: RequestStore, lotes: LoteStore
 ) -> Iterator[tuple[str, bytes]]:
-    filing = stored.filing_number
+    filing, key = stored.filing_number, stored.key
     yield "request.json", _json(_request(stored))
     for generation in range(1, stored.generation + 1):
-        for lote in lotes.lotes(filing, generation=generation):
+        for lote in lotes.lotes(key, generation=generation):
             yield f"lotes/{lote.submission_id}.xml", lote.xml
             yield f"lotes/{lote.submission_id}.json", _json(_lote(lote))
-    attempts = lotes.attempts(filing)
+    attempts = lotes.attempts(key)
     for n, attempt in enumerate(attempts, start=1):
         stem = f"attempts/{n:04d}-{attempt.submission_id}"
         yield f"{stem}-request.xml", attempt.request_bytes
@@ -78,7 +78,7 @@ def _files(
             "diferencias": c.diff,
             "fecha": c.created_at.isoformat(),
         }
-        for c in lotes.corrections(filing)
+        for c in lotes.corrections(key)
     ]
     yield "corrections.json", _json(corrections)
     verification = requests.verify_audit()

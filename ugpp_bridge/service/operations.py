@@ -9,34 +9,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from ugpp_bridge.domain.filing import StoredRequest
+from ugpp_bridge.domain.filing import RequestKey, StoredRequest
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.errors import InvalidInputError
 from ugpp_bridge.service.ports import RequestStore
 from ugpp_bridge.service.work import Leasing, run_claimed
 
-Send = Callable[[str, bool], StoredRequest]  # (radicado, resend_all) -> the request after
+Send = Callable[[RequestKey, bool], StoredRequest]  # (key, resend_all) -> the request after
 
 
 def resend_request(
-    identifier: str, *, leasing: Leasing, requests: RequestStore, send: Send, actor: str
+    key: RequestKey, *, leasing: Leasing, requests: RequestStore, send: Send, actor: str
 ) -> StoredRequest:
     """Send what is not yet acknowledged; a request already ``sent`` is resent whole, with the
     same ``idEnvio`` and bytes (UGPP answers with the same acknowledgement)."""
 
-    def action(filing: str) -> StoredRequest:
-        resend_all = requests.get(filing).state is RequestState.SENT
+    def action(key: RequestKey) -> StoredRequest:
+        stored = requests.get(key)
+        resend_all = stored.state is RequestState.SENT
         requests.record_action(
-            at=leasing.clock(), actor=actor, action="operator.resend", filing_number=filing,
-            details={"resend_all": resend_all},
+            at=leasing.clock(), actor=actor, action="operator.resend",
+            filing_number=stored.filing_number, details={"resend_all": resend_all},
         )  # fmt: skip
-        return send(filing, resend_all)
+        return send(key, resend_all)
 
-    return run_claimed(leasing, identifier, action)
+    return run_claimed(leasing, key, action)
 
 
 def confirm_request(
-    identifier: str,
+    key: RequestKey,
     radicado: str,
     *,
     requests: RequestStore,
@@ -50,9 +51,8 @@ def confirm_request(
             "Enter UGPP's radicado from its confirmation e-mail (1 to 120 characters).",
             field="radicado",
         )
-    stored = requests.get(identifier)
     return requests.transition(
-        stored.filing_number,
+        key,
         RequestState.CONFIRMED,
         at=clock(),
         actor=actor,

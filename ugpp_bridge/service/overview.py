@@ -13,6 +13,7 @@ from ugpp_bridge.domain.filing import (
     BOGOTA,
     Attempt,
     LoteSummary,
+    RequestKey,
     RequestSummary,
     StoredRequest,
 )
@@ -71,7 +72,7 @@ class RequestDetail:
 
 
 def request_detail(
-    identifier: str,
+    key: RequestKey,
     requests: RequestStore,
     lotes: LoteStore,
     *,
@@ -79,13 +80,13 @@ def request_detail(
     holidays: Container[date],
     uvt_values: Mapping[int, int],
 ) -> RequestDetail:
-    stored = requests.get(identifier)
+    stored = requests.get(key)
     summary = RequestSummary.of(stored)
     return RequestDetail(
         overview=_overview_of(summary, lotes, today, holidays, uvt_values),
         stored=stored,
-        lotes=lotes.summaries(stored.filing_number) if stored.generation else [],
-        attempts=lotes.attempts(stored.filing_number, with_bytes=False),
+        lotes=lotes.summaries(key) if stored.generation else [],
+        attempts=lotes.attempts(key, with_bytes=False),
     )
 
 
@@ -96,7 +97,7 @@ def _overview_of(
     holidays: Container[date],
     uvt_values: Mapping[int, int],
 ) -> RequestOverview:
-    summaries = lotes.summaries(stored.filing_number) if stored.generation else []
+    summaries = lotes.summaries(stored.key) if stored.generation else []
     acknowledged = [s for s in summaries if s.state is LoteState.ACKNOWLEDGED]
     moments = [s.acknowledged_at for s in acknowledged if s.acknowledged_at is not None]
     delivered = None
@@ -107,7 +108,7 @@ def _overview_of(
         business_days_left=business_days_until(today, stored.due_date, holidays),
         lotes=len(summaries),
         lotes_acknowledged=len(acknowledged),
-        attempts=lotes.attempt_count(stored.filing_number),
+        attempts=lotes.attempt_count(stored.key),
         delivered_on=delivered,
         exposure=estimate_exposure(stored.due_date, delivered or today, uvt_values),
     )

@@ -19,6 +19,7 @@ from ugpp_bridge.domain.filing import (
     LoteDraft,
     LoteSummary,
     Receipt,
+    RequestKey,
     RequestSummary,
     StoredLote,
     StoredRequest,
@@ -132,8 +133,14 @@ class RequestStore(abc.ABC):
         """Store a new request, or recognise a duplicate; a conflicting one raises."""
 
     @abc.abstractmethod
-    def get(self, identifier: str) -> StoredRequest:
-        """A request by our radicado or by UGPP's idSolicitud."""
+    def find(self, identifier: str) -> StoredRequest:
+        """A request as an operator names it: our radicado or UGPP's idSolicitud, or either
+        alone with a ``radicado:`` / ``solicitud:`` prefix (SPEC §9). An ID that is one
+        request's radicado and another's idSolicitud raises ``AmbiguousIdentifierError``."""
+
+    @abc.abstractmethod
+    def get(self, key: RequestKey) -> StoredRequest:
+        """A request by its primary key: how internal work addresses it."""
 
     @abc.abstractmethod
     def list_requests(self) -> list[RequestSummary]:
@@ -142,7 +149,7 @@ class RequestStore(abc.ABC):
     @abc.abstractmethod
     def transition(
         self,
-        filing_number: str,
+        key: RequestKey,
         target: RequestState,
         *,
         at: datetime,
@@ -158,15 +165,15 @@ class RequestStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def start_build(self, filing_number: str, *, at: datetime, actor: str) -> StoredRequest:
+    def start_build(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
         """``→ building`` with a new generation whose ``fechaGeneracion`` is ``at``."""
 
     @abc.abstractmethod
-    def record_progress(self, filing_number: str, persons_done: int, *, at: datetime) -> None:
+    def record_progress(self, key: RequestKey, persons_done: int, *, at: datetime) -> None:
         """How many persons of the current build are done (for the dashboard)."""
 
     @abc.abstractmethod
-    def record_error(self, filing_number: str, error: str | None, *, at: datetime) -> None:
+    def record_error(self, key: RequestKey, error: str | None, *, at: datetime) -> None:
         """The request's last error in plain words, without a change of state."""
 
     @abc.abstractmethod
@@ -196,7 +203,7 @@ class LoteStore(abc.ABC):
 
     @abc.abstractmethod
     def store_lotes(
-        self, filing_number: str, drafts: Iterable[LoteDraft], *, at: datetime, actor: str
+        self, key: RequestKey, drafts: Iterable[LoteDraft], *, at: datetime, actor: str
     ) -> int:
         """Store every lote of the current generation and move ``building → built``, atomically.
 
@@ -205,15 +212,15 @@ class LoteStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def lotes(self, filing_number: str, *, generation: int | None = None) -> list[StoredLote]:
+    def lotes(self, key: RequestKey, *, generation: int | None = None) -> list[StoredLote]:
         """The lotes of a generation (default: the current one), by number."""
 
     @abc.abstractmethod
-    def summaries(self, filing_number: str) -> list[LoteSummary]:
+    def summaries(self, key: RequestKey) -> list[LoteSummary]:
         """The current build's lotes without their bytes, and how many attempts were made."""
 
     @abc.abstractmethod
-    def attempt_count(self, filing_number: str) -> int:
+    def attempt_count(self, key: RequestKey) -> int:
         """How many attempts were made for every lote of a request."""
 
     @abc.abstractmethod
@@ -221,7 +228,7 @@ class LoteStore(abc.ABC):
         """Keep one send attempt (its number assigned here) as evidence."""
 
     @abc.abstractmethod
-    def attempts(self, filing_number: str, *, with_bytes: bool = True) -> list[Attempt]:
+    def attempts(self, key: RequestKey, *, with_bytes: bool = True) -> list[Attempt]:
         """Every attempt of every lote of a request, in the order they happened
         (``with_bytes=False``: without the request and response bytes, for overviews)."""
 
@@ -243,7 +250,7 @@ class LoteStore(abc.ABC):
         """Keep which idEnvio corrects which, with the diff of what changed."""
 
     @abc.abstractmethod
-    def corrections(self, filing_number: str) -> list[Correction]:
+    def corrections(self, key: RequestKey) -> list[Correction]:
         """Corrections of a request, oldest first."""
 
 
@@ -262,7 +269,7 @@ class WorkQueue(abc.ABC):
         """The most urgent request due for ``kind`` that nobody holds, now held by ``owner``."""
 
     @abc.abstractmethod
-    def claim(self, identifier: str, *, owner: str, now: datetime, lease: timedelta) -> Claim:
+    def claim(self, key: RequestKey, *, owner: str, now: datetime, lease: timedelta) -> Claim:
         """One request, whatever its state (an operator's action); raises
         ``WorkInProgressError`` while anyone — this owner too — holds a live lease on it."""
 

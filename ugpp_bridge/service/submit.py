@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from ugpp_bridge.domain.filing import AttemptOutcome, Exchange, StoredLote, StoredRequest
+from ugpp_bridge.domain.filing import (
+    AttemptOutcome,
+    Exchange,
+    RequestKey,
+    StoredLote,
+    StoredRequest,
+)
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
 from ugpp_bridge.errors import IllegalTransitionError
 from ugpp_bridge.service.ports import LoteStore, RequestStore, UgppGateway
@@ -60,13 +66,13 @@ class SendContext:
 
 
 def submit_request(
-    identifier: str, context: SendContext, *, resend_all: bool = False
+    key: RequestKey, context: SendContext, *, resend_all: bool = False
 ) -> StoredRequest:
     """Send every lote of the current build not yet acknowledged (``resend_all``: every lote,
     same ``idEnvio`` and bytes — UGPP answers an acknowledged one with the same receipt)."""
-    stored = _start(context, identifier)
+    stored = _start(context, key)
     filing = stored.filing_number
-    for lote in context.lotes.lotes(filing):
+    for lote in context.lotes.lotes(key):
         if lote.state is LoteState.SUPERSEDED:
             continue
         if lote.state is LoteState.ACKNOWLEDGED and not resend_all:
@@ -82,25 +88,25 @@ def submit_request(
         outcome, reason = _deliver(context, lote)
         if outcome is Delivery.REJECTED:
             return context.requests.transition(
-                filing, RequestState.REJECTED, at=context.clock(), actor=context.actor, error=reason
+                key, RequestState.REJECTED, at=context.clock(), actor=context.actor, error=reason
             )
         if outcome is Delivery.PARKED:
-            context.requests.record_error(filing, reason, at=context.clock())
+            context.requests.record_error(key, reason, at=context.clock())
             logger.warning("Request %s parked for an operator after %s", filing, reason)
-            return context.requests.get(filing)
+            return context.requests.get(key)
     return context.requests.transition(
-        filing, RequestState.SENT, at=context.clock(), actor=context.actor
+        key, RequestState.SENT, at=context.clock(), actor=context.actor
     )
 
 
-def _start(context: SendContext, identifier: str) -> StoredRequest:
-    stored = context.requests.get(identifier)
+def _start(context: SendContext, key: RequestKey) -> StoredRequest:
+    stored = context.requests.get(key)
     if stored.state is RequestState.SENDING:
         return stored  # a run that was interrupted, or parked: resume it
     if stored.state not in (RequestState.BUILT, RequestState.SENT, RequestState.REJECTED):
         raise IllegalTransitionError("request", stored.state.value, RequestState.SENDING.value)
     return context.requests.transition(
-        stored.filing_number, RequestState.SENDING, at=context.clock(), actor=context.actor
+        key, RequestState.SENDING, at=context.clock(), actor=context.actor
     )
 
 

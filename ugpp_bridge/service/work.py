@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from ugpp_bridge.domain.filing import StoredRequest
+from ugpp_bridge.domain.filing import RequestKey, StoredRequest
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.work import Claim, WorkKind
 from ugpp_bridge.errors import UgppBridgeError
@@ -44,12 +44,12 @@ class Leasing:
 @dataclass(frozen=True)
 class WorkContext:
     """What the sweeps need: the stores, the lease, and the build and send use cases bound to
-    their adapters (``build(filing, actor)``, ``send(filing)``)."""
+    their adapters (``build(key, actor)``, ``send(key)``)."""
 
     requests: RequestStore
     leasing: Leasing
-    build: Callable[[str, str], StoredRequest]
-    send: Callable[[str], StoredRequest]
+    build: Callable[[RequestKey, str], StoredRequest]
+    send: Callable[[RequestKey], StoredRequest]
     parked_retry: timedelta
 
 
@@ -63,14 +63,12 @@ def send_due(context: WorkContext, limit: int = 50) -> list[str]:
     return _sweep(context, WorkKind.SEND, _send_claimed, limit)
 
 
-def run_claimed(leasing: Leasing, identifier: str, action: Callable[[str], T]) -> T:
+def run_claimed(leasing: Leasing, key: RequestKey, action: Callable[[RequestKey], T]) -> T:
     """An operator's action on one request, under its lease (``WorkInProgressError`` when
-    another process holds it); ``action`` gets the radicado."""
-    claim = leasing.queue.claim(
-        identifier, owner=leasing.owner, now=leasing.clock(), lease=leasing.lease
-    )
+    another process holds it); ``action`` gets the request's key."""
+    claim = leasing.queue.claim(key, owner=leasing.owner, now=leasing.clock(), lease=leasing.lease)
     with holding(leasing, claim):
-        return action(claim.filing_number)
+        return action(claim.key)
 
 
 def _sweep(
@@ -101,24 +99,24 @@ def _build_claimed(context: WorkContext, claim: Claim) -> datetime | None:
     if claim.interrupted:
         logger.warning("Request %s was left mid-build; building it again", filing)
         context.requests.transition(
-            filing, RequestState.BUILD_FAILED, at=context.leasing.clock(), actor=owner,
+            claim.key, RequestState.BUILD_FAILED, at=context.leasing.clock(), actor=owner,
             reason="interrupted", error=INTERRUPTED,
         )  # fmt: skip
     try:
-        context.build(filing, owner)
+        context.build(claim.key, owner)
     except UgppBridgeError as exc:
         # build_request has already moved the request to build_failed with the reason.
         logger.warning("Request %s could not be built: %s", filing, type(exc).__name__)
     except Exception:
         logger.exception("Request %s: the build failed unexpectedly", filing)
-        _fail_build(context, filing, "The build failed unexpectedly; see the bridge's log.")
+        _fail_build(context, claim.key, "The build failed unexpectedly; see the bridge's log.")
     return None
 
 
-def _fail_build(context: WorkContext, filing: str, error: str) -> None:
-    if context.requests.get(filing).state is RequestState.BUILDING:
+def _fail_build(context: WorkContext, key: RequestKey, error: str) -> None:
+    if context.requests.get(key).state is RequestState.BUILDING:
         context.requests.transition(
-            filing, RequestState.BUILD_FAILED, at=context.leasing.clock(),
+            key, RequestState.BUILD_FAILED, at=context.leasing.clock(),
             actor=context.leasing.owner, error=error,
         )  # fmt: skip
 
@@ -126,11 +124,11 @@ def _fail_build(context: WorkContext, filing: str, error: str) -> None:
 def _send_claimed(context: WorkContext, claim: Claim) -> datetime | None:
     filing = claim.filing_number
     try:
-        result = context.send(filing)
+        result = context.send(claim.key)
     except Exception:
         logger.exception("Request %s: the send failed unexpectedly; it is retried later", filing)
         error = "The send failed unexpectedly; see the bridge's log."
-        context.requests.record_error(filing, error, at=context.leasing.clock())
+        context.requests.record_error(claim.key, error, at=context.leasing.clock())
         return context.leasing.clock() + context.parked_retry
     if result.state is RequestState.SENDING:  # parked: attempts ran out
         return context.leasing.clock() + context.parked_retry

@@ -22,7 +22,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from ugpp_bridge.domain.filing import StoredRequest
+from ugpp_bridge.domain.filing import RequestKey, StoredRequest
 from ugpp_bridge.domain.users import User
 from ugpp_bridge.entrypoints.dashboard import texts
 from ugpp_bridge.service.evidence import EvidenceBundle
@@ -41,9 +41,9 @@ class DashboardServices:
     clock: Callable[[], datetime]
     holidays: Container[date]
     uvt_values: Mapping[int, int]
-    resend: Callable[[str, str], StoredRequest]  # (ID, actor)
-    confirm: Callable[[str, str, str], StoredRequest]  # (ID, UGPP's radicado, actor)
-    evidence: Callable[[str, Path, str], EvidenceBundle]  # (ID, zip path, actor)
+    resend: Callable[[RequestKey, str], StoredRequest]  # (key, actor)
+    confirm: Callable[[RequestKey, str, str], StoredRequest]  # (key, UGPP's radicado, actor)
+    evidence: Callable[[RequestKey, Path, str], EvidenceBundle]  # (key, zip path, actor)
 
 
 class DashboardUser(UserMixin):  # type: ignore[misc]
@@ -80,7 +80,7 @@ def create_dashboard(
     app.jinja_env.filters.update(
         pesos=texts.pesos, number=texts.number, moment=texts.moment, day=texts.day
     )
-    app.jinja_env.globals.update(texts=texts)
+    app.jinja_env.globals.update(texts=texts, ref=texts.ref)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_refused)
     return app

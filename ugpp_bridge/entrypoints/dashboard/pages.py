@@ -32,12 +32,14 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ugpp_bridge.domain.filing import RequestKey, StoredRequest
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.entrypoints.dashboard import api
 from ugpp_bridge.entrypoints.dashboard.app import DashboardServices, DashboardUser
 from ugpp_bridge.entrypoints.dashboard.texts import STATE_LABELS
 from ugpp_bridge.entrypoints.dashboard.timeline import timeline
 from ugpp_bridge.errors import (
+    AmbiguousIdentifierError,
     IllegalTransitionError,
     RequestNotFoundError,
     UgppBridgeError,
@@ -106,7 +108,7 @@ def requests_page() -> Any:
 @pages.get("/solicitudes/<identifier>")
 @login_required
 def request_page(identifier: str) -> Any:
-    detail = _detail(identifier)
+    detail = _detail(_get(identifier).key)
     durations = detail.durations_ms
     times = {
         "median": int(statistics.median(durations)) if durations else None,
@@ -119,7 +121,7 @@ def request_page(identifier: str) -> Any:
 @operator_required
 def resend(identifier: str) -> Any:
     def act() -> str:
-        done = services().resend(identifier, current_user.actor)
+        done = services().resend(_get(identifier).key, current_user.actor)
         if done.last_error:
             return f"Reenvío intentado; sigue pendiente: {done.last_error}"
         return f"Reenvío hecho: la solicitud quedó en estado «{_label(done)}»."
@@ -133,7 +135,7 @@ def confirm(identifier: str) -> Any:
     radicado = request.form.get("radicado", "")
 
     def act() -> str:
-        services().confirm(identifier, radicado, current_user.actor)
+        services().confirm(_get(identifier).key, radicado, current_user.actor)
         return f"Confirmación registrada con el radicado UGPP {radicado.strip()}."
 
     return _action(identifier, act)
@@ -145,7 +147,7 @@ def evidence(identifier: str) -> Response:
     stored = _get(identifier)
     folder = Path(tempfile.mkdtemp(prefix="ugpp-bridge-evidencia-"))
     name = f"evidencia-{stored.filing_number}.zip"
-    bundle = services().evidence(stored.filing_number, folder / name, current_user.actor)
+    bundle = services().evidence(stored.key, folder / name, current_user.actor)
     response = send_file(bundle.path, as_attachment=True, download_name=name)
     response.call_on_close(lambda: _remove(folder))
     return response
@@ -160,7 +162,7 @@ def api_requests() -> Any:
 @pages.get("/api/solicitudes/<identifier>")
 @login_required
 def api_request(identifier: str) -> Any:
-    return jsonify(api.detail_json(_detail(identifier)))
+    return jsonify(api.detail_json(_detail(_get(identifier).key)))
 
 
 def _action(identifier: str, act: Callable[[], str]) -> Any:
@@ -186,22 +188,22 @@ def _overview() -> list[Any]:
     )
 
 
-def _detail(identifier: str) -> Any:
+def _detail(key: RequestKey) -> Any:
     s = services()
-    try:
-        return request_detail(
-            identifier, s.requests, s.lotes,
-            today=s.clock().date(), holidays=s.holidays, uvt_values=s.uvt_values,
-        )  # fmt: skip
-    except RequestNotFoundError:
-        abort(404)
+    return request_detail(
+        key, s.requests, s.lotes, today=s.clock().date(), holidays=s.holidays,
+        uvt_values=s.uvt_values,
+    )  # fmt: skip
 
 
-def _get(identifier: str) -> Any:
+def _get(identifier: str) -> StoredRequest:
+    """The request an operator's ID names; 404 when none, 409 when it names two (SPEC §9)."""
     try:
-        return services().requests.get(identifier)
+        return services().requests.find(identifier)
     except RequestNotFoundError:
         abort(404)
+    except AmbiguousIdentifierError as exc:
+        abort(409, description=exc)
 
 
 def _label(stored: Any) -> str:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ugpp_bridge.domain.filing import BOGOTA, Attempt, AttemptOutcome, RequestSummary
+from ugpp_bridge.domain.filing import (
+    BOGOTA,
+    RADICADO_PREFIX,
+    Attempt,
+    AttemptOutcome,
+    RequestSummary,
+)
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
 
 STATE_LABELS = {
@@ -57,6 +63,12 @@ def plain_error(request: RequestSummary, last_attempt: Attempt | None = None) ->
             f"{outcome} (lote {last_attempt.submission_id}, intento {last_attempt.attempt_number})."
         )
     return _STATE_ERRORS.get(request.state, "Hubo un error; vea el detalle.")
+
+
+def ref(filing_number: str) -> str:
+    """The dashboard's own links name a request by radicado explicitly, so they can never
+    land on another request whose idSolicitud happens to equal it (SPEC §9)."""
+    return RADICADO_PREFIX + filing_number
 
 
 def pesos(amount: int) -> str:
