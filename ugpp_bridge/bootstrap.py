@@ -15,17 +15,18 @@ from typing import TYPE_CHECKING
 from ugpp_bridge.adapters.alert_store import SqlAlchemyAlertStore
 from ugpp_bridge.adapters.calendar import colombian_holidays
 from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.defence_store import SqlAlchemyAuthThrottle, SqlAlchemyNonceStore
 from ugpp_bridge.adapters.lote_store import SqlAlchemyLoteStore
 from ugpp_bridge.adapters.metrics_reader import SqlAlchemyMetricsReader
 from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
 from ugpp_bridge.adapters.state_store import SqlAlchemyRequestStore
 from ugpp_bridge.adapters.user_store import SqlAlchemyUserStore
-from ugpp_bridge.adapters.wire import UGPP_REPORTE_WSDL
+from ugpp_bridge.adapters.wire import SOLICITUDES_WSDL, UGPP_REPORTE_WSDL, served_wsdl
 from ugpp_bridge.adapters.work_queue import SqlAlchemyWorkQueue
-from ugpp_bridge.adapters.wsse import NonceCache, UsernameTokenVerifier
+from ugpp_bridge.adapters.wsse import UsernameTokenVerifier
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
-from ugpp_bridge.config import Settings
+from ugpp_bridge.config import MIN_INBOUND_PASSWORD, MIN_SESSION_SECRET, Settings
 from ugpp_bridge.domain.filing import BOGOTA, Receipt, RequestKey, StoredRequest
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.service.build import BuildOptions, build_request
@@ -38,6 +39,7 @@ from ugpp_bridge.service.work import Leasing, WorkContext
 
 if TYPE_CHECKING:
     from ugpp_bridge.entrypoints.dashboard import DashboardServices
+    from ugpp_bridge.entrypoints.health import Heartbeat
     from ugpp_bridge.entrypoints.soap import WsgiApp
 
 Clock = Callable[[], datetime]
@@ -66,20 +68,40 @@ class StateStores:
     work: SqlAlchemyWorkQueue
     alerts: SqlAlchemyAlertStore
     users: SqlAlchemyUserStore
+    nonces: SqlAlchemyNonceStore
+    throttle: SqlAlchemyAuthThrottle
 
     def close(self) -> None:
         self.requests.close()
 
 
-def state_stores(url: str) -> StateStores:
-    engine = make_engine(url, serialised_writes=True)
+STATEMENT_TIMEOUT_SECONDS = 120
+
+
+def state_stores(url: str, *, lock_timeout: float = 10) -> StateStores:
+    """The state stores on ``url``. A statement waits ``lock_timeout`` seconds at most for a
+    lock, and runs two minutes at most (PostgreSQL), so a stalled database is an error in
+    seconds (Paso 1 answers ``ServicioNoDisponible``) instead of a hung thread."""
+    engine = make_engine(
+        url,
+        serialised_writes=True,
+        lock_timeout=lock_timeout,
+        statement_timeout=STATEMENT_TIMEOUT_SECONDS,
+        pool_timeout=lock_timeout,
+    )
     return StateStores(
         SqlAlchemyRequestStore(engine),
         SqlAlchemyLoteStore(engine),
         SqlAlchemyWorkQueue(engine),
         SqlAlchemyAlertStore(engine),
         SqlAlchemyUserStore(engine),
+        SqlAlchemyNonceStore(engine),
+        SqlAlchemyAuthThrottle(engine),
     )
+
+
+def settings_stores(settings: Settings) -> StateStores:
+    return state_stores(settings.database_url, lock_timeout=settings.lock_timeout_seconds)
 
 
 def process_name(role: str) -> str:
@@ -172,13 +194,15 @@ def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOpt
 
 def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
     """The Paso 1 WSGI application, wired to the state store and the settings."""
+    from ugpp_bridge.adapters.soap_inbound import Gate
     from ugpp_bridge.entrypoints.soap import Paso1Endpoint, make_wsgi_app  # spyne loads slowly
 
+    purpose = "authenticate UGPP's calls (WS-Security)"
     verifier = UsernameTokenVerifier(
-        settings.require("inbound_username", "authenticate UGPP's calls (WS-Security)"),
-        settings.require("inbound_password", "authenticate UGPP's calls (WS-Security)"),
+        settings.require("inbound_username", purpose),
+        settings.require("inbound_password", purpose, min_length=MIN_INBOUND_PASSWORD),
         clock=lambda: datetime.now(UTC),
-        nonces=NonceCache(),
+        nonces=stores.nonces,
     )
     policy = ReceptionPolicy(
         operator_nit=settings.require("operator_nit", "check whom each request is addressed to"),
@@ -197,8 +221,25 @@ def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
             actor="ugpp:soap",
         )
 
-    endpoint = Paso1Endpoint(verifier, receive, settings.max_request_bytes, stores.requests.ping)
-    return make_wsgi_app(endpoint)
+    gate = Gate(verifier, stores.throttle, system_clock, settings.max_request_bytes)
+    wsdl = served_wsdl(SOLICITUDES_WSDL, settings.paso1_public_url)
+    return make_wsgi_app(Paso1Endpoint(gate, receive, wsdl))
+
+
+def health_app(
+    settings: Settings, stores: StateStores, heartbeat: Heartbeat | None = None
+) -> WsgiApp:
+    """``/healthz``: the database, its migrations and (when here) the scheduler, which is
+    stale when no job ran for three sweeps (five minutes at least)."""
+    from ugpp_bridge.adapters.migrations import head_revision
+    from ugpp_bridge.entrypoints.health import HealthChecks
+    from ugpp_bridge.entrypoints.health import health_app as make_health_app
+
+    stale = timedelta(seconds=max(300, 3 * settings.sweep_seconds))
+    checks = HealthChecks(
+        stores.requests.schema_revision, head_revision(), system_clock, heartbeat, stale
+    )
+    return make_health_app(checks)
 
 
 def ugpp_gateway(settings: Settings) -> UgppGateway:
@@ -279,15 +320,19 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
     )
 
 
-def web_app(settings: Settings, stores: StateStores, owner: str) -> WsgiApp:
-    """Everything ``serve`` answers: Paso 1 and ``/healthz``, ``/metrics``, the dashboard."""
+def web_app(
+    settings: Settings, stores: StateStores, owner: str, heartbeat: Heartbeat | None = None
+) -> WsgiApp:
+    """Everything ``serve`` answers: Paso 1, ``/healthz``, ``/metrics``, the dashboard."""
     from ugpp_bridge.entrypoints.dashboard import create_dashboard
     from ugpp_bridge.entrypoints.metrics import StateCollector, metrics_app
     from ugpp_bridge.entrypoints.web import combined_app
 
     dashboard = create_dashboard(
         dashboard_services(settings, stores, owner),
-        secret_key=settings.require("session_secret", "sign the dashboard's session cookies"),
+        secret_key=settings.require(
+            "session_secret", "sign the dashboard's session cookies", min_length=MIN_SESSION_SECRET
+        ),
         cookie_secure=settings.cookie_secure,
     )
     collector = StateCollector(
@@ -296,4 +341,9 @@ def web_app(settings: Settings, stores: StateStores, owner: str) -> WsgiApp:
         lambda: system_clock().date(),
         holiday_calendar(),
     )
-    return combined_app(paso1_app(settings, stores), dashboard, metrics_app(collector))
+    return combined_app(
+        paso1_app(settings, stores),
+        health_app(settings, stores, heartbeat),
+        metrics_app(collector),
+        dashboard,
+    )

@@ -21,6 +21,8 @@ from ugpp_bridge.errors import ConfigurationError, InvalidInputError
 
 PREFIX = "UGPP_BRIDGE_"
 AUTH_MODES = ("token", "wsse", "none")
+MIN_INBOUND_PASSWORD = 12  # SPEC §9
+MIN_SESSION_SECRET = 32
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -63,14 +65,31 @@ class Settings:
     alert_webhook_url: str | None = None
     session_secret: str | None = field(default=None, repr=False)
     cookie_secure: bool = False
+    # Exposure to the network (SPEC §9): the address the WSDL names, and what bounds a caller.
+    public_url: str | None = None
+    lock_timeout_seconds: int = 10
+    connection_limit: int = 200
+    channel_timeout_seconds: int = 30
+    trusted_proxy: str | None = None
 
-    def require(self, name: str, purpose: str) -> str:
-        """The value of a setting that ``purpose`` cannot do without."""
+    @property
+    def paso1_public_url(self) -> str:
+        """The address the served WSDL names: ``UGPP_BRIDGE_PUBLIC_URL`` or this server's."""
+        return self.public_url or f"http://{self.host}:{self.port}/soap/solicitudes"
+
+    def require(self, name: str, purpose: str, *, min_length: int = 1) -> str:
+        """The value of a setting that ``purpose`` cannot do without (secrets: long enough)."""
         value = getattr(self, name)
         if value in (None, ""):
             raise ConfigurationError(
                 f"{PREFIX}{name.upper()} is required to {purpose}; set it in the environment "
                 "or in the --config file.",
+                setting=PREFIX + name.upper(),
+            )
+        if len(str(value)) < min_length:
+            raise ConfigurationError(
+                f"{PREFIX}{name.upper()} must have at least {min_length} characters to "
+                f"{purpose}; choose a longer one.",
                 setting=PREFIX + name.upper(),
             )
         return str(value)
@@ -134,6 +153,23 @@ def _bounded_int(low: int, high: int) -> Callable[[object], int]:
     return parse
 
 
+def _secret(minimum: int) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        text = str(value)
+        if len(text) < minimum:
+            raise ValueError(f"use at least {minimum} characters.")
+        return text
+
+    return parse
+
+
+def _url(value: object) -> str:
+    text = str(value).strip()
+    if not text.startswith(("http://", "https://")) or " " in text:
+        raise ValueError("write it as an http:// or https:// address.")
+    return text
+
+
 def _auth(value: object) -> str:
     text = str(value).strip().lower()
     if text not in AUTH_MODES:
@@ -172,4 +208,10 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "lease_seconds": _bounded_int(1, 86_400),
     "parked_retry_minutes": _bounded_int(1, 10_080),
     "cookie_secure": _bool,
+    "inbound_password": _secret(MIN_INBOUND_PASSWORD),
+    "session_secret": _secret(MIN_SESSION_SECRET),
+    "public_url": _url,
+    "lock_timeout_seconds": _bounded_int(1, 600),
+    "connection_limit": _bounded_int(10, 100_000),
+    "channel_timeout_seconds": _bounded_int(1, 3_600),
 }

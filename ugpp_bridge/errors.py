@@ -51,12 +51,24 @@ class ConfigurationError(UgppBridgeError):
 
 
 class InvalidInputError(UgppBridgeError):
-    """A value breaks a rule of the contract: an unknown code, a malformed identifier."""
+    """A value breaks a rule of the contract: an unknown code, a malformed identifier.
 
-    def __init__(self, message: str, *, field: str | None = None, value: object = None) -> None:
+    ``reason`` is a stable word for what is wrong (``duplicated``, ``out_of_range``,
+    ``digits_only``, ``malformed``...), so that a SOAP fault can say it in Spanish.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: object = None,
+        reason: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.value = value
+        self.reason = reason
 
 
 class InvalidRequestError(InvalidInputError):
@@ -78,12 +90,29 @@ class NotAuthorizedError(UgppBridgeError):
         super().__init__("The caller could not be authenticated.")
 
 
-class SchemaValidationError(InvalidInputError):
-    """An XML document breaks the wire contract in ``xsd/``; ``errors`` are (line, message)."""
+@dataclass(frozen=True)
+class SchemaIssue:
+    """One breach of the schema without the offending value: line, element and, in Spanish,
+    what is wrong (for SOAP faults and logs, which must not carry personal data)."""
 
-    def __init__(self, schema: str, errors: Sequence[tuple[int, str]]) -> None:
+    line: int
+    element: str
+    reason: str
+
+
+class SchemaValidationError(InvalidInputError):
+    """An XML document breaks the wire contract in ``xsd/``; ``errors`` are (line, message),
+    ``issues`` the same without values."""
+
+    def __init__(
+        self,
+        schema: str,
+        errors: Sequence[tuple[int, str]],
+        issues: Sequence[SchemaIssue] = (),
+    ) -> None:
         self.schema = schema
         self.errors = tuple(errors)
+        self.issues = tuple(issues)
         listing = "; ".join(f"line {line}: {message}" for line, message in self.errors[:5])
         more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
         super().__init__(f"The document does not validate against {schema}: {listing}{more}.")

@@ -21,6 +21,7 @@ from lxml import etree
 
 from tests.conftest import DATA, free_port, key_of, register_golden_request
 from ugpp_bridge.adapters import wire
+from ugpp_bridge.adapters.migrations import head_revision
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.entrypoints.cli import main
@@ -104,7 +105,7 @@ def test_db_upgrade_then_audit_verify_and_tampering_is_reported(
     env = {"UGPP_BRIDGE_DATABASE_URL": db_url}
     upgrade = runner.invoke(main, ["db", "upgrade"], env=env)
     assert upgrade.exit_code == 0, upgrade.output
-    assert "revision 0002" in upgrade.output
+    assert f"revision {head_revision()}" in upgrade.output
     stores = state_stores(db_url)
     try:
         stores.requests.record_action(
@@ -219,7 +220,7 @@ def test_serve_answers_paso1_healthz_metrics_and_the_dashboard_login(
         "UGPP_BRIDGE_INBOUND_PASSWORD": "clave-secreta",
         "UGPP_BRIDGE_HOST": "127.0.0.1",
         "UGPP_BRIDGE_PORT": str(port),
-        "UGPP_BRIDGE_SESSION_SECRET": "a-test-secret-of-enough-length",
+        "UGPP_BRIDGE_SESSION_SECRET": "a-test-secret-of-enough-length-for-it",
     }
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
     log = (tmp_path / "serve.log").open("wb")
@@ -289,7 +290,11 @@ def test_user_add_reads_the_password_from_stdin_and_refuses_a_duplicate(
 
 
 def test_worker_refuses_to_start_without_a_source(runner: CliRunner, sqlite_url: str) -> None:
-    result = runner.invoke(main, ["worker", "--once"], env={"UGPP_BRIDGE_DATABASE_URL": sqlite_url})
+    env = {"UGPP_BRIDGE_DATABASE_URL": sqlite_url}
+    unmigrated = runner.invoke(main, ["worker", "--once"], env=env)
+    assert unmigrated.exit_code == 1 and "run `ugpp-bridge db upgrade` first" in unmigrated.output
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    result = runner.invoke(main, ["worker", "--once"], env=env)
     assert result.exit_code == 1
     assert result.output.startswith("ConfigurationError: UGPP_BRIDGE_SOURCE_URL is required")
 

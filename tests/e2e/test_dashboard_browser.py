@@ -73,10 +73,10 @@ def bridge(tmp_path: Path) -> Iterator[tuple[str, UgppSimulator, object]]:
     upgrade(state_url)
     settings = Settings(
         database_url=state_url, source_url=source_url, operator_nit="800197268",
-        operator_name="Banco de Ejemplo S.A.", inbound_username="ugpp", inbound_password="clave-ugpp",
+        operator_name="Banco de Ejemplo S.A.", inbound_username="ugpp", inbound_password="clave-ugpp-2026",
         ugpp_endpoint=f"{ugpp_base}/ugpp/reporte", ugpp_token_url=f"{ugpp_base}/ugpp/token",
         ugpp_username="bridge", ugpp_password="bridge-secret", ugpp_client_id="ugpp-bridge",
-        lote_max_records=4, send_backoff_seconds=0, session_secret="browser-test-secret",
+        lote_max_records=4, send_backoff_seconds=0, session_secret="browser-test-secret-long-enough-1234",
     )  # fmt: skip
     stores = state_stores(state_url)
     register_golden_request(stores)

@@ -171,8 +171,8 @@ def test_serve_runs_the_scheduler_so_a_request_received_over_soap_is_built_and_s
 
     port = free_port()
     env = {**bench.env, "UGPP_BRIDGE_OPERATOR_NIT": "800197268", "UGPP_BRIDGE_INBOUND_USERNAME": "ugpp",
-           "UGPP_BRIDGE_INBOUND_PASSWORD": "clave-ugpp", "UGPP_BRIDGE_PORT": str(port),
-           "UGPP_BRIDGE_SESSION_SECRET": "serve-test-secret"}  # fmt: skip
+           "UGPP_BRIDGE_INBOUND_PASSWORD": "clave-ugpp-2026", "UGPP_BRIDGE_PORT": str(port),
+           "UGPP_BRIDGE_SESSION_SECRET": "serve-test-secret-long-enough-12345"}  # fmt: skip
     with (tmp_path / "serve.log").open("wb") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "ugpp_bridge", "serve"], env=env, stdout=log, stderr=log

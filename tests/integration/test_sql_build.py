@@ -44,7 +44,7 @@ from ugpp_bridge.domain.source import (
 from ugpp_bridge.errors import SourceDataError
 from ugpp_bridge.service.sample_bank import sample_bank
 
-PEOPLE = (PersonId("CC", "100"), PersonId("PT", "200"), PersonId("CE", "X300"))
+PEOPLE = (PersonId("CC", "100"), PersonId("PT", "200"), PersonId("PA", "X300"))
 STRANGER = PersonId("RC", "999")
 MONTHS = [Period(2025, m) for m in (1, 2, 3)]
 Sources = Callable[[str], SqlAlchemySource]

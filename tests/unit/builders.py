@@ -17,7 +17,7 @@ from ugpp_bridge.domain.source import (
 )
 
 ANA = PersonId("CC", "52123456")
-BETO = PersonId("CE", "A1234567")
+BETO = PersonId("PA", "A1234567")
 
 
 def d(text: str) -> date:

@@ -51,7 +51,9 @@ def test_malformed_operator_nits_are_refused(nit: str) -> None:
         ("CC", "52123456"),
         ("PT", "7788990"),
         ("PA", "AX1234567"),
-        ("CE", "E12"),
+        ("CE", "312"),
+        ("RC", "1234"),
+        ("SC", "SC12A"),
         ("NI", "800197268"),
     ],
 )
@@ -68,6 +70,9 @@ def test_valid_person_ids_are_accepted(doc_type: str, number: str) -> None:
         ("CC", "1" * 17, "1 to 16"),
         ("CE", "12-34", "1 to 16"),
         ("CC", "12A4", "digits only"),
+        ("CE", "E12", "digits only"),
+        ("RC", "12B", "digits only"),
+        ("TI", "1O1", "digits only"),
         ("TI", "X1", "digits only"),
     ],
 )

@@ -63,7 +63,7 @@ class SqlAlchemyAlertStore(SqlAlchemyStateBase, AlertStore):
             .where(A.c.webhook_delivered_at.is_(None), A.c.webhook_attempts < max_attempts)
             .order_by(A.c.id)
         )
-        with self._tx() as connection:
+        with self._read() as connection:
             return [
                 DeadlineAlert(
                     row["filing_number"],

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -37,25 +38,61 @@ def safe_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def make_engine(url: str, *, serialised_writes: bool = False, **options: Any) -> Engine:
+READ_ONLY = "ugpp_bridge_read_only"  # execution option: a transaction that only reads
+
+
+def make_engine(
+    url: str,
+    *,
+    serialised_writes: bool = False,
+    lock_timeout: float | None = None,
+    statement_timeout: float | None = None,
+    **options: Any,
+) -> Engine:
     """An engine for ``url``; SQLite connections enforce foreign keys and wait on locks.
 
     ``serialised_writes`` (the bridge's own state database) makes every SQLite transaction
-    ``BEGIN IMMEDIATE`` in WAL mode: writers queue for the lock when they start instead of
-    failing half-way, which is what keeps the audit chain and the radicado counter linear.
-    PostgreSQL gets the same guarantee from row locks (``FOR UPDATE``).
+    ``BEGIN IMMEDIATE`` in WAL mode — except those marked ``READ_ONLY``, which never queue —
+    so writers wait for the lock when they start instead of failing half-way, which is what
+    keeps the audit chain and the radicado counter linear. PostgreSQL gets the same guarantee
+    from row locks (``FOR UPDATE``).
+
+    ``lock_timeout`` bounds how long a statement waits for a lock (SQLite's busy timeout,
+    PostgreSQL's ``lock_timeout``) and ``statement_timeout`` how long one runs (PostgreSQL),
+    so that a stalled database makes Paso 1 answer "not available" in seconds, not hang.
     """
     parsed = normalise_url(url)
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite:
-        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        options.setdefault("connect_args", {}).setdefault("timeout", lock_timeout or 30)
     engine = create_engine(parsed, **options)
     if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
         if serialised_writes:
             event.listen(engine, "connect", _sqlite_manual_transactions)
-            event.listen(engine, "begin", _sqlite_begin_immediate)
+            event.listen(engine, "begin", _sqlite_begin)
+    elif parsed.get_backend_name() == "postgresql" and (lock_timeout or statement_timeout):
+        event.listen(engine, "connect", _postgresql_timeouts(lock_timeout, statement_timeout))
     return engine
+
+
+def _postgresql_timeouts(
+    lock_timeout: float | None, statement_timeout: float | None
+) -> Callable[[Any, ConnectionPoolEntry], None]:
+    settings = []
+    if lock_timeout:
+        settings.append(f"SET lock_timeout = {int(lock_timeout * 1000)}")
+    if statement_timeout:
+        settings.append(f"SET statement_timeout = {int(statement_timeout * 1000)}")
+
+    def apply(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        for statement in settings:
+            cursor.execute(statement)
+        cursor.close()
+        dbapi_connection.commit()
+
+    return apply
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -72,5 +109,6 @@ def _sqlite_manual_transactions(dbapi_connection: Any, _record: ConnectionPoolEn
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(connection: Connection) -> None:
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -95,12 +95,12 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
             )
 
     def lotes(self, key: RequestKey, *, generation: int | None = None) -> list[StoredLote]:
-        with self._tx() as connection:
+        with self._read() as connection:
             row = self._row(connection, key)
             return self._lotes(connection, row["id"], generation or row["generation"])
 
     def summaries(self, key: RequestKey) -> list[LoteSummary]:
-        with self._tx() as connection:
+        with self._read() as connection:
             row = self._row(connection, key)
             lotes = t.lotes
             rows = connection.execute(
@@ -118,7 +118,7 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
             return [LoteSummary(r[0], r[1], r[2], LoteState(r[3]), r[4], r[5]) for r in rows]
 
     def attempt_count(self, key: RequestKey) -> int:
-        with self._tx() as connection:
+        with self._read() as connection:
             row = self._row(connection, key)
             count: int = connection.execute(
                 select(func.count())
@@ -226,7 +226,7 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
     def attempts(self, key: RequestKey, *, with_bytes: bool = True) -> list[Attempt]:
         a = t.attempts
         columns = a.c if with_bytes else [c for c in a.c if not c.name.endswith("_bytes")]
-        with self._tx() as connection:
+        with self._read() as connection:
             row = self._row(connection, key)
             rows = (
                 connection.execute(
@@ -267,7 +267,7 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
             )
 
     def corrections(self, key: RequestKey) -> list[Correction]:
-        with self._tx() as connection:
+        with self._read() as connection:
             row = self._row(connection, key)
             rows = (
                 connection.execute(

@@ -22,7 +22,7 @@ class SqlAlchemyMetricsReader(SqlAlchemyStateBase, MetricsReader):
             func.coalesce(func.sum(case((a.c.duration_ms <= bound * 1000, 1), else_=0)), 0)
             for bound in bounds
         ]
-        with self._tx() as connection:
+        with self._read() as connection:
             requests = _grouped(connection, t.requests.c.state)
             lotes = _grouped(connection, t.lotes.c.state)
             outcomes = _grouped(connection, a.c.outcome)

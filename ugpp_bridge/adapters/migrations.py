@@ -11,6 +11,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters.database import make_engine, normalise_url, safe_url
@@ -34,6 +35,23 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     _run(url, lambda config: command.downgrade(config, revision))
+
+
+def head_revision() -> str:
+    """The newest migration this version of the bridge ships."""
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None, "the package ships its migrations"
+    return head
+
+
+def require_head(url: str) -> None:
+    """Refuse to run a service on a state database that is not at the shipped head."""
+    current, head = current_revision(url), head_revision()
+    if current != head:
+        raise StoreUnavailableError(
+            f"The state database {safe_url(url)} is at revision {current or 'none'} and this "
+            f"version of the bridge needs {head}; run `ugpp-bridge db upgrade` first."
+        )
 
 
 def current_revision(url: str) -> str | None:

@@ -1,7 +1,8 @@
 """UGPP's side of Paso 1, with zeep: send a ``Solicitud`` with a UsernameToken, get the receipt.
 
 Used by ``ugpp-bridge ugpp-sim send-request`` and the tests — a real SOAP client exercising the
-bridge exactly as UGPP would (WSDL fetched from ``?wsdl``, document/literal, WS-Security).
+bridge exactly as UGPP would (WSDL fetched from ``?wsdl``, document/literal, WS-Security). The
+call goes to ``url``, the address the caller was given, whatever the WSDL names.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import RemoteFaultError, RemoteUnavailableError
 
 OPERATION_TIMEOUT = 60
+BINDING = "{urn:ugpp-bridge:solicitud:v1}SolicitudesSoap11"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ def send_solicitud(
             wsse=UsernameToken(username, password, use_digest=use_digest),
             settings=Settings(strict=True, xml_huge_tree=False),
         )
-        answer = client.service.RecibirSolicitud(**solicitud_arguments(request))
+        service = client.create_service(BINDING, url)
+        answer = service.RecibirSolicitud(**solicitud_arguments(request))
     except Fault as exc:
         code = (exc.message or "").split(":", 1)[0]
         raise RemoteFaultError(code, exc.message or "", str(exc.code or "")) from exc

@@ -7,6 +7,7 @@ Parsing is secure (no DTDs, entities or network), then the element is validated 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from lxml import etree
@@ -20,6 +21,8 @@ from ugpp_bridge.errors import InvalidInputError, InvalidRequestError
 
 SOAP_ENV = wire.SOAP_ENV
 NS = wire.SOLICITUD_NS
+# xs:date may carry a time-zone offset (SPEC §9); the calendar date is what counts.
+_XS_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:Z|[+-]\d{2}:\d{2})?")
 
 
 def q(name: str) -> str:
@@ -60,8 +63,8 @@ def request_from_element(element: etree._Element) -> FinancialInfoRequest:
         return FinancialInfoRequest(
             request_id=text(element, "idSolicitud"),
             operator_nit=text(element, "nitOperador"),
-            requested_on=date.fromisoformat(text(element, "fechaSolicitud")),
-            term_starts_on=date.fromisoformat(text(element, "fechaInicioTermino")),
+            requested_on=xs_date(text(element, "fechaSolicitud"), "fechaSolicitud"),
+            term_starts_on=xs_date(text(element, "fechaInicioTermino"), "fechaInicioTermino"),
             information_types=frozenset(
                 InformationType((node.text or "").strip())
                 for node in element.iterfind(f"{q('tiposInformacion')}/{q('tipoInformacion')}")
@@ -77,8 +80,27 @@ def request_from_element(element: etree._Element) -> FinancialInfoRequest:
         )
     except InvalidRequestError:
         raise
-    except (InvalidInputError, ValueError) as exc:
+    except InvalidInputError as exc:
+        raise InvalidRequestError(
+            f"The Solicitud is not valid: {exc}", field=exc.field, reason=exc.reason
+        ) from exc
+    except ValueError as exc:
         raise InvalidRequestError(f"The Solicitud is not valid: {exc}") from exc
+
+
+def xs_date(text: str, field: str) -> date:
+    """An ``xs:date`` (``2026-11-20``, ``2026-11-20Z``, ``2026-11-20-05:00``) as a date."""
+    found = _XS_DATE.fullmatch(text)
+    try:
+        if found is None:
+            raise ValueError(text)
+        return date.fromisoformat(found.group(1))
+    except ValueError:
+        raise InvalidRequestError(
+            f"{field} is not a date (YYYY-MM-DD, optionally with a time-zone offset).",
+            field=field,
+            reason="out_of_range" if found else "malformed",
+        ) from None
 
 
 def solicitud_to_xml(request: FinancialInfoRequest) -> bytes:

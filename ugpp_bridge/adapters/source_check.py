@@ -198,7 +198,7 @@ def _doc_number(relation: str) -> ValueCheck:
             and_(numeric_type, not_(number.regexp_match(DIGITS_REGEX))),
         )
 
-    message = "not 1–16 letters or digits (CC, TI and NI: digits only)"
+    message = "not 1–16 letters or digits (CC, CE, NI, TI and RC: digits only)"
     return ValueCheck(relation, "holder_doc_number", message, bad)
 
 

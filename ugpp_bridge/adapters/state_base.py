@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters import state_tables as t
 from ugpp_bridge.adapters.audit_store import append_audit
-from ugpp_bridge.adapters.database import safe_url
+from ugpp_bridge.adapters.database import READ_ONLY, safe_url
 from ugpp_bridge.adapters.state_rows import request_from_rows
 from ugpp_bridge.domain.filing import RequestKey, StoredRequest, parse_operator_id
 from ugpp_bridge.domain.lifecycle import RequestState, check_request_transition
@@ -31,23 +31,40 @@ class SqlAlchemyStateBase:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def ping(self) -> bool:
-        """True when the state database answers (for ``/healthz``)."""
-        try:
-            with self.engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
-        except SQLAlchemyError:
-            return False
-        return True
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the state database is at (None: never migrated); quick, and
+        never waiting for a writer (for ``/healthz``, ``serve`` and ``doctor``)."""
+        with self._read() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET LOCAL statement_timeout = 2000")
+            try:
+                with connection.begin_nested():
+                    found = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+                    return found.scalar()
+            except SQLAlchemyError:
+                return None
 
     def close(self) -> None:
         self.engine.dispose()
 
     @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A transaction that only reads: on SQLite it never queues behind a writer."""
+        with self._guarded():
+            with self.engine.connect() as plain:
+                connection = plain.execution_options(**{READ_ONLY: True})
+                with connection.begin():
+                    yield connection
+
+    @contextmanager
     def _tx(self) -> Iterator[Connection]:
+        with self._guarded(), self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def _guarded(self) -> Iterator[None]:
         try:
-            with self.engine.begin() as connection:
-                yield connection
+            yield
         except SQLAlchemyError as exc:
             reason = getattr(exc, "orig", None) or exc
             first = (str(reason).strip().splitlines() or [""])[0]

@@ -158,12 +158,12 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
         return value
 
     def find(self, identifier: str) -> StoredRequest:
-        with self._tx() as connection:
+        with self._read() as connection:
             key = self._find_key(connection, identifier)
             return self._load(connection, self._row(connection, key))
 
     def get(self, key: RequestKey) -> StoredRequest:
-        with self._tx() as connection:
+        with self._read() as connection:
             return self._load(connection, self._row(connection, key))
 
     def list_requests(self) -> list[RequestSummary]:
@@ -176,7 +176,7 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
         query = select(t.requests, persons).order_by(
             t.requests.c.due_date, t.requests.c.filing_number
         )
-        with self._tx() as connection:
+        with self._read() as connection:
             return [summary_from_row(row) for row in connection.execute(query).mappings()]
 
     def transition(
@@ -227,7 +227,7 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
             )
 
     def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
-        with self._tx() as connection:
+        with self._read() as connection:
             return list(audit_entries(connection, filing_number))
 
     def record_action(
@@ -252,7 +252,7 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
             )
 
     def verify_audit(self) -> AuditVerification:
-        with self._tx() as connection:
+        with self._read() as connection:
             return verify_audit(connection)
 
 

@@ -226,3 +226,43 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),
     CheckConstraint("id = 1", name="single_row"),
 )
+
+# -- Defences shared by every process (SPEC §9): migration 0003 ------------------------------
+
+wsse_nonces = Table(
+    "wsse_nonces",
+    metadata,
+    # SHA-256 of the nonce: a replay is a duplicate key, whichever process sees it.
+    Column("nonce_hash", String(64), primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False, index=True),
+)
+
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(20), nullable=False),  # paso1 | dashboard
+    Column("kind", String(10), nullable=False),  # user | address
+    Column("subject", String(120), nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("window_started_at", UtcDateTime, nullable=False),
+    Column("last_failure_at", UtcDateTime, nullable=False),
+    Column("blocked_until", UtcDateTime, nullable=True),
+    UniqueConstraint("scope", "kind", "subject", name="uq_auth_failures_subject"),
+)
+
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    # SHA-256 of the random token the signed cookie carries: the database alone opens nothing.
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "user_id",
+        ForeignKey("dashboard_users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("address", String(64), nullable=True),
+)

@@ -8,9 +8,11 @@ does not show in the response time.
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+import hashlib
+import secrets
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy import update as sql_update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -21,7 +23,7 @@ from ugpp_bridge.domain.users import Role, User
 from ugpp_bridge.errors import InvalidInputError, UserExistsError
 from ugpp_bridge.service.ports import UserStore
 
-U = t.dashboard_users
+U, S = t.dashboard_users, t.dashboard_sessions
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -51,6 +53,8 @@ class SqlAlchemyUserStore(SqlAlchemyStateBase, UserStore):
                 connection.execute(U.insert().values(name=name, created_at=at, **values))
             else:
                 connection.execute(sql_update(U).where(U.c.name == name).values(**values))
+                # A new password or role ends every session the old one opened.
+                connection.execute(delete(S).where(S.c.user_id == exists[0]))
             append_audit(
                 connection,
                 at=at,
@@ -62,7 +66,7 @@ class SqlAlchemyUserStore(SqlAlchemyStateBase, UserStore):
         return User(name, role)
 
     def authenticate(self, name: str, password: str) -> User | None:
-        with self._tx() as connection:
+        with self._read() as connection:
             row = connection.execute(select(U).where(U.c.name == name)).mappings().first()
         if row is None:
             check_password_hash(_dummy_hash(), password)
@@ -72,9 +76,44 @@ class SqlAlchemyUserStore(SqlAlchemyStateBase, UserStore):
         return User(row["name"], Role(row["role"]))
 
     def get(self, name: str) -> User | None:
-        with self._tx() as connection:
+        with self._read() as connection:
             row = connection.execute(select(U).where(U.c.name == name)).mappings().first()
         return None if row is None else User(row["name"], Role(row["role"]))
+
+    # -- sessions: the cookie carries a random token; the server can end it -----------------
+
+    def open_session(
+        self, name: str, *, at: datetime, lifetime: timedelta, address: str | None
+    ) -> str:
+        token = secrets.token_urlsafe(32)
+        with self._tx() as connection:
+            user_id = connection.execute(select(U.c.id).where(U.c.name == name)).scalar_one()
+            connection.execute(delete(S).where(S.c.expires_at < at))
+            connection.execute(
+                S.insert().values(
+                    token_hash=_hashed(token), user_id=user_id, created_at=at,
+                    expires_at=at + lifetime, address=(address or "")[:64] or None,
+                )
+            )  # fmt: skip
+        return token
+
+    def session_user(self, token: str, *, now: datetime) -> User | None:
+        query = (
+            select(U.c.name, U.c.role)
+            .join(S, S.c.user_id == U.c.id)
+            .where(S.c.token_hash == _hashed(token), S.c.expires_at > now)
+        )
+        with self._read() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else User(row[0], Role(row[1]))
+
+    def close_session(self, token: str) -> None:
+        with self._tx() as connection:
+            connection.execute(delete(S).where(S.c.token_hash == _hashed(token)))
+
+
+def _hashed(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _checked_name(name: str) -> str:

@@ -7,18 +7,25 @@ secure settings passed explicitly: no DTDs, no entity expansion, no network, no 
 
 from __future__ import annotations
 
+import copy
+import re
 from functools import cache
 from pathlib import Path
 
 from lxml import etree
 
-from ugpp_bridge.errors import SchemaValidationError
+from ugpp_bridge.errors import SchemaIssue, SchemaValidationError
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 XSD_DIR = PACKAGE_DIR / "xsd"
 WSDL_DIR = PACKAGE_DIR / "wsdl"
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
+SOAP_NEXT_ACTOR = "http://schemas.xmlsoap.org/soap/actor/next"
+WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
+WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
+XS_NS = "http://www.w3.org/2001/XMLSchema"
 SOLICITUD_NS = "urn:ugpp-bridge:solicitud:v1"
 REPORTE_NS = "urn:ugpp-bridge:reporte:v1"
 SOLICITUD_XSD = XSD_DIR / "solicitud-v1.xsd"
@@ -27,15 +34,29 @@ SOLICITUDES_WSDL = WSDL_DIR / "solicitudes-v1.wsdl"
 UGPP_REPORTE_WSDL = WSDL_DIR / "ugpp-reporte-v1.wsdl"
 
 
-def secure_parser() -> etree.XMLParser:
-    """A parser that refuses what an attacker could use: DTDs, entities, network, huge trees."""
+def secure_parser(encoding: str | None = None) -> etree.XMLParser:
+    """A parser that refuses what an attacker could use: DTDs, entities, network, huge trees.
+    ``encoding`` overrides the document's own (the HTTP charset, when one was given)."""
     return etree.XMLParser(
+        encoding=encoding,
         resolve_entities=False,
         load_dtd=False,
         dtd_validation=False,
         no_network=True,
         huge_tree=False,
         remove_blank_text=False,
+    )
+
+
+def secure_pull_parser(encoding: str | None = None) -> etree.XMLPullParser:
+    """``secure_parser``'s settings as a streaming parser that reports start and end events."""
+    return etree.XMLPullParser(
+        events=("start", "end"),
+        encoding=encoding,
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        huge_tree=False,
     )
 
 
@@ -52,7 +73,64 @@ def validate(document: etree._Element | etree._ElementTree, path: Path) -> None:
         return
     log = compiled.error_log  # iterable at run time; lxml-stubs 0.5 does not say so
     errors = [(error.line, _readable(error.message)) for error in log]  # type: ignore[attr-defined]
-    raise SchemaValidationError(path.name, errors)
+    issues = [_issue(error) for error in log]  # type: ignore[attr-defined]
+    raise SchemaValidationError(path.name, errors, issues)
+
+
+_ELEMENT_IN_MESSAGE = re.compile(r"Element '(?:\{[^}]*\})?([^']+)'")
+# libxml2's error types → what is wrong, in words a UGPP technician reads (never the value).
+_REASONS = {
+    "SCHEMAV_CVC_ENUMERATION_VALID": "el valor no es uno de los permitidos",
+    "SCHEMAV_CVC_PATTERN_VALID": "el valor no tiene el formato permitido",
+    "SCHEMAV_CVC_MININCLUSIVE_VALID": "el valor es menor que el mínimo permitido",
+    "SCHEMAV_CVC_MAXINCLUSIVE_VALID": "el valor es mayor que el máximo permitido",
+    "SCHEMAV_CVC_MINLENGTH_VALID": "el valor es más corto de lo permitido",
+    "SCHEMAV_CVC_MAXLENGTH_VALID": "el valor es más largo de lo permitido",
+    "SCHEMAV_CVC_DATATYPE_VALID_1_2_1": "el valor no es del tipo de dato esperado",
+    "SCHEMAV_CVC_COMPLEX_TYPE_2_4": "faltan elementos obligatorios",
+    "SCHEMAV_CVC_ELT_1": "no se esperaba este elemento como raíz",
+}
+
+
+def _issue(error: object) -> SchemaIssue:
+    message = str(getattr(error, "message", ""))
+    found = _ELEMENT_IN_MESSAGE.search(message)
+    kind = str(getattr(error, "type_name", ""))
+    reason = _REASONS.get(kind)
+    if reason is None:
+        if "not expected" in message:
+            reason = "este elemento no se esperaba en esa posición"
+        elif "Missing child element" in message:
+            reason = "faltan elementos obligatorios"
+        else:
+            reason = "no cumple el esquema"
+    return SchemaIssue(
+        int(getattr(error, "line", 0) or 0), found.group(1) if found else "(desconocido)", reason
+    )
+
+
+def served_wsdl(wsdl: Path, address: str) -> bytes:
+    """A shipped WSDL as served: its schema imports inlined from ``xsd/`` and its
+    ``soap:address`` set to ``address``; nothing else changes.
+
+    One source of truth (the files in ``wsdl/`` and ``xsd/``), and a document that stands on
+    its own: a client never has to fetch ``../xsd/...``, and no request header ever decides
+    the address a client will send its credentials to.
+    """
+    tree = etree.parse(str(wsdl), secure_parser())
+    for schema_node in tree.iterfind(f"{{{WSDL_NS}}}types/{{{XS_NS}}}schema"):
+        for imported in schema_node.findall(f"{{{XS_NS}}}import"):
+            location = imported.get("schemaLocation")
+            if location is None:
+                continue
+            included = etree.parse(str((wsdl.parent / location).resolve()), secure_parser())
+            schema_node.addprevious(copy.deepcopy(included.getroot()))
+            schema_node.remove(imported)
+        if len(schema_node) == 0:
+            schema_node.getparent().remove(schema_node)  # type: ignore[union-attr]
+    for node in tree.iterfind(f".//{{{WSDL_SOAP_NS}}}address"):
+        node.set("location", address)
+    return bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
 
 
 def soap_fault(faultcode: str, faultstring: str) -> bytes:
@@ -70,3 +148,40 @@ def _readable(message: str) -> str:
     for namespace in (SOLICITUD_NS, REPORTE_NS):
         message = message.replace("{" + namespace + "}", "")
     return message
+
+
+# -- Paso 1 faults (SPEC §4, §9): a stable code before the colon, then Spanish only ------------
+
+FIELD_NOUNS = {"personas": "persona", "periodos": "periodo", "tiposInformacion": "tipo"}
+_REASON_TEXTS = {
+    "duplicated": "«{field}» repite un elemento; envíe cada {noun} una sola vez",
+    "out_of_range": "«{field}» está fuera del rango permitido",
+    "digits_only": "«{field}» debe tener solo dígitos para los tipos CC, CE, NI, TI y RC",
+    "malformed": "«{field}» no tiene el formato permitido",
+    "unknown_code": "«{field}» no es un código permitido",
+    "length": "«{field}» tiene una longitud no permitida",
+    "missing": "«{field}» debe tener al menos un elemento",
+}
+DATE_RANGE_TEXT = " (del 01/01/2000 al 31/12/2100)"
+
+
+def invalid_value_text(field: str | None, reason: str | None) -> str:
+    """What is wrong with one value of a Solicitud, in Spanish, without the value itself."""
+    if field is None:
+        return "la solicitud no es válida"
+    template = _REASON_TEXTS.get(reason or "", "«{field}» no es válido")
+    text = template.format(field=field, noun=FIELD_NOUNS.get(field, "elemento"))
+    if reason == "out_of_range" and field.startswith("fecha"):
+        text += DATE_RANGE_TEXT
+    return text
+
+
+def schema_fault_text(issue: SchemaIssue) -> str:
+    return (
+        f"el elemento «{issue.element}» no cumple el esquema (línea {issue.line}): {issue.reason}"
+    )
+
+
+def spanish_number(value: int) -> str:
+    """1.234.567 (es-CO thousands separator)."""
+    return f"{value:,}".replace(",", ".")

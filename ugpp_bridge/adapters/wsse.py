@@ -1,10 +1,16 @@
-"""Checks the WS-Security UsernameToken of an incoming SOAP envelope (OASIS UsernameToken 1.0).
+"""Checks the WS-Security header of an incoming SOAP message (OASIS UsernameToken 1.0).
 
 spyne has no WS-Security, and no well-kept Python library verifies UsernameTokens on the
 server side (zeep only builds them), so this module does it: PasswordText (over TLS) or
 PasswordDigest = Base64(SHA-1(nonce + created + password)); when Nonce and Created are present
 (always for PasswordDigest) a Created more than five minutes off and a nonce seen before are
-refused. Every failure is the same ``NotAuthorizedError``, so a caller learns nothing about
+refused. A ``wsu:Timestamp`` is honoured too: an ``Expires`` in the past or a ``Created`` in
+the future (beyond a minute of clock skew) is refused.
+
+It works on the SOAP ``Header`` element alone, so the Paso 1 front can authenticate a caller
+before it reads, let alone parses, the Body (SPEC §9). Nonces live in a ``NonceRegistry``: in
+memory for the stand-in, in the state database for ``serve`` so that every process sees a
+replay. Every failure is the same ``NotAuthorizedError``, so a caller learns nothing about
 which part was wrong; the log line says which, without secrets.
 """
 
@@ -18,6 +24,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from lxml import etree
 
@@ -30,15 +37,19 @@ WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secex
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 PASSWORD_TEXT = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
 PASSWORD_DIGEST = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest"
+SECURITY = f"{{{WSSE}}}Security"
 FRESHNESS = timedelta(minutes=5)
+CLOCK_SKEW = timedelta(minutes=1)
+MAX_USERNAME = 120
+
+
+class NonceRegistry(Protocol):
+    def first_use(self, nonce: str, now: datetime) -> bool:
+        """True the first time ``nonce`` is offered within the freshness window."""
 
 
 class NonceCache:
-    """Nonces seen in the freshness window; thread-safe, bounded by time.
-
-    It lives in the serving process: with several web processes a nonce replayed to another
-    process is not caught (the Created window still bounds the replay to five minutes).
-    """
+    """Nonces seen in the freshness window, in this process; thread-safe, bounded by time."""
 
     def __init__(self, window: timedelta = 2 * FRESHNESS) -> None:
         self.window = window
@@ -46,7 +57,6 @@ class NonceCache:
         self._lock = threading.Lock()
 
     def first_use(self, nonce: str, now: datetime) -> bool:
-        """True the first time ``nonce`` is offered within the window; False for a replay."""
         with self._lock:
             cutoff = now - self.window
             if len(self._seen) > 1_000:
@@ -58,18 +68,36 @@ class NonceCache:
             return True
 
 
+def security_header(header: etree._Element | None) -> etree._Element | None:
+    return None if header is None else header.find(SECURITY)
+
+
+def claimed_username(header: etree._Element | None) -> str | None:
+    """The user name a header claims (not yet verified), for throttling; None when absent."""
+    security = security_header(header)
+    if security is None:
+        return None
+    name = (security.findtext(f"{{{WSSE}}}UsernameToken/{{{WSSE}}}Username") or "").strip()
+    return name[:MAX_USERNAME] or None
+
+
 class UsernameTokenVerifier:
-    """Verifies the UsernameToken of an envelope against one configured account."""
+    """Verifies the UsernameToken of a SOAP header against one configured account."""
 
     def __init__(
-        self, username: str, password: str, clock: Callable[[], datetime], nonces: NonceCache
+        self, username: str, password: str, clock: Callable[[], datetime], nonces: NonceRegistry
     ) -> None:
         self.username, self.password, self.clock, self.nonces = username, password, clock, nonces
 
     def verify(self, envelope: etree._Element) -> str:
-        """The authenticated username, or ``NotAuthorizedError``."""
-        token = envelope.find(f"{{{SOAP_ENV}}}Header/{{{WSSE}}}Security/{{{WSSE}}}UsernameToken")
-        if token is None:
+        """The authenticated username of a whole envelope, or ``NotAuthorizedError``."""
+        return self.verify_header(envelope.find(f"{{{SOAP_ENV}}}Header"))
+
+    def verify_header(self, header: etree._Element | None) -> str:
+        """The authenticated username of a SOAP ``Header``, or ``NotAuthorizedError``."""
+        security = security_header(header)
+        token = None if security is None else security.find(f"{{{WSSE}}}UsernameToken")
+        if security is None or token is None:
             return self._refuse("no UsernameToken in the Security header")
         username = (token.findtext(f"{{{WSSE}}}Username") or "").strip()
         password = token.find(f"{{{WSSE}}}Password")
@@ -90,6 +118,7 @@ class UsernameTokenVerifier:
             return self._refuse("wrong password")
         if created:
             self._check_fresh(created)
+        self._check_timestamp(security.find(f"{{{WSU}}}Timestamp"))
         if nonce and not self.nonces.first_use(nonce, self.clock()):
             return self._refuse("replayed nonce")
         return username
@@ -103,14 +132,27 @@ class UsernameTokenVerifier:
         return base64.b64encode(digest).decode()
 
     def _check_fresh(self, created: str) -> None:
-        try:
-            moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
-        except ValueError:
-            self._refuse("Created is not a dateTime")
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        if abs(self.clock() - moment) > FRESHNESS:
+        if abs(self.clock() - self._moment(created, "Created")) > FRESHNESS:
             self._refuse("Created is more than five minutes off")
+
+    def _check_timestamp(self, timestamp: etree._Element | None) -> None:
+        """A ``wsu:Timestamp`` is a promise of the sender: honour its window."""
+        if timestamp is None:
+            return
+        now = self.clock()
+        created = (timestamp.findtext(f"{{{WSU}}}Created") or "").strip()
+        expires = (timestamp.findtext(f"{{{WSU}}}Expires") or "").strip()
+        if created and self._moment(created, "Timestamp/Created") > now + CLOCK_SKEW:
+            self._refuse("Timestamp/Created is in the future")
+        if expires and self._moment(expires, "Timestamp/Expires") < now - CLOCK_SKEW:
+            self._refuse("the Timestamp has expired")
+
+    def _moment(self, text: str, what: str) -> datetime:
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            self._refuse(f"{what} is not a dateTime")
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
     @staticmethod
     def _refuse(reason: str) -> str:

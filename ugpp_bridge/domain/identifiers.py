@@ -2,7 +2,8 @@
 
 Document types are those of the resolution (CC, NI, CE, TI, PA, RC, CD, SC, PE) plus PT
 (Permiso por Protección Temporal), which is in current use. Document numbers follow the wire
-pattern ``[A-Za-z0-9]{1,16}``; types that are always numeric (CC, TI, NI) must be all digits.
+pattern ``[A-Za-z0-9]{1,16}``; types that are always numeric (CC, CE, NI, TI, RC — SPEC §9)
+must be all digits.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ DOCUMENT_TYPES: dict[str, str] = {
     "PE": "Permiso especial de permanencia",
     "PT": "Permiso por protección temporal",
 }
-NUMERIC_DOCUMENT_TYPES = frozenset({"CC", "TI", "NI"})
+NUMERIC_DOCUMENT_TYPES = frozenset({"CC", "CE", "NI", "TI", "RC"})  # SPEC §9
 DOCUMENT_NUMBER_PATTERN = re.compile(r"[A-Za-z0-9]{1,16}")
 OPERATOR_NIT_PATTERN = re.compile(r"[0-9]{6,15}")
 
@@ -45,16 +46,20 @@ class PersonId:
                 f"Unknown document type {self.doc_type!r}; use one of {known}.",
                 field="tipoDocumento",
                 value=self.doc_type,
+                reason="unknown_code",
             )
         if not DOCUMENT_NUMBER_PATTERN.fullmatch(self.doc_number):
             raise InvalidInputError(
                 "A document number must be 1 to 16 letters or digits, with no spaces, dots "
                 "or dashes.",
                 field="numeroDocumento",
+                reason="malformed",
             )
         if self.doc_type in NUMERIC_DOCUMENT_TYPES and not self.doc_number.isdigit():
             raise InvalidInputError(
-                f"A document of type {self.doc_type} has digits only.", field="numeroDocumento"
+                f"A document of type {self.doc_type} has digits only.",
+                field="numeroDocumento",
+                reason="digits_only",
             )
 
     def masked(self) -> str:
@@ -74,5 +79,6 @@ def validate_operator_nit(nit: str) -> str:
             "The operator NIT must be 6 to 15 digits, without the check digit, dots or dashes.",
             field="nitOperador",
             value=nit,
+            reason="malformed",
         )
     return nit

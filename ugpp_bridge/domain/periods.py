@@ -26,10 +26,14 @@ class Period:
                 f"The year {self.year} is outside {MIN_YEAR}–{MAX_YEAR}; send a year in range.",
                 field="anio",
                 value=self.year,
+                reason="out_of_range",
             )
         if not 1 <= self.month <= 12:
             raise InvalidInputError(
-                f"The month {self.month} is not between 1 and 12.", field="mes", value=self.month
+                f"The month {self.month} is not between 1 and 12.",
+                field="mes",
+                value=self.month,
+                reason="out_of_range",
             )
 
     @property

@@ -12,6 +12,7 @@ from ugpp_bridge.domain.periods import Period
 from ugpp_bridge.errors import InvalidRequestError
 
 MAX_REQUEST_ID_LENGTH = 36
+FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2100, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,11 @@ class FinancialInfoRequest:
             raise InvalidRequestError(
                 f"idSolicitud must have 1 to {MAX_REQUEST_ID_LENGTH} characters.",
                 field="idSolicitud",
+                reason="length",
             )
         validate_operator_nit(self.operator_nit)
+        _require_in_range(self.requested_on, "fechaSolicitud")
+        _require_in_range(self.term_starts_on, "fechaInicioTermino")
         _require_some(self.information_types, "tiposInformacion")
         _require_some(self.periods, "periodos")
         _require_some(self.persons, "personas")
@@ -52,11 +56,27 @@ class FinancialInfoRequest:
 
 def _require_some(values: object, field: str) -> None:
     if not values:
-        raise InvalidRequestError(f"{field} must list at least one item.", field=field)
+        raise InvalidRequestError(
+            f"{field} must list at least one item.", field=field, reason="missing"
+        )
 
 
 def _require_unique(values: Sequence[object], field: str, noun: str) -> None:
     if len(set(values)) != len(values):
         raise InvalidRequestError(
-            f"{field} lists the same {noun} more than once; send each {noun} once.", field=field
+            f"{field} lists the same {noun} more than once; send each {noun} once.",
+            field=field,
+            reason="duplicated",
+        )
+
+
+def _require_in_range(day: date, field: str) -> None:
+    """SPEC §9: dates outside 2000-01-01 … 2100-12-31 are refused (a deadline in year 1 or a
+    term that overflows the calendar is no request)."""
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise InvalidRequestError(
+            f"{field} {day.isoformat()} is outside {FIRST_DATE} … {LAST_DATE}.",
+            field=field,
+            value=day,
+            reason="out_of_range",
         )

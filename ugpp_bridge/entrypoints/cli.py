@@ -31,8 +31,8 @@ from ugpp_bridge.bootstrap import (
     leasing,
     process_name,
     report_source_for,
+    settings_stores,
     source_from_settings,
-    state_stores,
     system_clock,
 )
 from ugpp_bridge.config import Settings, load_settings
@@ -156,7 +156,7 @@ def report(
 def build(settings: Settings, identifier: str, source_url: str | None) -> None:
     """Build a stored request (radicado or idSolicitud) into stored, validated lotes."""
     console = Console()
-    stores = state_stores(settings.database_url)
+    stores = settings_stores(settings)
     actor = operator_name()
 
     def run(key: RequestKey) -> StoredRequest:
@@ -263,7 +263,7 @@ def audit() -> None:
 @click.pass_obj
 def audit_verify(settings: Settings) -> None:
     """Walk the audit chain and report any entry edited, deleted or added outside the bridge."""
-    stores = state_stores(settings.database_url)
+    stores = settings_stores(settings)
     try:
         result = stores.requests.verify_audit()
     finally:

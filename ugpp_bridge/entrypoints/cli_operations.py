@@ -17,7 +17,7 @@ from ugpp_bridge.bootstrap import (
     leasing,
     process_name,
     send_context,
-    state_stores,
+    settings_stores,
     system_clock,
 )
 from ugpp_bridge.config import Settings
@@ -58,7 +58,7 @@ def resubmit(settings: Settings, identifier: str) -> None:
 
 def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
     console = Console()
-    stores = state_stores(settings.database_url)
+    stores = settings_stores(settings)
     context = send_context(settings, stores, operator_name())
     try:
         outcome = run_claimed(
@@ -81,7 +81,7 @@ def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
 def show(settings: Settings, identifier: str) -> None:
     """One request in full: state, deadline, progress, lotes, attempts and response times."""
     console = wide_console()
-    stores = state_stores(settings.database_url)
+    stores = settings_stores(settings)
     try:
         stored = stores.requests.find(identifier)
         lotes = stores.lotes.lotes(stored.key) if stored.generation else []
@@ -101,7 +101,7 @@ def show(settings: Settings, identifier: str) -> None:
 @click.pass_obj
 def evidence(settings: Settings, identifier: str, out: Path) -> None:
     """Package the request, every lote, every attempt and the audit trail (art. 12)."""
-    stores = state_stores(settings.database_url)
+    stores = settings_stores(settings)
     try:
         bundle = export_evidence(
             stores.requests.find(identifier).key,
@@ -224,7 +224,7 @@ def deadlines(settings: Settings) -> None:
 @click.pass_obj
 def confirm(settings: Settings, identifier: str, radicado: str) -> None:
     """Record UGPP's confirmation e-mail (art. 7) on a sent request."""
-    stores = state_stores(settings.database_url)
+    stores = settings_stores(settings)
     try:
         done = confirm_request(
             stores.requests.find(identifier).key, radicado, requests=stores.requests,
@@ -237,7 +237,7 @@ def confirm(settings: Settings, identifier: str, radicado: str) -> None:
 
 
 def _overview(settings: Settings) -> list[RequestOverview]:
-    stores = state_stores(settings.database_url)
+    stores = settings_stores(settings)
     try:
         return overview(
             stores.requests,

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from ugpp_bridge.bootstrap import process_name, state_stores, system_clock, web_app
+from ugpp_bridge.bootstrap import process_name, settings_stores, system_clock, web_app
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.users import Role
 from ugpp_bridge.entrypoints.cli_operations import operator_name
@@ -29,24 +29,27 @@ def serve(settings: Settings, no_scheduler: bool, threads: int) -> None:
     """Serve Paso 1 (SOAP), the dashboard and /metrics, with the scheduler unless told not to."""
     import waitress
 
+    from ugpp_bridge.adapters.migrations import require_head
+    from ugpp_bridge.entrypoints.health import Heartbeat
     from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler
 
     _service_logging()
-    stores = state_stores(settings.database_url)
+    require_head(settings.database_url)
+    stores = settings_stores(settings)
     owner = process_name("serve")
     scheduler = None
+    heartbeat = None if no_scheduler else Heartbeat()
     try:
-        app = web_app(settings, stores, owner)
-        if not no_scheduler:
-            jobs = Jobs(settings, stores, owner)
+        app = web_app(settings, stores, owner, heartbeat)
+        if heartbeat is not None:
+            jobs = Jobs(settings, stores, owner, heartbeat)
             scheduler = make_scheduler(jobs, settings.sweep_seconds, blocking=False)
             scheduler.start()
         base = f"http://{settings.host}:{settings.port}"
         click.echo(f"Dashboard at {base}/ ; Paso 1 at {base}/soap/solicitudes (WSDL: ?wsdl)")
         click.echo(f"Health at {base}/healthz ; metrics at {base}/metrics ; scheduler "
                    + ("off (run `ugpp-bridge worker`)" if no_scheduler else "on"))  # fmt: skip
-        waitress.serve(app, host=settings.host, port=settings.port, threads=threads,
-                       ident="ugpp-bridge")  # fmt: skip
+        waitress.serve(app, **waitress_options(settings, threads))
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -59,10 +62,12 @@ def serve(settings: Settings, no_scheduler: bool, threads: int) -> None:
 def worker(settings: Settings, once: bool) -> None:
     """The scheduler alone: build, send, retry and alert, for deployments with several web
     processes (run as many workers as you like; they never take the same work)."""
+    from ugpp_bridge.adapters.migrations import require_head
     from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler
 
     _service_logging()
-    stores = state_stores(settings.database_url)
+    require_head(settings.database_url)
+    stores = settings_stores(settings)
     owner = process_name("worker")
     try:
         jobs = Jobs(settings, stores, owner)
@@ -77,6 +82,32 @@ def worker(settings: Settings, once: bool) -> None:
             scheduler.shutdown(wait=False)
     finally:
         stores.close()
+
+
+def waitress_options(settings: Settings, threads: int) -> dict[str, object]:
+    """waitress bounded for the open network (SPEC §9): a declared body over the limit is
+    answered 413 before it is read, a body is never buffered past it (and past 512 KiB it
+    goes to a temporary file, not memory), idle or half-open connections are closed after
+    ``UGPP_BRIDGE_CHANNEL_TIMEOUT_SECONDS``, and at most ``UGPP_BRIDGE_CONNECTION_LIMIT``
+    are open at once. Forwarded headers are trusted only from ``UGPP_BRIDGE_TRUSTED_PROXY``."""
+    options: dict[str, object] = {
+        "host": settings.host,
+        "port": settings.port,
+        "threads": threads,
+        "ident": "ugpp-bridge",
+        "max_request_body_size": settings.max_request_bytes,
+        "connection_limit": settings.connection_limit,
+        "channel_timeout": settings.channel_timeout_seconds,
+        "cleanup_interval": max(1, min(10, settings.channel_timeout_seconds // 2)),
+        "recv_bytes": 64 * 1024,
+        "clear_untrusted_proxy_headers": True,
+    }
+    if settings.trusted_proxy:
+        options.update(
+            trusted_proxy=settings.trusted_proxy,
+            trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
+        )
+    return options
 
 
 @click.group()
@@ -96,7 +127,7 @@ def user_add(settings: Settings, name: str, role: str, password_stdin: bool, upd
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    stores = state_stores(settings.database_url)
+    stores = settings_stores(settings)
     try:
         account = stores.users.add(
             name, Role(role), password, at=system_clock(), actor=operator_name(), update=update

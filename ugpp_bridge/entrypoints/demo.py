@@ -19,7 +19,7 @@ import secrets
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -195,7 +195,7 @@ def _demo_settings(settings: Settings, state_url: str, source_url: str) -> Setti
         operator_nit=settings.operator_nit or DEMO_OPERATOR_NIT,
         operator_name=settings.operator_name or DEMO_OPERATOR_NAME,
         inbound_username="ugpp-demo",
-        inbound_password=secrets.token_urlsafe(12),
+        inbound_password=secrets.token_urlsafe(16),
         ugpp_auth="token",
         ugpp_wsdl=None,
         ugpp_username="bridge-demo",
@@ -233,14 +233,25 @@ def _bridge(settings: Settings, stores: StateStores) -> Iterator[str]:
 
     from ugpp_bridge.entrypoints.soap import stop_waitress
 
-    app = web_app(settings, stores, process_name("demo"))
-    bridge = create_server(app, host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05)
+    bridge = create_server(
+        _not_yet, host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05
+    )
+    base = f"http://127.0.0.1:{bridge.effective_port}"
+    # The port is known once bound; the WSDL then names the address the bridge really has.
+    bridge.application = web_app(
+        replace(settings, public_url=f"{base}/soap/solicitudes"), stores, process_name("demo")
+    )
     thread = threading.Thread(target=bridge.run, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{bridge.effective_port}"
+        yield base
     finally:
         stop_waitress(bridge, thread)
+
+
+def _not_yet(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting\n"]
 
 
 def _request(settings: Settings, persons: tuple[PersonId, ...]) -> FinancialInfoRequest:

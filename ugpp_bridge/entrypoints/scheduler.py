@@ -25,6 +25,7 @@ from ugpp_bridge.adapters.webhook import WebhookNotifier
 from ugpp_bridge.bootstrap import StateStores, holiday_calendar, system_clock, work_context
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import BOGOTA
+from ugpp_bridge.entrypoints.health import Heartbeat
 from ugpp_bridge.service.alerting import raise_deadline_alerts
 from ugpp_bridge.service.work import build_due, send_due
 
@@ -36,24 +37,31 @@ ALERT_EVERY_SECONDS = 15 * 60
 class Jobs:
     """The scheduler's jobs over one process's stores; each one guarded."""
 
-    def __init__(self, settings: Settings, stores: StateStores, owner: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        stores: StateStores,
+        owner: str,
+        heartbeat: Heartbeat | None = None,
+    ) -> None:
         # What the sweeps cannot run without fails now, not at the first sweep.
         settings.require("source_url", "build the requests the scheduler finds")
         settings.require("operator_name", "write the lote headers (razonSocialOperador)")
         self.settings, self.stores, self.owner = settings, stores, owner
+        self.heartbeat = heartbeat or Heartbeat()
         self.context = work_context(settings, stores, owner)
         url = settings.alert_webhook_url
         self.notify = WebhookNotifier(url) if url else None
         self.holidays = holiday_calendar()
 
     def build(self) -> None:
-        _guarded("build", lambda: _log_done("Built", build_due(self.context)))
+        self._run("build", lambda: _log_done("Built", build_due(self.context)))
 
     def send(self) -> None:
-        _guarded("send", lambda: _log_done("Sent", send_due(self.context)))
+        self._run("send", lambda: _log_done("Sent", send_due(self.context)))
 
     def alerts(self) -> None:
-        _guarded(
+        self._run(
             "alerts",
             lambda: raise_deadline_alerts(
                 self.stores.requests,
@@ -70,6 +78,11 @@ class Jobs:
         self.alerts()
         self.build()
         self.send()
+
+    def _run(self, name: str, job: Callable[[], object]) -> None:
+        self.heartbeat.beat(system_clock())
+        _guarded(name, job)
+        self.heartbeat.beat(system_clock())
 
 
 def make_scheduler(jobs: Jobs, sweep_seconds: int, *, blocking: bool) -> BaseScheduler:

@@ -1,45 +1,43 @@
-"""Paso 1 over SOAP (SPEC §4): the spyne service UGPP calls, behind a thin, hardened WSGI front.
+"""Paso 1 over SOAP (SPEC §4, §9): the spyne service UGPP calls, behind a thin, hardened WSGI
+front.
 
-The front answers ``/healthz``, serves the WSDL that spyne generates at ``GET
-/soap/solicitudes?wsdl``, and for each ``POST /soap/solicitudes``:
+The front serves the shipped WSDL at ``GET /soap/solicitudes?wsdl`` (its address from
+``UGPP_BRIDGE_PUBLIC_URL``, never from a request header), and for each
+``POST /soap/solicitudes`` it:
 
-1. refuses bodies over ``UGPP_BRIDGE_MAX_REQUEST_BYTES`` (``SolicitudDemasiadoGrande``);
-2. parses with the secure parser and refuses any DTD — so XXE and billion laughs never expand;
-3. verifies the WS-Security UsernameToken (``NoAutorizado``);
-4. validates the body against ``xsd/solicitud-v1.xsd``, naming the element at fault;
-5. hands the untouched bytes to spyne, whose ``RecibirSolicitud`` runs the use case and answers
-   ``AcuseSolicitud``.
+1. refuses a declared ``Content-Length`` over ``UGPP_BRIDGE_MAX_REQUEST_BYTES`` before reading
+   anything (``SolicitudDemasiadoGrande``);
+2. reads the body in chunks and authenticates the WS-Security UsernameToken from the Header
+   before the Body is parsed (``adapters/soap_inbound.py``) — unauthenticated callers cost a
+   bounded amount of memory and CPU, and repeated failures are throttled;
+3. parses the rest securely, validates it against ``xsd/solicitud-v1.xsd`` and maps it;
+4. runs the use case (register, or recognise a duplicate);
+5. lets spyne serialize the ``AcuseSolicitud``.
 
-Faults are SOAP 1.1 Client faults whose ``faultstring`` starts with a stable code and a colon,
-then Spanish text. A faulted call stores nothing.
+Faults are SOAP 1.1 faults whose ``faultstring`` starts with a stable code and a colon, then
+Spanish text only; technical detail goes to the log, never personal data. Expected Client
+faults are logged in one line, without a traceback. A faulted call stores nothing.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from io import BytesIO
 from typing import Any
 
-from lxml import etree
-
 from ugpp_bridge.adapters import wire
+from ugpp_bridge.adapters.soap_inbound import Gate, SoapFault, admit, invalid_value
 from ugpp_bridge.adapters.soap_models import AcuseSolicitud, Solicitud
-from ugpp_bridge.adapters.solicitud_xml import SOAP_ENV, request_from_element, solicitud_element
 from ugpp_bridge.adapters.spyne_compat import ensure_spyne_importable
-from ugpp_bridge.adapters.wsse import UsernameTokenVerifier
 from ugpp_bridge.domain.filing import BOGOTA, Receipt
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import (
     ConflictingRequestError,
     InvalidInputError,
-    NotAuthorizedError,
     RequestTooLargeError,
-    SchemaValidationError,
     StoreUnavailableError,
     UgppBridgeError,
     WrongOperatorError,
@@ -47,85 +45,91 @@ from ugpp_bridge.errors import (
 
 ensure_spyne_importable()
 
-from spyne import Application, Fault, ServiceBase, rpc  # noqa: E402
+from spyne import Application, ServiceBase, rpc  # noqa: E402
 from spyne.protocol.soap import Soap11  # noqa: E402
 from spyne.server.wsgi import WsgiApplication  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
 PATH = "/soap/solicitudes"
-REQUEST_KEY = "ugpp_bridge.request"
+RECEIPT_KEY = "ugpp_bridge.receipt"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-class SoapFault(Exception):
-    """A fault to answer with: a stable code, Spanish text, Client or Server."""
-
-    def __init__(self, code: str, text: str, *, server: bool = False) -> None:
-        super().__init__(f"{code}: {text}")
-        self.code, self.text, self.server = code, text, server
-
-    def as_spyne(self) -> Fault:
-        return Fault(faultcode="Server" if self.server else "Client", faultstring=str(self))
+# What spyne is handed once the front has done the work: just enough to route the call.
+_ROUTING_STUB = (
+    f'<e:Envelope xmlns:e="{wire.SOAP_ENV}"><e:Body>'
+    f'<s:Solicitud xmlns:s="{wire.SOLICITUD_NS}"/></e:Body></e:Envelope>'
+).encode()
 
 
 @dataclass
 class Paso1Endpoint:
-    """What the endpoint needs: a verifier, the use case, the size limit, a health probe."""
+    """What the endpoint needs: the gate (limits, WS-Security, throttle), the use case and the
+    WSDL it serves."""
 
-    verifier: UsernameTokenVerifier
+    gate: Gate
     receive: Callable[[FinancialInfoRequest], Receipt]
-    max_bytes: int
-    healthy: Callable[[], bool]
+    wsdl: bytes
 
 
 def make_wsgi_app(endpoint: Paso1Endpoint) -> WsgiApp:
-    # The front enforces the size limit; spyne's own (2 MiB by default) must not cut below it.
-    spyne_app = WsgiApplication(_spyne_application(endpoint), max_content_length=endpoint.max_bytes)
+    spyne_app = WsgiApplication(_spyne_application(), max_content_length=len(_ROUTING_STUB) * 4)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
-        if path == "/healthz":
-            return _health(endpoint, start_response)
-        if path != PATH:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if environ.get("PATH_INFO", "") != PATH:
             return _plain(start_response, "404 Not Found", b"not found\n")
         if method == "GET" and "wsdl" in environ.get("QUERY_STRING", "").lower():
-            return spyne_app(environ, start_response)  # type: ignore[no-any-return]
+            headers = [("Content-Type", "text/xml; charset=utf-8"),
+                       ("Content-Length", str(len(endpoint.wsdl)))]  # fmt: skip
+            start_response("200 OK", headers)
+            return [endpoint.wsdl]
         if method != "POST":
             return _plain(start_response, "405 Method Not Allowed", b"POST a SOAP envelope\n")
         try:
-            body = _read_body(environ, endpoint.max_bytes)
-            environ[REQUEST_KEY] = _admit(body, endpoint)
+            environ[RECEIPT_KEY] = _receive(environ, endpoint)
         except SoapFault as fault:
-            return _fault_response(start_response, fault)
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        # Already a checked SOAP 1.1 envelope: spyne needs only the media type it expects.
+            return fault_response(start_response, fault)
+        environ["wsgi.input"] = BytesIO(_ROUTING_STUB)
+        environ["CONTENT_LENGTH"] = str(len(_ROUTING_STUB))
         environ["CONTENT_TYPE"] = "text/xml; charset=utf-8"
         return spyne_app(environ, start_response)  # type: ignore[no-any-return]
 
     return app
 
 
-class AdmittedSoap11(Soap11):  # type: ignore[misc]
-    """spyne's SOAP 1.1, without deserializing a body a second time.
+def _receive(environ: dict[str, Any], endpoint: Paso1Endpoint) -> Receipt:
+    declared = environ.get("CONTENT_LENGTH") or ""
+    request = admit(
+        environ["wsgi.input"],
+        content_type=environ.get("CONTENT_TYPE") or "",
+        declared_length=int(declared) if declared.isdigit() else None,
+        address=environ.get("REMOTE_ADDR"),
+        gate=endpoint.gate,
+    )
+    try:
+        return endpoint.receive(request)
+    except UgppBridgeError as exc:
+        raise _fault_for(exc) from exc
+    except Exception as exc:
+        logger.exception("Unexpected failure registering a request")
+        raise _internal() from exc
 
-    The front has already parsed, validated (against ``xsd/``, the truth) and mapped the body
-    to the domain; spyne still routes the call, serializes the answer and the faults. Skipping
-    its object tree saves most of the time and memory of a large request.
-    """
+
+class AdmittedSoap11(Soap11):  # type: ignore[misc]
+    """spyne's SOAP 1.1 without deserializing: the front has already parsed, validated
+    (against ``xsd/``, the truth), mapped and registered the request; spyne routes the call
+    and serializes the answer."""
 
     def deserialize(self, ctx: Any, message: str) -> None:
-        admitted = REQUEST_KEY in getattr(ctx.transport, "req_env", {})
-        if message is not self.REQUEST or not admitted:
+        if message is not self.REQUEST:
             super().deserialize(ctx, message)
             return
         self.event_manager.fire_event("before_deserialize", ctx)
-        ctx.in_object = [None]  # RecibirSolicitud reads the admitted request from the environ
+        ctx.in_object = [None]  # RecibirSolicitud reads the receipt from the environ
         self.event_manager.fire_event("after_deserialize", ctx)
 
 
-def _spyne_application(endpoint: Paso1Endpoint) -> Application:
+def _spyne_application() -> Application:
     class Solicitudes(ServiceBase):  # type: ignore[misc]
         @rpc(  # type: ignore[untyped-decorator]
             Solicitud,
@@ -136,17 +140,7 @@ def _spyne_application(endpoint: Paso1Endpoint) -> Application:
             _out_message_name="AcuseSolicitud",
         )
         def RecibirSolicitud(ctx: Any, solicitud: Any) -> AcuseSolicitud:  # noqa: N802, N805
-            request: FinancialInfoRequest = ctx.transport.req_env[REQUEST_KEY]
-            try:
-                receipt = endpoint.receive(request)
-            except SoapFault as fault:
-                raise fault.as_spyne() from fault
-            except UgppBridgeError as exc:
-                raise _fault_for(exc).as_spyne() from exc
-            except Exception as exc:
-                logger.exception("Unexpected failure registering a request")
-                raise _internal().as_spyne() from exc
-            return _acuse(receipt)
+            return _acuse(ctx.transport.req_env[RECEIPT_KEY])
 
     return Application(
         [Solicitudes],
@@ -157,83 +151,56 @@ def _spyne_application(endpoint: Paso1Endpoint) -> Application:
     )
 
 
-def _read_body(environ: dict[str, Any], limit: int) -> bytes:
-    declared = environ.get("CONTENT_LENGTH") or ""
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    body: bytes = environ["wsgi.input"].read(limit + 1)
-    if len(body) > limit:
-        raise _too_large(limit)
-    return body
-
-
-def _admit(body: bytes, endpoint: Paso1Endpoint) -> FinancialInfoRequest:
-    """Parse safely, authenticate, validate and map; any failure is a ``SoapFault``."""
-    try:
-        tree = etree.fromstring(body, wire.secure_parser()).getroottree()
-    except etree.XMLSyntaxError as exc:
-        raise SoapFault("SolicitudInvalida", f"el mensaje no es XML bien formado ({exc}).") from exc
-    docinfo: Any = tree.docinfo  # lxml-stubs 0.5 lack DocInfo.doctype
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise SoapFault("SolicitudInvalida", "no se aceptan declaraciones DOCTYPE ni entidades.")
-    envelope = tree.getroot()
-    if envelope.tag != f"{{{SOAP_ENV}}}Envelope":
-        raise SoapFault("SolicitudInvalida", "se esperaba un sobre SOAP 1.1.")
-    try:
-        endpoint.verifier.verify(envelope)
-        element = solicitud_element(envelope)
-        wire.validate(element, wire.SOLICITUD_XSD)
-        return request_from_element(element)
-    except UgppBridgeError as exc:
-        raise _fault_for(exc) from exc
-
-
 def _fault_for(exc: UgppBridgeError) -> SoapFault:
-    """Our errors → stable fault codes with Spanish text (detail kept for the operator)."""
-    if isinstance(exc, NotAuthorizedError):
-        return SoapFault("NoAutorizado", "no fue posible autenticar al remitente (WS-Security).")
+    """The use case's refusals → stable fault codes with Spanish text."""
     if isinstance(exc, WrongOperatorError):
         return SoapFault(
-            "NitOperadorIncorrecto", f"la solicitud no corresponde a esta entidad. {exc}"
+            "NitOperadorIncorrecto",
+            f"la solicitud está dirigida al NIT {exc.value} y este servicio responde por otra "
+            "entidad.",
+            detail="nitOperador",
         )
     if isinstance(exc, RequestTooLargeError):
-        return SoapFault("SolicitudDemasiadoGrande", f"la solicitud supera el límite. {exc}")
+        return SoapFault(
+            "SolicitudDemasiadoGrande",
+            f"la solicitud lista más personas de las {wire.spanish_number(int(exc.value))} "
+            "permitidas en una sola solicitud."
+            if isinstance(exc.value, int)
+            else "la solicitud supera el límite permitido.",
+            detail="persons over the limit",
+        )
     if isinstance(exc, ConflictingRequestError):
         return SoapFault(
             "SolicitudConflictiva",
             f"la solicitud {exc.request_id} ya fue recibida con el radicado {exc.filing_number} "
             "y con otro contenido; una solicitud distinta requiere un idSolicitud nuevo.",
-        )
-    if isinstance(exc, SchemaValidationError):
-        line, message = exc.errors[0]
-        found = re.search(r"Element '([^']+)'", message)
-        element = found.group(1) if found else "(desconocido)"
-        return SoapFault(
-            "SolicitudInvalida",
-            f"el elemento «{element}» no cumple el esquema (línea {line}): {message}",
+            detail="same idSolicitud, other content",
         )
     if isinstance(exc, InvalidInputError):
-        field = f" en «{exc.field}»" if exc.field else ""
-        return SoapFault("SolicitudInvalida", f"dato no válido{field}: {exc}")
+        return invalid_value(exc)
     if isinstance(exc, StoreUnavailableError):
-        logger.error("State store unavailable while receiving a request: %s", exc)
-        return SoapFault(
-            "ServicioNoDisponible",
-            "no fue posible registrar la solicitud; intente de nuevo.",
-            server=True,
-        )
-    logger.error("Refused a request: %s", exc)
+        return unavailable(str(exc))
+    logger.error("Refused a request: %s", type(exc).__name__)
     return _internal()
+
+
+def unavailable(detail: str) -> SoapFault:
+    return SoapFault(
+        "ServicioNoDisponible",
+        "no fue posible registrar la solicitud en este momento; intente de nuevo en unos minutos.",
+        faultcode="Server",
+        detail=detail,
+        retry_after=60,
+    )
 
 
 def _internal() -> SoapFault:
     return SoapFault(
-        "ErrorInterno", "no fue posible procesar la solicitud; intente de nuevo.", server=True
+        "ErrorInterno",
+        "no fue posible procesar la solicitud; intente de nuevo.",
+        faultcode="Server",
+        detail="unexpected error",
     )
-
-
-def _too_large(limit: int) -> SoapFault:
-    return SoapFault("SolicitudDemasiadoGrande", f"el mensaje supera el límite de {limit:,} bytes.")
 
 
 def _acuse(receipt: Receipt) -> AcuseSolicitud:
@@ -247,10 +214,15 @@ def _acuse(receipt: Receipt) -> AcuseSolicitud:
     )
 
 
-def _fault_response(start_response: Callable[..., Any], fault: SoapFault) -> Iterable[bytes]:
-    data = wire.soap_fault("Server" if fault.server else "Client", str(fault))
-    logger.info("Paso 1 refused: %s", fault.code)
+def fault_response(start_response: Callable[..., Any], fault: SoapFault) -> Iterable[bytes]:
+    data = wire.soap_fault(fault.faultcode, fault.faultstring)
+    if fault.faultcode == "Server":
+        logger.warning("Paso 1 failed: %s (%s)", fault.code, fault.detail)
+    else:
+        logger.info("Paso 1 refused: %s (%s)", fault.code, fault.detail)
     headers = [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))]
+    if fault.retry_after:
+        headers.append(("Retry-After", str(fault.retry_after)))
     start_response("500 Internal Server Error", headers)
     return [data]
 
@@ -271,15 +243,6 @@ def stop_waitress(server: Any, thread: threading.Thread, timeout: float = 10) ->
     server.trigger.pull_trigger(close_all)
     server.task_dispatcher.shutdown(timeout=5)
     thread.join(timeout=timeout)
-
-
-def _health(endpoint: Paso1Endpoint, start_response: Callable[..., Any]) -> Iterable[bytes]:
-    ok = endpoint.healthy()
-    data = json.dumps({"status": "ok" if ok else "unavailable"}).encode()
-    start_response(
-        "200 OK" if ok else "503 Service Unavailable", [("Content-Type", "application/json")]
-    )
-    return [data]
 
 
 def _plain(start_response: Callable[..., Any], status: str, data: bytes) -> Iterable[bytes]:

@@ -1,5 +1,5 @@
-"""What ``serve`` answers on one port: Paso 1 (``/soap/…``) and ``/healthz``, ``/metrics``,
-and everything else from the dashboard."""
+"""What ``serve`` answers on one port: Paso 1 (``/soap/…``), ``/healthz``, ``/metrics``, and
+everything else from the dashboard."""
 
 from __future__ import annotations
 
@@ -10,13 +10,20 @@ if TYPE_CHECKING:
     from ugpp_bridge.entrypoints.soap import WsgiApp
 
 
-def combined_app(paso1: WsgiApp, dashboard: WsgiApp, metrics: WsgiApp) -> WsgiApp:
+def combined_app(
+    paso1: WsgiApp, health: WsgiApp, metrics: WsgiApp | None, dashboard: WsgiApp | None
+) -> WsgiApp:
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == "/healthz" or path.startswith("/soap/"):
+        if path.startswith("/soap/"):
             return paso1(environ, start_response)
-        if path == "/metrics":
+        if path == "/healthz":
+            return health(environ, start_response)
+        if path == "/metrics" and metrics is not None:
             return metrics(environ, start_response)
-        return dashboard(environ, start_response)
+        if dashboard is not None:
+            return dashboard(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"not found\n"]
 
     return app

@@ -314,6 +314,20 @@ class UserStore(abc.ABC):
     def get(self, name: str) -> User | None:
         """An account by name."""
 
+    @abc.abstractmethod
+    def open_session(
+        self, name: str, *, at: datetime, lifetime: timedelta, address: str | None
+    ) -> str:
+        """A new session of ``name``; the token its cookie carries (kept only as a hash)."""
+
+    @abc.abstractmethod
+    def session_user(self, token: str, *, now: datetime) -> User | None:
+        """Who a live session belongs to; None once it ended, expired or was revoked."""
+
+    @abc.abstractmethod
+    def close_session(self, token: str) -> None:
+        """End one session (logout): its cookie opens nothing any more, even if copied."""
+
 
 @dataclass(frozen=True)
 class StoreCounts:

@@ -43,12 +43,14 @@ def receive_request(
             f"NIT {policy.operator_nit}.",
             field="nitOperador",
             value=request.operator_nit,
+            reason="other_operator",
         )
     if len(request.persons) > policy.max_persons:
         raise RequestTooLargeError(
             f"The request lists {len(request.persons):,} persons; the limit is "
             f"{policy.max_persons:,} (UGPP_BRIDGE_MAX_PERSONS).",
             field="personas",
+            value=policy.max_persons,
         )
     due = due_date(request.term_starts_on, holidays, starts_next_day=policy.term_starts_next_day)
     return requests.register(request, received_at=clock(), due_date=due, actor=actor)

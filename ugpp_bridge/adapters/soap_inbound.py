@@ -1,0 +1,304 @@
+"""Paso 1's inbound SOAP message: authenticated before its Body is parsed (SPEC §9).
+
+``admit`` reads the request body in chunks and feeds a streaming (pull) parser only until the
+SOAP ``Header`` is complete — at most ``pre_auth_bytes`` — then checks the envelope's version,
+the ``mustUnderstand`` header blocks, the throttle and the WS-Security UsernameToken. An
+unauthenticated caller therefore costs a bounded amount of memory and CPU whatever it sends:
+the rest of its body is never read. Only an authenticated message is parsed whole (the header
+prefix again, then the rest, chunk by chunk), validated against ``xsd/`` and mapped to the
+domain.
+
+Parsing is secure (no DTDs, entities or network; any DOCTYPE is refused), and the body may
+come in any encoding its ``Content-Type`` charset or its XML declaration names.
+
+Every refusal is a ``SoapFault``: a stable code and Spanish text for the caller, and a short
+technical reason (never personal data) for the log.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Protocol
+
+from lxml import etree
+from werkzeug.http import parse_options_header
+
+from ugpp_bridge.adapters import wire
+from ugpp_bridge.adapters.solicitud_xml import request_from_element, solicitud_element
+from ugpp_bridge.adapters.wsse import SECURITY, claimed_username
+from ugpp_bridge.domain.filing import BOGOTA
+from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.domain.throttling import Scope
+from ugpp_bridge.errors import (
+    InvalidInputError,
+    NotAuthorizedError,
+    SchemaValidationError,
+)
+
+logger = logging.getLogger(__name__)
+
+ENVELOPE = f"{{{wire.SOAP_ENV}}}Envelope"
+HEADER = f"{{{wire.SOAP_ENV}}}Header"
+BODY = f"{{{wire.SOAP_ENV}}}Body"
+MUST_UNDERSTAND = f"{{{wire.SOAP_ENV}}}mustUnderstand"
+ACTOR = f"{{{wire.SOAP_ENV}}}actor"
+
+
+class SoapFault(Exception):
+    """A fault to answer with: ``faultcode`` (Client, Server, VersionMismatch, MustUnderstand),
+    a stable ``code`` and Spanish ``text``; ``detail`` is for the log only."""
+
+    def __init__(
+        self,
+        code: str,
+        text: str,
+        *,
+        faultcode: str = "Client",
+        detail: str = "",
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {text}")
+        self.code, self.text, self.faultcode = code, text, faultcode
+        self.detail, self.retry_after = detail, retry_after
+
+    @property
+    def faultstring(self) -> str:
+        return f"{self.code}: {self.text}"
+
+
+class HeaderVerifier(Protocol):
+    def verify_header(self, header: etree._Element | None) -> str: ...
+
+
+class Throttle(Protocol):
+    def blocked_until(
+        self, scope: Scope, *, user: str | None, address: str | None, now: datetime
+    ) -> datetime | None: ...
+
+    def record_failure(
+        self, scope: Scope, *, user: str | None, address: str | None, now: datetime
+    ) -> datetime | None: ...
+
+    def record_success(self, scope: Scope, *, user: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Who may come in, and how much of their message is read before we know who they are."""
+
+    verifier: HeaderVerifier
+    throttle: Throttle
+    clock: Callable[[], datetime]
+    max_bytes: int
+    pre_auth_bytes: int = 64 * 1024
+    chunk_bytes: int = 16 * 1024
+
+
+def admit(
+    stream: IO[bytes],
+    *,
+    content_type: str,
+    declared_length: int | None,
+    address: str | None,
+    gate: Gate,
+) -> FinancialInfoRequest:
+    """The authenticated, schema-valid request of a SOAP 1.1 message, or a ``SoapFault``."""
+    if declared_length is not None and declared_length > gate.max_bytes:
+        raise too_large(gate.max_bytes)
+    _refuse_if_blocked(gate, user=None, address=address)
+    encoding = _encoding(content_type)
+    chunks = _chunks(stream, gate)
+    prefix, header = _read_header(chunks, encoding, gate)
+    _check_header_blocks(header)
+    _authenticate(header, address, gate)
+    root = _parse_whole(prefix, chunks, encoding)
+    try:
+        element = solicitud_element(root)
+        wire.validate(element, wire.SOLICITUD_XSD)
+        return request_from_element(element)
+    except SchemaValidationError as exc:
+        issue = exc.issues[0]
+        raise SoapFault(
+            "SolicitudInvalida", wire.schema_fault_text(issue), detail=f"schema: {issue.element}"
+        ) from exc
+    except InvalidInputError as exc:
+        raise invalid_value(exc) from exc
+
+
+def invalid_value(exc: InvalidInputError) -> SoapFault:
+    return SoapFault(
+        "SolicitudInvalida",
+        wire.invalid_value_text(exc.field, exc.reason) + ".",
+        detail=f"{exc.field}: {exc.reason}",
+    )
+
+
+def too_large(limit: int) -> SoapFault:
+    return SoapFault(
+        "SolicitudDemasiadoGrande",
+        f"el mensaje supera el límite de {wire.spanish_number(limit)} bytes.",
+        detail="body over the size limit",
+    )
+
+
+def not_authorized(detail: str) -> SoapFault:
+    return SoapFault(
+        "NoAutorizado", "no fue posible autenticar al remitente (WS-Security).", detail=detail
+    )
+
+
+def _refuse_if_blocked(gate: Gate, *, user: str | None, address: str | None) -> None:
+    now = gate.clock()
+    until = gate.throttle.blocked_until(Scope.PASO1, user=user, address=address, now=now)
+    if until is not None:
+        raise SoapFault(
+            "NoAutorizado",
+            "demasiados intentos fallidos de autenticación; intente de nuevo después de las "
+            f"{until.astimezone(BOGOTA):%H:%M} (hora de Bogotá).",
+            detail="throttled",
+            retry_after=max(1, int((until - now).total_seconds())),
+        )
+
+
+def _encoding(content_type: str) -> str | None:
+    charset = parse_options_header(content_type)[1].get("charset")
+    if not charset:
+        return None  # the BOM or the XML declaration decides, UTF-8 by default
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        raise SoapFault(
+            "SolicitudInvalida",
+            "la codificación indicada en Content-Type no es soportada.",
+            detail="unknown charset",
+        ) from None
+
+
+def _chunks(stream: IO[bytes], gate: Gate) -> Iterator[bytes]:
+    read = 0
+    while chunk := stream.read(gate.chunk_bytes):
+        read += len(chunk)
+        if read > gate.max_bytes:
+            raise too_large(gate.max_bytes)
+        yield chunk
+
+
+def _read_header(
+    chunks: Iterator[bytes], encoding: str | None, gate: Gate
+) -> tuple[bytes, etree._Element | None]:
+    """The bytes read so far and the complete ``Header`` (None: the Body came first)."""
+    parser = wire.secure_pull_parser(encoding)
+    prefix = bytearray()
+    depth = 0
+    for chunk in chunks:
+        prefix += chunk
+        for event, element in _events(parser, chunk):
+            if event == "start":
+                depth += 1
+                if depth == 1:
+                    _check_envelope(element)
+                elif depth == 2 and element.tag == BODY:
+                    return bytes(prefix), None
+                elif depth == 2 and element.tag != HEADER:
+                    raise _not_soap("unexpected child of the Envelope")
+            else:
+                if depth == 2 and element.tag == HEADER:
+                    return bytes(prefix), element
+                depth -= 1
+        if len(prefix) > gate.pre_auth_bytes:
+            raise not_authorized("no complete Header within the pre-authentication budget")
+    _events(parser, b"", close=True)
+    raise _not_soap("the message ended before its Body")
+
+
+def _events(
+    parser: etree.XMLPullParser, chunk: bytes, *, close: bool = False
+) -> list[tuple[str, etree._Element]]:
+    try:
+        if close:
+            parser.close()
+        else:
+            parser.feed(chunk)
+        return list(parser.read_events())  # type: ignore[arg-type]
+    except (etree.XMLSyntaxError, LookupError, UnicodeError) as exc:
+        raise SoapFault(
+            "SolicitudInvalida", "el mensaje no es XML bien formado.", detail=type(exc).__name__
+        ) from exc
+
+
+def _check_envelope(element: etree._Element) -> None:
+    docinfo = element.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:  # type: ignore[attr-defined]
+        raise SoapFault(
+            "SolicitudInvalida",
+            "no se aceptan declaraciones DOCTYPE ni entidades.",
+            detail="DOCTYPE",
+        )
+    if element.tag == ENVELOPE:
+        return
+    if etree.QName(element).localname == "Envelope":
+        raise SoapFault(
+            "VersionNoSoportada",
+            f"este servicio atiende SOAP 1.1 (sobre en el espacio de nombres {wire.SOAP_ENV}).",
+            faultcode="VersionMismatch",
+            detail=f"envelope namespace {etree.QName(element).namespace}",
+        )
+    raise _not_soap("the root is not a SOAP Envelope")
+
+
+def _not_soap(detail: str) -> SoapFault:
+    return SoapFault(
+        "SolicitudInvalida",
+        "se esperaba un sobre SOAP 1.1 con Header y Body.",
+        detail=detail,
+    )
+
+
+def _check_header_blocks(header: etree._Element | None) -> None:
+    """SOAP 1.1 §4.2.3: a block meant for us with ``mustUnderstand="1"`` that we do not
+    understand is a ``MustUnderstand`` fault. We understand ``wsse:Security`` only."""
+    for block in [] if header is None else header:
+        if not isinstance(block.tag, str) or block.tag == SECURITY:
+            continue
+        meant_for_us = block.get(ACTOR) in (None, "", wire.SOAP_NEXT_ACTOR)
+        if meant_for_us and (block.get(MUST_UNDERSTAND) or "").strip() in ("1", "true"):
+            name = etree.QName(block)
+            raise SoapFault(
+                "EncabezadoNoComprendido",
+                f"el encabezado obligatorio «{name.localname}» ({name.namespace}) no es "
+                "comprendido por este servicio.",
+                faultcode="MustUnderstand",
+                detail=f"mustUnderstand {name.text}",
+            )
+
+
+def _authenticate(header: etree._Element | None, address: str | None, gate: Gate) -> str:
+    user = claimed_username(header)
+    if user is not None:
+        _refuse_if_blocked(gate, user=user, address=None)
+    try:
+        authenticated = gate.verifier.verify_header(header)
+    except NotAuthorizedError as exc:
+        now = gate.clock()
+        gate.throttle.record_failure(Scope.PASO1, user=user, address=address, now=now)
+        raise not_authorized("WS-Security refused") from exc
+    gate.throttle.record_success(Scope.PASO1, user=authenticated)
+    return authenticated
+
+
+def _parse_whole(prefix: bytes, rest: Iterator[bytes], encoding: str | None) -> etree._Element:
+    parser = wire.secure_parser(encoding)
+    try:
+        parser.feed(prefix)
+        for chunk in rest:
+            parser.feed(chunk)
+        root: etree._Element = parser.close()
+    except (etree.XMLSyntaxError, LookupError, UnicodeError) as exc:
+        raise SoapFault(
+            "SolicitudInvalida", "el mensaje no es XML bien formado.", detail=type(exc).__name__
+        ) from exc
+    return root
