@@ -19,6 +19,7 @@ from ugpp_bridge.adapters.defence_store import SqlAlchemyAuthThrottle, SqlAlchem
 from ugpp_bridge.adapters.lote_store import SqlAlchemyLoteStore
 from ugpp_bridge.adapters.metrics_reader import SqlAlchemyMetricsReader
 from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.scratch import remove_abandoned
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
 from ugpp_bridge.adapters.state_store import SqlAlchemyRequestStore
 from ugpp_bridge.adapters.user_store import SqlAlchemyUserStore
@@ -122,7 +123,9 @@ def build_stored(
     source_url: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> StoredRequest:
-    """Build a stored request from the configured source (or ``source_url``) into stored lotes."""
+    """Build a stored request from the configured source (or ``source_url``) into stored lotes;
+    first remove what a killed build left in the temporary folder."""
+    remove_abandoned()
     with closing(report_source_for(settings, source_url)) as source:
         return build_request(
             stored.key,
@@ -296,6 +299,7 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
         requests=stores.requests,
         lotes=stores.lotes,
         users=stores.users,
+        throttle=stores.throttle,
         clock=system_clock,
         holidays=holiday_calendar(),
         uvt_values=settings.uvt_values,
@@ -309,9 +313,10 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
         confirm=lambda key, radicado, actor: confirm_request(
             key, radicado, requests=stores.requests, clock=system_clock, actor=actor
         ),
-        evidence=lambda key, path, actor: export_evidence(
+        evidence=lambda key, sink, name, actor: export_evidence(
             key,
-            path,
+            sink,
+            name=name,
             requests=stores.requests,
             lotes=stores.lotes,
             clock=system_clock,

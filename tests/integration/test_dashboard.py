@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from ugpp_bridge.adapters.migrations import upgrade
 from ugpp_bridge.bootstrap import StateStores, state_stores
 from ugpp_bridge.domain.filing import RequestKey, StoredRequest
 from ugpp_bridge.domain.lifecycle import RequestState
+from ugpp_bridge.domain.throttling import Scope
 from ugpp_bridge.domain.users import Role
 from ugpp_bridge.entrypoints.dashboard import DashboardServices, create_dashboard
 from ugpp_bridge.service.evidence import export_evidence
@@ -24,6 +26,7 @@ from ugpp_bridge.service.operations import confirm_request
 
 NOW = datetime(2026, 12, 2, 15, tzinfo=UTC)  # 3 business days before the 2026-12-07 deadline
 PASSWORD = "una clave bien larga"
+SECRET = "a-session-secret-of-32-characters-at-least"
 
 
 @pytest.fixture
@@ -49,12 +52,12 @@ def client(stores: StateStores, resent: list[tuple[str, str]]) -> FlaskClient:
         return stored
 
     services = DashboardServices(
-        requests=stores.requests, lotes=stores.lotes, users=stores.users, clock=lambda: NOW,
-        holidays=set(), uvt_values={2026: 52_374}, resend=resend,
+        requests=stores.requests, lotes=stores.lotes, users=stores.users, throttle=stores.throttle,
+        clock=lambda: NOW, holidays=set(), uvt_values={2026: 52_374}, resend=resend,
         confirm=lambda i, r, a: confirm_request(i, r, requests=stores.requests, clock=lambda: NOW, actor=a),
-        evidence=lambda i, p, a: export_evidence(i, p, requests=stores.requests, lotes=stores.lotes, clock=lambda: NOW, actor=a),
+        evidence=lambda i, s, n, a: export_evidence(i, s, name=n, requests=stores.requests, lotes=stores.lotes, clock=lambda: NOW, actor=a),
     )  # fmt: skip
-    return create_dashboard(services, secret_key="test-secret-key").test_client()
+    return create_dashboard(services, secret_key=SECRET).test_client()
 
 
 def csrf(client: FlaskClient, path: str) -> str:
@@ -207,3 +210,137 @@ def test_a_late_request_shows_its_estimated_exposure_in_pesos(
     html = client.get("/solicitudes").get_data(as_text=True)
     assert "$ 1.571.220" in html and "30 UVT, estimación" in html  # up to a month late: 30 UVT
     assert "Vencida hace 2 día(s) hábil(es)" in html
+
+
+def test_a_cookie_copied_before_logout_opens_nothing_after_it(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    assert login(client, "ana") == 302
+    copied = client.get_cookie("ugpp_bridge_session")
+    assert copied is not None
+    token = csrf(client, "/solicitudes")
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    thief = client.application.test_client()
+    thief.set_cookie("ugpp_bridge_session", copied.value)
+    assert thief.get("/solicitudes").status_code == 302  # to the login page
+    assert thief.get("/api/solicitudes").status_code == 401
+
+
+def test_a_password_change_ends_every_session_of_that_account(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    assert login(client, "ana") == 302
+    assert client.get("/solicitudes").status_code == 200
+    stores.users.add("ana", Role.OPERATOR, "otra clave bien larga", at=NOW, actor="t", update=True)
+    assert client.get("/solicitudes").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/%09/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/",
+     "/%0d/solicitudes", "/%0a%0dSet-Cookie:x=1", "/\t/evil.example", "javascript:alert(1)"],
+)  # fmt: skip
+def test_after_login_a_redirect_never_leaves_the_site(client: FlaskClient, target: str) -> None:
+    token = csrf(client, "/login")
+    answer = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"usuario": "ana", "clave": PASSWORD, "csrf_token": token},
+    )
+    assert answer.status_code == 302
+    assert answer.location == "/", answer.location
+
+
+def test_after_login_a_local_next_is_followed(client: FlaskClient, stores: StateStores) -> None:
+    filing = register_golden_request(stores)
+    token = csrf(client, "/login")
+    answer = client.post(
+        "/login",
+        query_string={"next": f"/solicitudes/radicado:{filing}"},
+        data={"usuario": "ana", "clave": PASSWORD, "csrf_token": token},
+    )
+    assert answer.location == f"/solicitudes/radicado:{filing}"
+
+
+def test_repeated_wrong_passwords_lock_the_account_out_even_for_the_right_one(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    for _ in range(5):
+        assert login(client, "ana", "no es la clave") == 401
+    locked = login(client, "ana")
+    assert locked == 429
+    page = client.get("/solicitudes")
+    assert page.status_code == 302  # still not logged in
+    actions = [(e.action, e.details.get("user")) for e in stores.requests.audit_trail()]
+    assert actions.count(("dashboard.login_failed", "ana")) == 5
+    locks = [e for e in stores.requests.audit_trail() if e.action == "auth.throttled"]
+    assert locks and locks[0].details["user"] == "ana" and locks[0].details["address"]
+    assert login(client, "vera") == 302  # another account from a person who typed well
+
+
+def test_a_lockout_is_seen_by_every_process(client: FlaskClient, sqlite_url: str) -> None:
+    for _ in range(5):
+        login(client, "ana", "no es la clave")
+    other = state_stores(sqlite_url)
+    try:
+        assert (
+            other.throttle.blocked_until(Scope.DASHBOARD, user="ana", address=None, now=NOW)
+            is not None
+        )
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("path", ["/solicitudes/%00", "/solicitudes/UB%00", "/api/solicitudes/%00",
+                                  "/solicitudes/" + "x" * 300])  # fmt: skip
+def test_ids_no_request_can_have_are_404_in_spanish(client: FlaskClient, path: str) -> None:
+    assert login(client, "vera") == 302
+    answer = client.get(path)
+    assert answer.status_code == 404
+    if not path.startswith("/api/"):
+        html = answer.get_data(as_text=True)
+        assert "No encontrada" in html and 'href="/solicitudes"' in html
+
+
+def test_an_ambiguous_id_is_refused_with_both_requests_named(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    from tests.conftest import DATA
+    from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+
+    first = register_golden_request(stores)
+    twin = replace(
+        parse_solicitud((DATA / "wire" / "solicitud.xml").read_bytes()), request_id=first
+    )
+    stores.requests.register(twin, received_at=NOW, due_date=NOW.date(), actor="t")
+    assert login(client, "vera") == 302
+    page = client.get(f"/solicitudes/{first}")
+    assert page.status_code == 409
+    html = page.get_data(as_text=True)
+    assert first in html and "UB-2026-000002" in html and "radicado:" in html
+    assert client.get(f"/api/solicitudes/{first}").status_code == 409
+    assert client.get(f"/solicitudes/radicado:{first}").status_code == 200
+    assert client.get(f"/solicitudes/solicitud:{first}").status_code == 200
+
+
+def test_the_evidence_download_leaves_nothing_in_the_temporary_folder(
+    client: FlaskClient, stores: StateStores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Why patch: the temporary folder is process-wide; this points it at one the test owns.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    filing = register_golden_request(stores)
+    assert login(client, "ana") == 302
+    response = client.get(f"/solicitudes/{filing}/evidencia")
+    assert response.status_code == 200 and response.data[:2] == b"PK"
+    response.close()
+    assert list(scratch.iterdir()) == []
+
+
+def test_error_pages_speak_spanish_and_lead_back(client: FlaskClient) -> None:
+    assert login(client, "vera") == 302
+    missing = client.get("/no-existe")
+    assert missing.status_code == 404 and "Volver a las solicitudes" in missing.get_data(
+        as_text=True
+    )

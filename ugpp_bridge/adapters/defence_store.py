@@ -27,6 +27,7 @@ from ugpp_bridge.domain.throttling import (
     after_failure,
 )
 from ugpp_bridge.errors import StoreUnavailableError
+from ugpp_bridge.service.ports import AuthThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class SqlAlchemyNonceStore(SqlAlchemyStateBase):
         return True
 
 
-class SqlAlchemyAuthThrottle(SqlAlchemyStateBase):
+class SqlAlchemyAuthThrottle(SqlAlchemyStateBase, AuthThrottle):
     """Authentication failures per user name and client address, and the lockouts they earn."""
 
     def blocked_until(

@@ -38,6 +38,7 @@ from ugpp_bridge.errors import (
     NotAuthorizedError,
     SchemaValidationError,
 )
+from ugpp_bridge.service.ports import AuthThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -74,24 +75,12 @@ class HeaderVerifier(Protocol):
     def verify_header(self, header: etree._Element | None) -> str: ...
 
 
-class Throttle(Protocol):
-    def blocked_until(
-        self, scope: Scope, *, user: str | None, address: str | None, now: datetime
-    ) -> datetime | None: ...
-
-    def record_failure(
-        self, scope: Scope, *, user: str | None, address: str | None, now: datetime
-    ) -> datetime | None: ...
-
-    def record_success(self, scope: Scope, *, user: str) -> None: ...
-
-
 @dataclass(frozen=True)
 class Gate:
     """Who may come in, and how much of their message is read before we know who they are."""
 
     verifier: HeaderVerifier
-    throttle: Throttle
+    throttle: AuthThrottle
     clock: Callable[[], datetime]
     max_bytes: int
     pre_auth_bytes: int = 64 * 1024

@@ -102,18 +102,17 @@ def show(settings: Settings, identifier: str) -> None:
 def evidence(settings: Settings, identifier: str, out: Path) -> None:
     """Package the request, every lote, every attempt and the audit trail (art. 12)."""
     stores = settings_stores(settings)
+    out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        bundle = export_evidence(
-            stores.requests.find(identifier).key,
-            out,
-            requests=stores.requests,
-            lotes=stores.lotes,
-            clock=system_clock,
-            actor=operator_name(),
-        )
+        key = stores.requests.find(identifier).key
+        with out.open("wb") as sink:
+            bundle = export_evidence(
+                key, sink, name=out.name, requests=stores.requests, lotes=stores.lotes,
+                clock=system_clock, actor=operator_name(),
+            )  # fmt: skip
     finally:
         stores.close()
-    click.echo(f"Evidence bundle {bundle.path}: {bundle.files} files, SHA-256 {bundle.sha256}.")
+    click.echo(f"Evidence bundle {out}: {bundle.files} files, SHA-256 {bundle.sha256}.")
 
 
 @click.group("ugpp-sim", invoke_without_command=True)

@@ -175,16 +175,12 @@ def _job(
         sent = submit_request(key, context)
     finally:
         context.gateway.close()
-    bundle = export_evidence(
-        key,
-        folder / f"evidencia-{sent.filing_number}.zip",
-        requests=stores.requests,
-        lotes=stores.lotes,
-        clock=system_clock,
-        actor=ACTOR,
-    )
-    _show(console, stores, sent, records, receipt, bundle.path, folder)
-    return DemoRun(folder, receipt, sent, bundle.path)
+    evidence = folder / f"evidencia-{sent.filing_number}.zip"
+    with evidence.open("wb") as sink:
+        export_evidence(key, sink, name=evidence.name, requests=stores.requests,
+                        lotes=stores.lotes, clock=system_clock, actor=ACTOR)  # fmt: skip
+    _show(console, stores, sent, records, receipt, evidence, folder)
+    return DemoRun(folder, receipt, sent, evidence)
 
 
 def _demo_settings(settings: Settings, state_url: str, source_url: str) -> Settings:

@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from ugpp_bridge.adapters.scratch import remove_abandoned
 from ugpp_bridge.adapters.webhook import WebhookNotifier
 from ugpp_bridge.bootstrap import StateStores, holiday_calendar, system_clock, work_context
 from ugpp_bridge.config import Settings
@@ -49,6 +50,7 @@ class Jobs:
         settings.require("operator_name", "write the lote headers (razonSocialOperador)")
         self.settings, self.stores, self.owner = settings, stores, owner
         self.heartbeat = heartbeat or Heartbeat()
+        remove_abandoned()  # a killed build's folder holds personal data
         self.context = work_context(settings, stores, owner)
         url = settings.alert_webhook_url
         self.notify = WebhookNotifier(url) if url else None

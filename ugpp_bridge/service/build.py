@@ -8,6 +8,7 @@ folder and stores and sends nothing (``ugpp-bridge report``).
 from __future__ import annotations
 
 import logging
+import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -41,6 +42,9 @@ from ugpp_bridge.service.ports import LoteStore, LoteWriter, ReportSource, Reque
 logger = logging.getLogger(__name__)
 
 PREVIEW_FILING_NUMBER = "SIN-RADICAR"
+# A build's private folder holds personal data until it is stored; the pid in its name lets
+# the next start remove the folder of a process that was killed (adapters/scratch.py).
+SCRATCH_PREFIX = "ugpp-bridge-build-"
 Progress = Callable[[int], None]
 
 
@@ -94,7 +98,7 @@ def build_request(
             submission_type=SubmissionType.CORRECTION if corrected else SubmissionType.ORIGINAL,
             corrects=CorrectedLotes(replaced) if replaced else {},
         )
-        with tempfile.TemporaryDirectory(prefix="ugpp-bridge-build-") as folder:
+        with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as folder:
             records = report_records(stored.request, source, options, tracker)
             written = writer.write(records, context, options.lote_max_records, Path(folder))
             diff = _diff(writer, corrected, written) if corrected else None

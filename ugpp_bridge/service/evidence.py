@@ -5,12 +5,13 @@ exact bytes sent and received, the corrections, and the audit trail, under a SHA
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import IO
 
 from ugpp_bridge.domain.audit import AuditEntry
 from ugpp_bridge.domain.filing import Attempt, RequestKey, StoredLote, StoredRequest, sha256_hex
@@ -21,38 +22,63 @@ FIXED_TIME = (2000, 1, 1, 0, 0, 0)  # zip entry times: the same bundle bytes for
 
 @dataclass(frozen=True)
 class EvidenceBundle:
-    path: Path
+    name: str
     sha256: str
     files: int
+    size: int
 
 
 def export_evidence(
     key: RequestKey,
-    out: Path,
+    sink: IO[bytes],
     *,
+    name: str,
     requests: RequestStore,
     lotes: LoteStore,
     clock: Callable[[], datetime],
     actor: str,
 ) -> EvidenceBundle:
-    """Write the bundle to ``out`` and audit the export (with the bundle's SHA-256)."""
+    """Write the bundle into ``sink`` (a file the caller owns: the CLI's output path, or the
+    dashboard's anonymous temporary file, so nothing with personal data stays on disk) and
+    audit the export with the bundle's SHA-256."""
     stored = requests.get(key)
     files = dict(_files(stored, requests, lotes))
-    manifest = {name: sha256_hex(data) for name, data in files.items()}
+    manifest = {file: sha256_hex(data) for file, data in files.items()}
     files["manifest.json"] = _json({"files": manifest, "algorithm": "SHA-256"})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        for name, data in files.items():
-            bundle.writestr(zipfile.ZipInfo(name, FIXED_TIME), data)
-    digest = sha256_hex(out.read_bytes())
+    hashing = _HashingWriter(sink)
+    with zipfile.ZipFile(hashing, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for file, data in files.items():
+            bundle.writestr(zipfile.ZipInfo(file, FIXED_TIME), data)
+    digest = hashing.digest.hexdigest()
     requests.record_action(
         at=clock(),
         actor=actor,
         action="evidence.exported",
         filing_number=stored.filing_number,
-        details={"file": out.name, "sha256": digest, "files": len(files)},
+        details={"file": name, "sha256": digest, "files": len(files)},
     )
-    return EvidenceBundle(out, digest, len(files))
+    return EvidenceBundle(name, digest, len(files), hashing.size)
+
+
+class _HashingWriter:
+    """A write-only stream that hashes what passes through (the zip is never read back)."""
+
+    def __init__(self, sink: IO[bytes]) -> None:
+        self.sink, self.digest, self.size = sink, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.sink.write(data)
+
+    def flush(self) -> None:
+        self.sink.flush()
+
+    def tell(self) -> int:
+        return self.size
+
+    def close(self) -> None:
+        """The sink is the caller's to close."""
 
 
 def _files(

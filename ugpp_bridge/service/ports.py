@@ -30,6 +30,7 @@ from ugpp_bridge.domain.lifecycle import LoteState, RequestState
 from ugpp_bridge.domain.report import PersonReport, Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
+from ugpp_bridge.domain.throttling import Scope
 from ugpp_bridge.domain.users import Role, User
 from ugpp_bridge.domain.work import Claim, WorkKind
 from ugpp_bridge.errors import SourceProblem
@@ -327,6 +328,27 @@ class UserStore(abc.ABC):
     @abc.abstractmethod
     def close_session(self, token: str) -> None:
         """End one session (logout): its cookie opens nothing any more, even if copied."""
+
+
+class AuthThrottle(abc.ABC):
+    """Authentication failures per user name and client address, shared by every process
+    (SPEC §9); a locked-out subject is refused before its password is even checked."""
+
+    @abc.abstractmethod
+    def blocked_until(
+        self, scope: Scope, *, user: str | None, address: str | None, now: datetime
+    ) -> datetime | None:
+        """The end of the longest lockout on ``user`` or ``address``, or None."""
+
+    @abc.abstractmethod
+    def record_failure(
+        self, scope: Scope, *, user: str | None, address: str | None, now: datetime
+    ) -> datetime | None:
+        """Count one failure; the end of a lockout it started (audited), else None."""
+
+    @abc.abstractmethod
+    def record_success(self, scope: Scope, *, user: str) -> None:
+        """A success clears the user name's count (not the address's)."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """The dashboard's Flask application: login, sessions, CSRF, roles and security headers.
 
-- Accounts come from ``ugpp-bridge user add`` (``UserStore``; scrypt hashes). A signed
-  session cookie (HttpOnly, SameSite=Lax, Secure when ``UGPP_BRIDGE_COOKIE_SECURE``) keeps the
-  login for eight hours at most.
+- Accounts come from ``ugpp-bridge user add`` (``UserStore``; scrypt hashes). The signed
+  session cookie (HttpOnly, SameSite=Lax, Secure when ``UGPP_BRIDGE_COOKIE_SECURE``) carries
+  only a random session token whose hash the server keeps: logout, a password change or the
+  end of the eight hours ends the session on the server, so a copied cookie opens nothing.
+- Failed logins are throttled per user name and per client address, through the state
+  database (every process sees them), and audited with both.
 - Every POST carries a CSRF token (Flask-WTF's ``CSRFProtect``); a missing or wrong one is
   refused with 400 before any view runs.
 - A *viewer* sees; an *operator* may also resend, confirm and download evidence.
@@ -15,18 +18,20 @@ import logging
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from ugpp_bridge.domain.filing import RequestKey, StoredRequest
 from ugpp_bridge.domain.users import User
 from ugpp_bridge.entrypoints.dashboard import texts
 from ugpp_bridge.service.evidence import EvidenceBundle
-from ugpp_bridge.service.ports import LoteStore, RequestStore, UserStore
+from ugpp_bridge.service.ports import AuthThrottle, LoteStore, RequestStore, UserStore
+
+SESSION_LIFETIME = timedelta(hours=8)
 
 logger = logging.getLogger(__name__)
 
@@ -38,20 +43,23 @@ class DashboardServices:
     requests: RequestStore
     lotes: LoteStore
     users: UserStore
+    throttle: AuthThrottle
     clock: Callable[[], datetime]
     holidays: Container[date]
     uvt_values: Mapping[int, int]
     resend: Callable[[RequestKey, str], StoredRequest]  # (key, actor)
     confirm: Callable[[RequestKey, str, str], StoredRequest]  # (key, UGPP's radicado, actor)
-    evidence: Callable[[RequestKey, Path, str], EvidenceBundle]  # (key, zip path, actor)
+    evidence: Callable[[RequestKey, IO[bytes], str, str], EvidenceBundle]  # key, sink, name, actor
 
 
 class DashboardUser(UserMixin):  # type: ignore[misc]
-    def __init__(self, user: User) -> None:
-        self.user = user
+    """A logged-in account; its id in the cookie is the session token, not the name."""
+
+    def __init__(self, user: User, token: str) -> None:
+        self.user, self.token = user, token
 
     def get_id(self) -> str:
-        return self.user.name
+        return self.token
 
     @property
     def actor(self) -> str:
@@ -70,7 +78,7 @@ def create_dashboard(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.extensions["ugpp_bridge"] = services
@@ -83,6 +91,8 @@ def create_dashboard(
     app.jinja_env.globals.update(texts=texts, ref=texts.ref)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_refused)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
     return app
 
 
@@ -93,9 +103,9 @@ def _login_manager(services: DashboardServices) -> LoginManager:
     manager.session_protection = "strong"
 
     @manager.user_loader
-    def load(name: str) -> DashboardUser | None:
-        user = services.users.get(name)
-        return None if user is None else DashboardUser(user)
+    def load(token: str) -> DashboardUser | None:
+        user = services.users.session_user(token, now=services.clock())
+        return None if user is None else DashboardUser(user, token)
 
     @manager.unauthorized_handler
     def unauthorized() -> Any:
@@ -122,4 +132,58 @@ def _csrf_refused(error: CSRFError) -> tuple[str, int]:
     message = (
         "El formulario venció o no es válido. Vuelva a la página, recárguela e intente de nuevo."
     )
-    return render_template("error.html", message=message), 400
+    return _error_page(400, "No se pudo completar la acción", message)
+
+
+_HTTP_TEXTS = {
+    403: ("Sin permiso", "Su cuenta no tiene permiso para esta acción. Pida a un oficial de "
+          "cumplimiento que la haga, o que le asigne el rol necesario."),
+    404: ("No encontrada", "No hay ninguna solicitud ni página con esa dirección. Búsquela en "
+          "la lista de solicitudes."),
+    405: ("Acción no permitida", "Esa dirección no admite esta acción."),
+    409: ("Identificador ambiguo", "Ese identificador es el radicado de una solicitud y el "
+          "idSolicitud de otra; escriba radicado:… o solicitud:… para elegir una."),
+    413: ("Demasiado grande", "El formulario enviado es demasiado grande."),
+    429: ("Demasiados intentos", "Hubo demasiados intentos fallidos; espere unos minutos."),
+}  # fmt: skip
+
+
+def _http_error(error: HTTPException) -> Any:
+    code = error.code or 500
+    if code in (401, 302, 301) or code not in _HTTP_TEXTS:
+        return error if code < 500 else _error_page(500, *_SERVER_TEXT)
+    title, message = _HTTP_TEXTS[code]
+    if code == 409 and error.description and "radicado:" in str(error.description):
+        message = _ambiguous_in_spanish(str(error.description))
+    if request.path.startswith("/api/"):
+        return jsonify(error=message), code
+    return _error_page(code, title, message)
+
+
+_SERVER_TEXT = (
+    "Error del servicio",
+    "Algo falló en el servidor y la acción no se completó. Intente de nuevo; si se repite, "
+    "avise al equipo técnico (el detalle quedó en el registro del servidor).",
+)
+
+
+def _unexpected(error: Exception) -> Any:
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    logger.exception("Dashboard: unexpected failure on %s", request.path)
+    if request.path.startswith("/api/"):
+        return jsonify(error=_SERVER_TEXT[1]), 500
+    return _error_page(500, *_SERVER_TEXT)
+
+
+def _ambiguous_in_spanish(description: str) -> str:
+    names = [word.strip(".,;") for word in description.split() if word.startswith("UB-")]
+    found = ", ".join(dict.fromkeys(names))
+    return (
+        f"Ese identificador corresponde a dos solicitudes ({found}): es el radicado de una y "
+        "el idSolicitud de otra. Escriba radicado:… o solicitud:… delante para elegir una."
+    )
+
+
+def _error_page(code: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("error.html", title=title, message=message, code=code), code

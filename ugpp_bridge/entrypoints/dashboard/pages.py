@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import statistics
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import (
@@ -32,10 +32,15 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ugpp_bridge.domain.filing import RequestKey, StoredRequest
+from ugpp_bridge.domain.filing import BOGOTA, RequestKey, StoredRequest
 from ugpp_bridge.domain.lifecycle import RequestState
+from ugpp_bridge.domain.throttling import Scope
 from ugpp_bridge.entrypoints.dashboard import api
-from ugpp_bridge.entrypoints.dashboard.app import DashboardServices, DashboardUser
+from ugpp_bridge.entrypoints.dashboard.app import (
+    SESSION_LIFETIME,
+    DashboardServices,
+    DashboardUser,
+)
 from ugpp_bridge.entrypoints.dashboard.texts import STATE_LABELS
 from ugpp_bridge.entrypoints.dashboard.timeline import timeline
 from ugpp_bridge.errors import (
@@ -75,23 +80,50 @@ def home() -> Any:
 def login() -> Any:
     if request.method == "GET":
         return render_template("login.html")
-    name = request.form.get("usuario", "")[:80]
-    user = services().users.authenticate(name, request.form.get("clave", ""))
+    s, address = services(), request.remote_addr
+    name = request.form.get("usuario", "").strip()[:80]
+    until = s.throttle.blocked_until(Scope.DASHBOARD, user=name, address=address, now=s.clock())
+    if until is not None:
+        logger.warning("Dashboard login refused: throttled")
+        flash(f"Demasiados intentos fallidos. Intente de nuevo después de las "
+              f"{until.astimezone(BOGOTA):%H:%M} (hora de Bogotá).", "error")  # fmt: skip
+        return render_template("login.html", name=name), 429
+    user = s.users.authenticate(name, request.form.get("clave", ""))
     if user is None:
         logger.warning("Dashboard login refused")
+        s.throttle.record_failure(Scope.DASHBOARD, user=name, address=address, now=s.clock())
+        s.requests.record_action(
+            at=s.clock(), actor="web:anonymous", action="dashboard.login_failed",
+            details={"user": name, "address": address},
+        )  # fmt: skip
         flash("Usuario o contraseña incorrectos.", "error")
         return render_template("login.html", name=name), 401
-    login_user(DashboardUser(user))
-    services().requests.record_action(
-        at=services().clock(), actor=f"web:{user.name}", action="dashboard.login"
+    s.throttle.record_success(Scope.DASHBOARD, user=user.name)
+    token = s.users.open_session(
+        user.name, at=s.clock(), lifetime=SESSION_LIFETIME, address=address
     )
-    target = request.args.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    login_user(DashboardUser(user, token))
+    s.requests.record_action(
+        at=s.clock(), actor=f"web:{user.name}", action="dashboard.login",
+        details={"address": address},
+    )  # fmt: skip
+    return redirect(safe_next(request.args.get("next", "")))
+
+
+# A local path only: no scheme, no host, no backslash, no control or space characters —
+# so that neither "//evil.example" nor "/\t/evil.example" (browsers drop the tab) gets out.
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
+
+
+def safe_next(target: str) -> str:
+    """Where to go after login: ``target`` when it is a path of this site, else the list."""
+    return target if _LOCAL_PATH.fullmatch(target) and "%0" not in target.lower() else "/"
 
 
 @pages.post("/logout")
 @login_required
 def logout() -> Any:
+    services().users.close_session(current_user.token)
     logout_user()
     flash("Sesión cerrada.", "info")
     return redirect(url_for("pages.login"))
@@ -145,12 +177,17 @@ def confirm(identifier: str) -> Any:
 @operator_required
 def evidence(identifier: str) -> Response:
     stored = _get(identifier)
-    folder = Path(tempfile.mkdtemp(prefix="ugpp-bridge-evidencia-"))
     name = f"evidencia-{stored.filing_number}.zip"
-    bundle = services().evidence(stored.key, folder / name, current_user.actor)
-    response = send_file(bundle.path, as_attachment=True, download_name=name)
-    response.call_on_close(lambda: _remove(folder))
-    return response
+    # An anonymous temporary file: it has no name on disk, so nothing with personal data is
+    # left behind, whatever happens to this process or the download.
+    sink = tempfile.TemporaryFile(prefix="ugpp-bridge-")
+    try:
+        services().evidence(stored.key, sink, name, current_user.actor)
+        sink.seek(0)
+    except BaseException:
+        sink.close()
+        raise
+    return send_file(sink, as_attachment=True, download_name=name, mimetype="application/zip")
 
 
 @pages.get("/api/solicitudes")
@@ -208,9 +245,3 @@ def _get(identifier: str) -> StoredRequest:
 
 def _label(stored: Any) -> str:
     return STATE_LABELS[stored.state]
-
-
-def _remove(folder: Path) -> None:
-    for path in folder.iterdir():
-        path.unlink()
-    folder.rmdir()
