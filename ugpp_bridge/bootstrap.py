@@ -39,6 +39,7 @@ from ugpp_bridge.service.submit import RetryPolicy, SendContext, submit_request
 from ugpp_bridge.service.work import Leasing, WorkContext
 
 if TYPE_CHECKING:
+    from ugpp_bridge.adapters.soap_inbound import Gate
     from ugpp_bridge.entrypoints.dashboard import DashboardServices
     from ugpp_bridge.entrypoints.health import Heartbeat
     from ugpp_bridge.entrypoints.soap import WsgiApp
@@ -195,10 +196,9 @@ def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOpt
     )
 
 
-def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
-    """The Paso 1 WSGI application, wired to the state store and the settings."""
+def paso1_gate(settings: Settings, stores: StateStores) -> Gate:
+    """Who may send Paso 1 requests: WS-Security, shared nonces, throttling, size limits."""
     from ugpp_bridge.adapters.soap_inbound import Gate
-    from ugpp_bridge.entrypoints.soap import Paso1Endpoint, make_wsgi_app  # spyne loads slowly
 
     purpose = "authenticate UGPP's calls (WS-Security)"
     verifier = UsernameTokenVerifier(
@@ -207,6 +207,13 @@ def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
         clock=lambda: datetime.now(UTC),
         nonces=stores.nonces,
     )
+    return Gate(verifier, stores.throttle, system_clock, settings.max_request_bytes)
+
+
+def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
+    """The Paso 1 WSGI application, wired to the state store and the settings."""
+    from ugpp_bridge.entrypoints.soap import Paso1Endpoint, make_wsgi_app  # spyne loads slowly
+
     policy = ReceptionPolicy(
         operator_nit=settings.require("operator_nit", "check whom each request is addressed to"),
         term_starts_next_day=settings.term_starts_next_day,
@@ -224,9 +231,8 @@ def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
             actor="ugpp:soap",
         )
 
-    gate = Gate(verifier, stores.throttle, system_clock, settings.max_request_bytes)
     wsdl = served_wsdl(SOLICITUDES_WSDL, settings.paso1_public_url)
-    return make_wsgi_app(Paso1Endpoint(gate, receive, wsdl))
+    return make_wsgi_app(Paso1Endpoint(paso1_gate(settings, stores), receive, wsdl))
 
 
 def health_app(

@@ -21,11 +21,12 @@ from ugpp_bridge.adapters import wire
 from ugpp_bridge.adapters.paso1_client import send_solicitud
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud, solicitud_to_xml
 from ugpp_bridge.adapters.wsse import PASSWORD_DIGEST, PASSWORD_TEXT, SOAP_ENV, WSSE, WSU
-from ugpp_bridge.bootstrap import StateStores, health_app, paso1_app
+from ugpp_bridge.bootstrap import StateStores, health_app, paso1_app, paso1_gate
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.entrypoints.cli_service import waitress_options
 from ugpp_bridge.entrypoints.soap import stop_waitress
 from ugpp_bridge.entrypoints.web import combined_app
 from ugpp_bridge.errors import RemoteFaultError
@@ -56,11 +57,10 @@ def server(stores: StateStores) -> Iterator[Server]:
     yield from serving(stores, SETTINGS)
 
 
-def serving(stores: StateStores, settings: Settings, **waitress: object) -> Iterator[Server]:
-    http = create_server(
-        not_yet, host="127.0.0.1", port=0, threads=4, clear_untrusted_proxy_headers=True,
-        **waitress,
-    )  # fmt: skip
+def serving(stores: StateStores, settings: Settings) -> Iterator[Server]:
+    """Paso 1 and /healthz on waitress, configured exactly as ``serve`` configures it."""
+    options = {**waitress_options(settings, threads=4), "host": "127.0.0.1", "port": 0}
+    http = create_server(not_yet, **options)
     url = f"http://127.0.0.1:{http.effective_port}/soap/solicitudes"
     settings = replace(settings, public_url=url)
     http.application = combined_app(
@@ -272,10 +272,31 @@ def post_raw(server: Server, data: bytes) -> tuple[int, str]:
     return answer.status_code, faultstring or ""
 
 
-def test_a_body_over_the_size_limit_is_solicitud_demasiado_grande(server: Server) -> None:
+def test_a_body_over_the_size_limit_is_refused_by_the_server_before_it_is_read(
+    server: Server,
+) -> None:
     padding = b"<!--" + b"x" * 250_000 + b"-->"
-    status, fault = post_raw(server, envelope(solicitud_to_xml(SOLICITUD)) + padding)
-    assert (status, fault.split(":")[0]) == (500, "SolicitudDemasiadoGrande")
+    answer = requests.post(server.url, data=envelope(solicitud_to_xml(SOLICITUD)) + padding,
+                           headers={"Content-Type": "text/xml"}, timeout=30)  # fmt: skip
+    assert answer.status_code == 413  # waitress: max_request_body_size = the same limit
+    assert nothing_stored(server)
+
+
+def test_a_body_over_the_limit_without_a_declared_length_is_solicitud_demasiado_grande(
+    stores: StateStores,
+) -> None:
+    """Behind a server that does not bound bodies, the front itself counts what it reads."""
+    from io import BytesIO
+
+    from ugpp_bridge.adapters.soap_inbound import SoapFault, admit
+
+    app_settings = replace(SETTINGS, max_request_bytes=1_024)
+    gate = paso1_gate(app_settings, stores)
+    body = envelope(solicitud_to_xml(SOLICITUD), header=token())
+    with pytest.raises(SoapFault) as refused:
+        admit(BytesIO(body), content_type="text/xml", declared_length=None, address="10.0.0.1",
+              gate=gate)  # fmt: skip
+    assert refused.value.code == "SolicitudDemasiadoGrande"
 
 
 def test_xxe_is_refused_reads_nothing_and_the_server_keeps_serving(

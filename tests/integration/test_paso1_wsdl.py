@@ -1,126 +1,76 @@
-"""What spyne serves at ``/soap/solicitudes?wsdl`` is equivalent to ``wsdl/`` and ``xsd/``."""
+"""What ``/soap/solicitudes?wsdl`` serves is the shipped ``wsdl/solicitudes-v1.wsdl`` (SPEC §9):
+the same document, with only two changes — the imported ``xsd/`` schema inline, so a client
+needs nothing else, and the ``soap:address`` set from ``UGPP_BRIDGE_PUBLIC_URL``."""
 
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
 from pathlib import Path
 
 import requests
 from lxml import etree
 
-from tests.integration.test_paso1 import Server, server  # noqa: F401 — the fixture
+from tests.integration.test_paso1 import SETTINGS, Server, server, serving  # noqa: F401
 from ugpp_bridge.adapters import wire
+from ugpp_bridge.bootstrap import StateStores
 
-XS = "http://www.w3.org/2001/XMLSchema"
-WSDL = "http://schemas.xmlsoap.org/wsdl/"
-SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
-NS = {"xs": XS, "wsdl": WSDL, "soap": SOAP}
-# Built-in types that are restrictions of xs:integer, spelled out so both sides compare alike.
-DERIVED = {
-    "positiveInteger": ("integer", ("minInclusive", "1")),
-    "nonNegativeInteger": ("integer", ("minInclusive", "0")),
-}
+NS = {"xs": wire.XS_NS, "wsdl": wire.WSDL_NS, "soap": wire.WSDL_SOAP_NS}
 
 
-class Schema:
-    """Named types and elements of one or more xs:schema nodes, and element descriptions."""
-
-    def __init__(self, roots: list[etree._Element]) -> None:
-        self.types = {
-            t.get("name"): t
-            for r in roots
-            for t in r.findall("xs:complexType", NS) + r.findall("xs:simpleType", NS)
-        }
-        self.elements = {e.get("name"): e for r in roots for e in r.findall("xs:element", NS)}
-
-    def describe(self, element: etree._Element) -> tuple[object, ...]:
-        occurs = (
-            element.get("minOccurs", "1"),
-            element.get("maxOccurs", "1"),
-            element.get("nillable", "false"),
-        )
-        reference = element.get("type")
-        if reference is None:
-            node = element.find("xs:complexType", NS)
-            node = node if node is not None else element.find("xs:simpleType", NS)
-        else:
-            prefix, _, local = reference.rpartition(":")
-            namespace = element.nsmap.get(prefix or None)
-            if namespace == XS:
-                return (element.get("name"), *occurs, self._builtin(local, []))
-            node = self.types[local]
-        return (element.get("name"), *occurs, self._type(node))
-
-    def _type(self, node: etree._Element) -> object:
-        if etree.QName(node).localname == "complexType":
-            return (
-                "complex",
-                tuple(self.describe(child) for child in node.findall("xs:sequence/xs:element", NS)),
-            )
-        restriction = node.find("xs:restriction", NS)
-        facets = [
-            (etree.QName(f).localname, f.get("value"))
-            for f in restriction
-            if isinstance(f.tag, str)
-        ]
-        return self._builtin(restriction.get("base").rpartition(":")[2], facets)
-
-    @staticmethod
-    def _builtin(name: str, facets: list[tuple[str, str | None]]) -> object:
-        base, extra = DERIVED.get(name, (name, None))
-        return (base, tuple(sorted([*facets, *([extra] if extra else [])])))
+def c14n(node: etree._Element) -> bytes:
+    return etree.tostring(node, method="c14n", exclusive=True, with_comments=False)
 
 
-def operation(wsdl: etree._Element) -> tuple[object, ...]:
-    (op,) = wsdl.findall("wsdl:portType/wsdl:operation", NS)
-    messages = {
-        m.get("name"): m.find("wsdl:part", NS).get("element").rpartition(":")[2]
-        for m in wsdl.findall("wsdl:message", NS)
-    }
-    binding = wsdl.find("wsdl:binding", NS)
-    return (
-        op.get("name"),
-        messages[op.find("wsdl:input", NS).get("message").rpartition(":")[2]],
-        messages[op.find("wsdl:output", NS).get("message").rpartition(":")[2]],
-        binding.find("soap:binding", NS).get("style"),
-        binding.find("soap:binding", NS).get("transport"),
-        binding.find("wsdl:operation/soap:operation", NS).get("soapAction"),
-        tuple(b.get("use") for b in binding.findall("wsdl:operation/*/soap:body", NS)),
+def shipped() -> etree._Element:
+    return etree.parse(str(wire.SOLICITUDES_WSDL), wire.secure_parser()).getroot()
+
+
+def undo_serving(served: etree._Element, address: str) -> etree._Element:
+    """The served WSDL with the two allowed changes undone; must then be the shipped file."""
+    restored = copy.deepcopy(served)
+    node = restored.find("wsdl:service/wsdl:port/soap:address", NS)
+    assert node is not None and node.get("location") == address
+    node.set("location", shipped().find("wsdl:service/wsdl:port/soap:address", NS).get("location"))
+    (inline,) = restored.findall("wsdl:types/xs:schema", NS)
+    assert c14n(inline) == c14n(
+        etree.parse(str(wire.SOLICITUD_XSD), wire.secure_parser()).getroot()
+    ), "the inline schema is not xsd/solicitud-v1.xsd"
+    types = inline.getparent()
+    assert types is not None
+    types.remove(inline)
+    for original in shipped().findall("wsdl:types/xs:schema", NS):
+        types.append(copy.deepcopy(original))
+    return restored
+
+
+def test_the_served_wsdl_is_the_shipped_file_with_its_schema_inline_and_our_address(
+    server: Server,  # noqa: F811
+) -> None:
+    served = etree.fromstring(requests.get(f"{server.url}?wsdl", timeout=30).content)
+    assert c14n(undo_serving(served, server.url)) == c14n(shipped())
+
+
+def test_the_public_url_setting_is_the_address_clients_are_told(stores: StateStores) -> None:
+    behind_a_proxy = replace(SETTINGS, public_url="https://ugpp.banco.example/soap/solicitudes")
+    for running in serving(stores, behind_a_proxy):
+        served = etree.fromstring(requests.get(f"{running.url}?wsdl", timeout=30).content)
+        address = served.find("wsdl:service/wsdl:port/soap:address", NS)
+        assert address is not None
+        # serving() points the public URL at the test server; the builder keeps what it's told:
+        assert address.get("location") == running.url
+    assert b"https://ugpp.banco.example/soap/solicitudes" in wire.served_wsdl(
+        wire.SOLICITUDES_WSDL, "https://ugpp.banco.example/soap/solicitudes"
     )
 
 
-def served(url: str) -> etree._Element:
-    return etree.fromstring(requests.get(f"{url}?wsdl", timeout=30).content, wire.secure_parser())
+def test_the_comparison_notices_any_other_change(server: Server) -> None:  # noqa: F811
+    served = etree.fromstring(requests.get(f"{server.url}?wsdl", timeout=30).content)
+    served.find("wsdl:portType", NS).set("name", "Otro")
+    assert c14n(undo_serving(served, server.url)) != c14n(shipped())
 
 
-def ours() -> tuple[etree._Element, Schema]:
-    wsdl = etree.parse(str(wire.SOLICITUDES_WSDL), wire.secure_parser()).getroot()
-    location = wsdl.find("wsdl:types/xs:schema/xs:import", NS).get("schemaLocation")
-    xsd = etree.parse(
-        str((Path(wire.SOLICITUDES_WSDL).parent / location).resolve()), wire.secure_parser()
-    )
-    return wsdl, Schema([xsd.getroot()])
-
-
-def test_the_served_operation_and_binding_match_the_contract(server: Server) -> None:  # noqa: F811
-    contract, _ = ours()
-    assert operation(served(server.url)) == operation(contract)
-    assert operation(contract)[:3] == ("RecibirSolicitud", "Solicitud", "AcuseSolicitud")
-
-
-def test_the_served_elements_types_and_restrictions_match_the_xsd(server: Server) -> None:  # noqa: F811
-    wsdl = served(server.url)
-    assert wsdl.get("targetNamespace") == wire.SOLICITUD_NS
-    theirs = Schema(wsdl.findall("wsdl:types/xs:schema", NS))
-    _, truth = ours()
-    for name in ("Solicitud", "AcuseSolicitud"):
-        assert theirs.describe(theirs.elements[name]) == truth.describe(truth.elements[name]), name
-
-
-def test_the_comparison_notices_a_changed_restriction() -> None:
-    _, truth = ours()
-    xsd = etree.parse(str(wire.SOLICITUD_XSD), wire.secure_parser()).getroot()
-    mes = xsd.find("xs:simpleType[@name='Mes']/xs:restriction/xs:maxInclusive", NS)
-    mes.set("value", "13")
-    assert Schema([xsd]).describe(Schema([xsd]).elements["Solicitud"]) != truth.describe(
-        truth.elements["Solicitud"]
-    )
+def test_the_served_wsdl_needs_nothing_beside_it(server: Server) -> None:  # noqa: F811
+    served = etree.fromstring(requests.get(f"{server.url}?wsdl", timeout=30).content)
+    assert served.findall(".//xs:import[@schemaLocation]", NS) == []
+    assert Path(wire.SOLICITUDES_WSDL).read_bytes().count(b"schemaLocation") == 1

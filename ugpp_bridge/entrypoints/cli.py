@@ -49,7 +49,7 @@ from ugpp_bridge.entrypoints.console import (
 from ugpp_bridge.errors import UgppBridgeError
 from ugpp_bridge.service.build import preview_lotes
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
-from ugpp_bridge.service.work import run_claimed
+from ugpp_bridge.service.work import recover_interrupted_build, run_claimed
 
 logger = logging.getLogger("ugpp_bridge.cli")
 
@@ -160,6 +160,7 @@ def build(settings: Settings, identifier: str, source_url: str | None) -> None:
     actor = operator_name()
 
     def run(key: RequestKey) -> StoredRequest:
+        recover_interrupted_build(stores.requests, key, at=system_clock(), actor=actor)
         stored = stores.requests.get(key)
         with progress_counter(console, "Building", len(stored.request.persons)) as progress:
             return build_stored(

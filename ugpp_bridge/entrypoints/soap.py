@@ -99,19 +99,21 @@ def make_wsgi_app(endpoint: Paso1Endpoint) -> WsgiApp:
 
 def _receive(environ: dict[str, Any], endpoint: Paso1Endpoint) -> Receipt:
     declared = environ.get("CONTENT_LENGTH") or ""
-    request = admit(
-        environ["wsgi.input"],
-        content_type=environ.get("CONTENT_TYPE") or "",
-        declared_length=int(declared) if declared.isdigit() else None,
-        address=environ.get("REMOTE_ADDR"),
-        gate=endpoint.gate,
-    )
     try:
+        request = admit(
+            environ["wsgi.input"],
+            content_type=environ.get("CONTENT_TYPE") or "",
+            declared_length=int(declared) if declared.isdigit() else None,
+            address=environ.get("REMOTE_ADDR"),
+            gate=endpoint.gate,
+        )
         return endpoint.receive(request)
+    except SoapFault:
+        raise
     except UgppBridgeError as exc:
         raise _fault_for(exc) from exc
     except Exception as exc:
-        logger.exception("Unexpected failure registering a request")
+        logger.exception("Unexpected failure receiving a request")
         raise _internal() from exc
 
 

@@ -94,14 +94,26 @@ def _sweep(
     return done
 
 
+def recover_interrupted_build(
+    requests: RequestStore, key: RequestKey, *, at: datetime, actor: str
+) -> None:
+    """Under a held lease, a request still ``building`` was left by a process that stopped:
+    mark it interrupted (``build_failed``, audited) so it can be built again."""
+    stored = requests.get(key)
+    if stored.state is RequestState.BUILDING:
+        logger.warning("Request %s was left mid-build; building it again", stored.filing_number)
+        requests.transition(
+            key, RequestState.BUILD_FAILED, at=at, actor=actor, reason="interrupted",
+            error=INTERRUPTED,
+        )  # fmt: skip
+
+
 def _build_claimed(context: WorkContext, claim: Claim) -> datetime | None:
     filing, owner = claim.filing_number, context.leasing.owner
     if claim.interrupted:
-        logger.warning("Request %s was left mid-build; building it again", filing)
-        context.requests.transition(
-            claim.key, RequestState.BUILD_FAILED, at=context.leasing.clock(), actor=owner,
-            reason="interrupted", error=INTERRUPTED,
-        )  # fmt: skip
+        recover_interrupted_build(
+            context.requests, claim.key, at=context.leasing.clock(), actor=owner
+        )
     try:
         context.build(claim.key, owner)
     except UgppBridgeError as exc:
