@@ -207,7 +207,7 @@ def paso1_gate(settings: Settings, stores: StateStores) -> Gate:
         clock=lambda: datetime.now(UTC),
         nonces=stores.nonces,
     )
-    return Gate(verifier, stores.throttle, system_clock, settings.max_request_bytes)
+    return Gate(verifier, stores.throttle, stores.nonces, system_clock, settings.max_request_bytes)
 
 
 def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
@@ -221,7 +221,7 @@ def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
     )
     holidays = holiday_calendar()
 
-    def receive(request: FinancialInfoRequest) -> Receipt:
+    def receive(request: FinancialInfoRequest, nonce: str | None) -> Receipt:
         return receive_request(
             request,
             requests=stores.requests,
@@ -229,6 +229,7 @@ def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
             clock=system_clock,
             policy=policy,
             actor="ugpp:soap",
+            nonce=nonce,
         )
 
     wsdl = served_wsdl(SOLICITUDES_WSDL, settings.paso1_public_url)

@@ -146,3 +146,33 @@ def test_an_operator_logs_in_sees_the_deadline_resends_and_downloads_the_evidenc
     trail = [(e.action, e.actor) for e in stores.requests.audit_trail("UB-2026-000001")]  # type: ignore[attr-defined]
     assert ("operator.resend", "web:ana") in trail
     assert stores.requests.find("UB-2026-000001").state is RequestState.SENT  # type: ignore[attr-defined]
+
+
+def test_in_the_browser_a_session_copied_before_logout_is_dead_and_an_offsite_next_is_ignored(
+    bridge: tuple[str, UgppSimulator, object],
+) -> None:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    base, _, _ = bridge
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            page.goto(f"{base}/login?next=/%09/evil.example")
+            page.fill("#usuario", "ana")
+            page.fill("#clave", PASSWORD)
+            page.click("button[type=submit]")
+            assert page.url.startswith(base) and "/solicitudes" in page.url
+            copied = context.cookies()
+            page.click("header button[type=submit]")  # Cerrar sesión
+            assert "Sesión cerrada" in page.content()
+            thief = browser.new_context()
+            thief.add_cookies(copied)  # type: ignore[arg-type]
+            stolen = thief.new_page()
+            stolen.goto(f"{base}/solicitudes")
+            assert stolen.title().startswith("Iniciar sesión")
+        finally:
+            browser.close()

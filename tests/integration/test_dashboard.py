@@ -284,7 +284,7 @@ def test_a_lockout_is_seen_by_every_process(client: FlaskClient, sqlite_url: str
     other = state_stores(sqlite_url)
     try:
         assert (
-            other.throttle.blocked_until(Scope.DASHBOARD, user="ana", address=None, now=NOW)
+            other.throttle.status(Scope.DASHBOARD, user="ana", address=None, now=NOW).blocked_until
             is not None
         )
     finally:

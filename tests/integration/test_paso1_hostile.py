@@ -396,3 +396,18 @@ def test_a_locked_state_database_makes_paso1_answer_unavailable_in_seconds(
         holder.close()
         engine.dispose()
         stores.close()
+
+
+@pytest.mark.parametrize(
+    "number",
+    [b"5212<!-- comentario -->3456", b"5212<?pi x?>3456", b"<![CDATA[5212]]>3456"],
+)
+def test_a_document_number_split_by_markup_is_read_whole_as_the_schema_reads_it(
+    server: Server, number: bytes
+) -> None:
+    body = BODY.replace(b"<numeroDocumento>52123456</numeroDocumento>",
+                        b"<numeroDocumento>" + number + b"</numeroDocumento>", 1)  # fmt: skip
+    answer = post(server, envelope(body))
+    assert answer.status_code == 200, answer.content[:300]
+    stored = server.stores.requests.find("UGPP-2026-000451").request
+    assert stored.persons == SOLICITUD.persons  # never "CC 5212", someone else

@@ -47,8 +47,9 @@ class FakeRequestStore(RequestStore):
         self.progress: list[int] = []
 
     def register(
-        self, request: FinancialInfoRequest, *, received_at: datetime, due_date: date, actor: str
-    ) -> Receipt:
+        self, request: FinancialInfoRequest, *, received_at: datetime, due_date: date, actor: str,
+        nonce: str | None = None,
+    ) -> Receipt:  # fmt: skip
         for stored in self.requests.values():
             if stored.request.request_id == request.request_id:
                 if request_fingerprint(stored.request) != request_fingerprint(request):

@@ -24,6 +24,7 @@ from ugpp_bridge.domain.throttling import (
     FailureCount,
     Scope,
     Subject,
+    ThrottleStatus,
     after_failure,
 )
 from ugpp_bridge.errors import StoreUnavailableError
@@ -40,37 +41,52 @@ class SqlAlchemyNonceStore(SqlAlchemyStateBase):
     """WS-Security nonces seen in the freshness window, for every process."""
 
     def first_use(self, nonce: str, now: datetime) -> bool:
-        digest = hashlib.sha256(nonce.encode()).hexdigest()
         try:
             with self._tx() as connection:
-                connection.execute(delete(N).where(N.c.seen_at < now - NONCE_WINDOW))
-                connection.execute(N.insert().values(nonce_hash=digest, seen_at=now))
+                record_nonce(connection, nonce, now)
         except StoreUnavailableError as exc:
             if isinstance(exc.__cause__, IntegrityError):
                 return False  # seen before, by this process or another
             raise
         return True
 
+    def seen(self, nonce: str, now: datetime) -> bool:
+        query = select(N.c.seen_at).where(
+            N.c.nonce_hash == nonce_hash(nonce), N.c.seen_at >= now - NONCE_WINDOW
+        )
+        with self._read() as connection:
+            return connection.execute(query).first() is not None
+
+
+def nonce_hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def record_nonce(connection: Connection, nonce: str, now: datetime) -> None:
+    """Record a nonce inside the caller's transaction (forgetting those past the window);
+    an ``IntegrityError`` when it was recorded before, by any process."""
+    connection.execute(delete(N).where(N.c.seen_at < now - NONCE_WINDOW))
+    connection.execute(N.insert().values(nonce_hash=nonce_hash(nonce), seen_at=now))
+
 
 class SqlAlchemyAuthThrottle(SqlAlchemyStateBase, AuthThrottle):
     """Authentication failures per user name and client address, and the lockouts they earn."""
 
-    def blocked_until(
+    def status(
         self, scope: Scope, *, user: str | None, address: str | None, now: datetime
-    ) -> datetime | None:
-        """The end of the longest lockout on ``user`` or ``address``, or None."""
+    ) -> ThrottleStatus:
         subjects = _subjects(user, address)
         if not subjects:
-            return None
+            return ThrottleStatus(None, False)
         with self._read() as connection:
             rows = connection.execute(
-                select(F.c.blocked_until).where(
-                    F.c.scope == scope.value,
-                    F.c.blocked_until > now,
-                    *[_any_of(subjects)],
+                select(F.c.kind, F.c.blocked_until).where(
+                    F.c.scope == scope.value, _any_of(subjects)
                 )
             ).all()
-        return max((row[0] for row in rows), default=None)
+        blocks = [until for _, until in rows if until is not None and until > now]
+        user_rows = any(kind == Subject.USER.value for kind, _ in rows)
+        return ThrottleStatus(max(blocks, default=None), user_rows)
 
     def record_failure(
         self, scope: Scope, *, user: str | None, address: str | None, now: datetime

@@ -29,7 +29,7 @@ from werkzeug.http import parse_options_header
 
 from ugpp_bridge.adapters import wire
 from ugpp_bridge.adapters.solicitud_xml import request_from_element, solicitud_element
-from ugpp_bridge.adapters.wsse import SECURITY, claimed_username
+from ugpp_bridge.adapters.wsse import SECURITY, Credential, NonceRegistry, claimed_username
 from ugpp_bridge.domain.filing import BOGOTA
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.throttling import Scope
@@ -72,7 +72,18 @@ class SoapFault(Exception):
 
 
 class HeaderVerifier(Protocol):
-    def verify_header(self, header: etree._Element | None) -> str: ...
+    def verify_header(
+        self, header: etree._Element | None, *, record_nonce: bool = True
+    ) -> Credential: ...
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """An authenticated, schema-valid request, and the nonce of its token: the caller records
+    it with what it stores (or ``spend_nonce`` when it stores nothing)."""
+
+    request: FinancialInfoRequest
+    nonce: str | None
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class Gate:
 
     verifier: HeaderVerifier
     throttle: AuthThrottle
+    nonces: NonceRegistry
     clock: Callable[[], datetime]
     max_bytes: int
     pre_auth_bytes: int = 64 * 1024
@@ -94,17 +106,32 @@ def admit(
     declared_length: int | None,
     address: str | None,
     gate: Gate,
-) -> FinancialInfoRequest:
-    """The authenticated, schema-valid request of a SOAP 1.1 message, or a ``SoapFault``."""
+) -> Admitted:
+    """The authenticated, schema-valid request of a SOAP 1.1 message, or a ``SoapFault``.
+
+    A message refused after its token was accepted spends the token's nonce, so the token
+    cannot be replayed with another body (a UsernameToken does not sign the body)."""
     if declared_length is not None and declared_length > gate.max_bytes:
         raise too_large(gate.max_bytes)
-    _refuse_if_blocked(gate, user=None, address=address)
     encoding = _encoding(content_type)
     chunks = _chunks(stream, gate)
     prefix, header = _read_header(chunks, encoding, gate)
     _check_header_blocks(header)
-    _authenticate(header, address, gate)
-    root = _parse_whole(prefix, chunks, encoding)
+    credential = _authenticate(header, address, gate)
+    try:
+        return Admitted(_request(_parse_whole(prefix, chunks, encoding)), credential.nonce)
+    except SoapFault:
+        spend_nonce(gate, credential.nonce)
+        raise
+
+
+def spend_nonce(gate: Gate, nonce: str | None) -> None:
+    """Record an accepted token's nonce when nothing else will (a refused message)."""
+    if nonce is not None:
+        gate.nonces.first_use(nonce, gate.clock())
+
+
+def _request(root: etree._Element) -> FinancialInfoRequest:
     try:
         element = solicitud_element(root)
         wire.validate(element, wire.SOLICITUD_XSD)
@@ -140,9 +167,7 @@ def not_authorized(detail: str) -> SoapFault:
     )
 
 
-def _refuse_if_blocked(gate: Gate, *, user: str | None, address: str | None) -> None:
-    now = gate.clock()
-    until = gate.throttle.blocked_until(Scope.PASO1, user=user, address=address, now=now)
+def _refuse_if_blocked(until: datetime | None, now: datetime) -> None:
     if until is not None:
         raise SoapFault(
             "NoAutorizado",
@@ -265,22 +290,24 @@ def _check_header_blocks(header: etree._Element | None) -> None:
             )
 
 
-def _authenticate(header: etree._Element | None, address: str | None, gate: Gate) -> str:
-    user = claimed_username(header)
-    if user is not None:
-        _refuse_if_blocked(gate, user=user, address=None)
+def _authenticate(header: etree._Element | None, address: str | None, gate: Gate) -> Credential:
+    """One look at the throttle (after the bounded header, before any password is checked),
+    then WS-Security; a failure counts against the user name and the address."""
+    user, now = claimed_username(header), gate.clock()
+    status = gate.throttle.status(Scope.PASO1, user=user, address=address, now=now)
+    _refuse_if_blocked(status.blocked_until, now)
     try:
-        authenticated = gate.verifier.verify_header(header)
+        credential = gate.verifier.verify_header(header, record_nonce=False)
     except NotAuthorizedError as exc:
-        now = gate.clock()
         gate.throttle.record_failure(Scope.PASO1, user=user, address=address, now=now)
         raise not_authorized("WS-Security refused") from exc
-    gate.throttle.record_success(Scope.PASO1, user=authenticated)
-    return authenticated
+    if status.user_has_failures:
+        gate.throttle.record_success(Scope.PASO1, user=credential.username)
+    return credential
 
 
 def _parse_whole(prefix: bytes, rest: Iterator[bytes], encoding: str | None) -> etree._Element:
-    parser = wire.secure_parser(encoding)
+    parser = wire.secure_parser(encoding, inbound=True)
     try:
         parser.feed(prefix)
         for chunk in rest:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ugpp_bridge.adapters import state_tables as t
 from ugpp_bridge.adapters.audit_store import append_audit, audit_entries, verify_audit
+from ugpp_bridge.adapters.defence_store import record_nonce
 from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
 from ugpp_bridge.adapters.state_rows import insert_sequence_row, summary_from_row
 from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
@@ -32,6 +33,7 @@ from ugpp_bridge.domain.lifecycle import (
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import (
     ConflictingRequestError,
+    NotAuthorizedError,
     StoreUnavailableError,
 )
 from ugpp_bridge.service.ports import RequestStore
@@ -45,12 +47,20 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
     # -- requests ---------------------------------------------------------------------------
 
     def register(
-        self, request: FinancialInfoRequest, *, received_at: datetime, due_date: date, actor: str
+        self,
+        request: FinancialInfoRequest,
+        *,
+        received_at: datetime,
+        due_date: date,
+        actor: str,
+        nonce: str | None = None,
     ) -> Receipt:
         fingerprint = request_fingerprint(request)
         for _ in range(REGISTER_RETRIES):
             try:
                 with self._tx() as connection:
+                    if nonce is not None:
+                        _spend_nonce(connection, nonce, received_at)
                     return self._register(
                         connection, request, fingerprint, received_at, due_date, actor
                     )
@@ -254,6 +264,16 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
     def verify_audit(self) -> AuditVerification:
         with self._read() as connection:
             return verify_audit(connection)
+
+
+def _spend_nonce(connection: Connection, nonce: str, at: datetime) -> None:
+    """The WS-Security nonce that carried the request, recorded in the same transaction (one
+    write, and atomic): a replay that raced past the check is refused, nothing stored."""
+    try:
+        with connection.begin_nested():
+            record_nonce(connection, nonce, at)
+    except IntegrityError as exc:
+        raise NotAuthorizedError() from exc
 
 
 def _receipt(row: RowMapping, status: ReceiptStatus, persons: int) -> Receipt:

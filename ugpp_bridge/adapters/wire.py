@@ -34,9 +34,13 @@ SOLICITUDES_WSDL = WSDL_DIR / "solicitudes-v1.wsdl"
 UGPP_REPORTE_WSDL = WSDL_DIR / "ugpp-reporte-v1.wsdl"
 
 
-def secure_parser(encoding: str | None = None) -> etree.XMLParser:
+def secure_parser(encoding: str | None = None, *, inbound: bool = False) -> etree.XMLParser:
     """A parser that refuses what an attacker could use: DTDs, entities, network, huge trees.
-    ``encoding`` overrides the document's own (the HTTP charset, when one was given)."""
+    ``encoding`` overrides the document's own (the HTTP charset, when one was given).
+
+    ``inbound`` (documents others send us) also drops comments and processing instructions,
+    so that a value split by one (``5212<!-- -->3456``, which the schema reads as 52123456)
+    reads whole, as the schema read it, and never as the text before the comment."""
     return etree.XMLParser(
         encoding=encoding,
         resolve_entities=False,
@@ -45,11 +49,13 @@ def secure_parser(encoding: str | None = None) -> etree.XMLParser:
         no_network=True,
         huge_tree=False,
         remove_blank_text=False,
+        remove_comments=inbound,
+        remove_pis=inbound,
     )
 
 
 def secure_pull_parser(encoding: str | None = None) -> etree.XMLPullParser:
-    """``secure_parser``'s settings as a streaming parser that reports start and end events."""
+    """``secure_parser(inbound=True)`` as a streaming parser reporting start and end events."""
     return etree.XMLPullParser(
         events=("start", "end"),
         encoding=encoding,
@@ -57,6 +63,8 @@ def secure_pull_parser(encoding: str | None = None) -> etree.XMLPullParser:
         load_dtd=False,
         no_network=True,
         huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
     )
 
 

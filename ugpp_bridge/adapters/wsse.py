@@ -10,8 +10,11 @@ the future (beyond a minute of clock skew) is refused.
 It works on the SOAP ``Header`` element alone, so the Paso 1 front can authenticate a caller
 before it reads, let alone parses, the Body (SPEC §9). Nonces live in a ``NonceRegistry``: in
 memory for the stand-in, in the state database for ``serve`` so that every process sees a
-replay. Every failure is the same ``NotAuthorizedError``, so a caller learns nothing about
-which part was wrong; the log line says which, without secrets.
+replay. ``verify_header`` records the nonce at once, or — with ``record_nonce=False`` — only
+checks it was not seen and leaves the recording to the caller, so that Paso 1 can record it in
+the very transaction that registers the request (one write instead of two). Every failure is
+the same ``NotAuthorizedError``, so a caller learns nothing about which part was wrong; the log
+line says which, without secrets.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import hmac
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Never, Protocol
 
 from lxml import etree
 
@@ -45,7 +49,18 @@ MAX_USERNAME = 120
 
 class NonceRegistry(Protocol):
     def first_use(self, nonce: str, now: datetime) -> bool:
-        """True the first time ``nonce`` is offered within the freshness window."""
+        """True the first time ``nonce`` is offered within the freshness window (recorded)."""
+
+    def seen(self, nonce: str, now: datetime) -> bool:
+        """Whether ``nonce`` was recorded within the freshness window (nothing is written)."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Who authenticated, and the nonce their token carried (to record, when deferred)."""
+
+    username: str
+    nonce: str | None
 
 
 class NonceCache:
@@ -55,6 +70,11 @@ class NonceCache:
         self.window = window
         self._seen: dict[str, datetime] = {}
         self._lock = threading.Lock()
+
+    def seen(self, nonce: str, now: datetime) -> bool:
+        with self._lock:
+            at = self._seen.get(nonce)
+            return at is not None and at > now - self.window
 
     def first_use(self, nonce: str, now: datetime) -> bool:
         with self._lock:
@@ -91,43 +111,52 @@ class UsernameTokenVerifier:
 
     def verify(self, envelope: etree._Element) -> str:
         """The authenticated username of a whole envelope, or ``NotAuthorizedError``."""
-        return self.verify_header(envelope.find(f"{{{SOAP_ENV}}}Header"))
+        return self.verify_header(envelope.find(f"{{{SOAP_ENV}}}Header")).username
 
-    def verify_header(self, header: etree._Element | None) -> str:
-        """The authenticated username of a SOAP ``Header``, or ``NotAuthorizedError``."""
+    def verify_header(
+        self, header: etree._Element | None, *, record_nonce: bool = True
+    ) -> Credential:
+        """The credential of a SOAP ``Header``, or ``NotAuthorizedError``."""
         security = security_header(header)
         token = None if security is None else security.find(f"{{{WSSE}}}UsernameToken")
         if security is None or token is None:
-            return self._refuse("no UsernameToken in the Security header")
+            self._refuse("no UsernameToken in the Security header")
         username = (token.findtext(f"{{{WSSE}}}Username") or "").strip()
         password = token.find(f"{{{WSSE}}}Password")
         nonce = (token.findtext(f"{{{WSSE}}}Nonce") or "").strip()
         created = (token.findtext(f"{{{WSU}}}Created") or "").strip()
         if password is None or not hmac.compare_digest(username.encode(), self.username.encode()):
-            return self._refuse("unknown username or no password")
+            self._refuse("unknown username or no password")
         kind = password.get("Type", PASSWORD_TEXT)
         if kind == PASSWORD_DIGEST:
             if not (nonce and created):
-                return self._refuse("PasswordDigest without Nonce and Created")
+                self._refuse("PasswordDigest without Nonce and Created")
             expected = self._digest(nonce, created)
         elif kind == PASSWORD_TEXT:
             expected = self.password
         else:
-            return self._refuse("unsupported password type")
+            self._refuse("unsupported password type")
         if not hmac.compare_digest((password.text or "").strip().encode(), expected.encode()):
-            return self._refuse("wrong password")
+            self._refuse("wrong password")
         if created:
             self._check_fresh(created)
         self._check_timestamp(security.find(f"{{{WSU}}}Timestamp"))
-        if nonce and not self.nonces.first_use(nonce, self.clock()):
-            return self._refuse("replayed nonce")
-        return username
+        if nonce:
+            now = self.clock()
+            fresh = (
+                self.nonces.first_use(nonce, now)
+                if record_nonce
+                else not self.nonces.seen(nonce, now)
+            )
+            if not fresh:
+                self._refuse("replayed nonce")
+        return Credential(username, nonce or None)
 
     def _digest(self, nonce: str, created: str) -> str:
         try:
             raw_nonce = base64.b64decode(nonce, validate=True)
         except (binascii.Error, ValueError):
-            return self._refuse("nonce is not Base64")
+            self._refuse("nonce is not Base64")
         digest = hashlib.sha1(raw_nonce + created.encode() + self.password.encode()).digest()
         return base64.b64encode(digest).decode()
 
@@ -155,6 +184,6 @@ class UsernameTokenVerifier:
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
     @staticmethod
-    def _refuse(reason: str) -> str:
+    def _refuse(reason: str) -> Never:
         logger.warning("WS-Security refused: %s", reason)
         raise NotAuthorizedError()

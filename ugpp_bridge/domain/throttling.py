@@ -53,6 +53,15 @@ class FailureCount:
         return self.blocked_until is not None and self.blocked_until > now
 
 
+@dataclass(frozen=True)
+class ThrottleStatus:
+    """What one look at the counts says: locked out until when (None: not locked out), and
+    whether the user name has failures a success should clear."""
+
+    blocked_until: datetime | None
+    user_has_failures: bool
+
+
 def after_failure(
     previous: FailureCount | None, policy: ThrottlePolicy, now: datetime
 ) -> FailureCount:

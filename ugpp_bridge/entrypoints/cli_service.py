@@ -99,7 +99,7 @@ def waitress_options(settings: Settings, threads: int) -> dict[str, object]:
         "connection_limit": settings.connection_limit,
         "channel_timeout": settings.channel_timeout_seconds,
         "cleanup_interval": max(1, min(10, settings.channel_timeout_seconds // 2)),
-        "recv_bytes": 64 * 1024,
+        "recv_bytes": 1024 * 1024,  # a large body costs less CPU in fewer, larger reads
         "clear_untrusted_proxy_headers": True,
     }
     if settings.trusted_proxy:

@@ -29,7 +29,14 @@ from io import BytesIO
 from typing import Any
 
 from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.soap_inbound import Gate, SoapFault, admit, invalid_value
+from ugpp_bridge.adapters.soap_inbound import (
+    Gate,
+    SoapFault,
+    admit,
+    invalid_value,
+    not_authorized,
+    spend_nonce,
+)
 from ugpp_bridge.adapters.soap_models import AcuseSolicitud, Solicitud
 from ugpp_bridge.adapters.spyne_compat import ensure_spyne_importable
 from ugpp_bridge.domain.filing import BOGOTA, Receipt
@@ -37,6 +44,7 @@ from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import (
     ConflictingRequestError,
     InvalidInputError,
+    NotAuthorizedError,
     RequestTooLargeError,
     StoreUnavailableError,
     UgppBridgeError,
@@ -67,7 +75,7 @@ class Paso1Endpoint:
     WSDL it serves."""
 
     gate: Gate
-    receive: Callable[[FinancialInfoRequest], Receipt]
+    receive: Callable[[FinancialInfoRequest, str | None], Receipt]  # (request, nonce)
     wsdl: bytes
 
 
@@ -99,18 +107,24 @@ def make_wsgi_app(endpoint: Paso1Endpoint) -> WsgiApp:
 
 def _receive(environ: dict[str, Any], endpoint: Paso1Endpoint) -> Receipt:
     declared = environ.get("CONTENT_LENGTH") or ""
+    nonce = None
     try:
-        request = admit(
+        admitted = admit(
             environ["wsgi.input"],
             content_type=environ.get("CONTENT_TYPE") or "",
             declared_length=int(declared) if declared.isdigit() else None,
             address=environ.get("REMOTE_ADDR"),
             gate=endpoint.gate,
         )
-        return endpoint.receive(request)
+        nonce = admitted.nonce
+        return endpoint.receive(admitted.request, nonce)  # records the nonce with the request
     except SoapFault:
         raise
+    except NotAuthorizedError as exc:  # its nonce was recorded by another call in the meantime
+        raise not_authorized("replayed nonce (raced)") from exc
     except UgppBridgeError as exc:
+        if not isinstance(exc, StoreUnavailableError):
+            spend_nonce(endpoint.gate, nonce)  # refused: the token cannot carry another body
         raise _fault_for(exc) from exc
     except Exception as exc:
         logger.exception("Unexpected failure receiving a request")

@@ -30,7 +30,7 @@ from ugpp_bridge.domain.lifecycle import LoteState, RequestState
 from ugpp_bridge.domain.report import PersonReport, Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
-from ugpp_bridge.domain.throttling import Scope
+from ugpp_bridge.domain.throttling import Scope, ThrottleStatus
 from ugpp_bridge.domain.users import Role, User
 from ugpp_bridge.domain.work import Claim, WorkKind
 from ugpp_bridge.errors import SourceProblem
@@ -129,9 +129,17 @@ class RequestStore(abc.ABC):
 
     @abc.abstractmethod
     def register(
-        self, request: FinancialInfoRequest, *, received_at: datetime, due_date: date, actor: str
+        self,
+        request: FinancialInfoRequest,
+        *,
+        received_at: datetime,
+        due_date: date,
+        actor: str,
+        nonce: str | None = None,
     ) -> Receipt:
-        """Store a new request, or recognise a duplicate; a conflicting one raises."""
+        """Store a new request, or recognise a duplicate; a conflicting one raises. ``nonce``
+        (the WS-Security nonce that carried it) is recorded in the same transaction; one seen
+        before raises ``NotAuthorizedError`` and nothing is stored."""
 
     @abc.abstractmethod
     def find(self, identifier: str) -> StoredRequest:
@@ -335,10 +343,11 @@ class AuthThrottle(abc.ABC):
     (SPEC §9); a locked-out subject is refused before its password is even checked."""
 
     @abc.abstractmethod
-    def blocked_until(
+    def status(
         self, scope: Scope, *, user: str | None, address: str | None, now: datetime
-    ) -> datetime | None:
-        """The end of the longest lockout on ``user`` or ``address``, or None."""
+    ) -> ThrottleStatus:
+        """One look: the end of the longest lockout on ``user`` or ``address`` (or None), and
+        whether ``user`` has failures to clear on success."""
 
     @abc.abstractmethod
     def record_failure(

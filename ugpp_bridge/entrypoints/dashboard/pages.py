@@ -82,8 +82,8 @@ def login() -> Any:
         return render_template("login.html")
     s, address = services(), request.remote_addr
     name = request.form.get("usuario", "").strip()[:80]
-    until = s.throttle.blocked_until(Scope.DASHBOARD, user=name, address=address, now=s.clock())
-    if until is not None:
+    status = s.throttle.status(Scope.DASHBOARD, user=name, address=address, now=s.clock())
+    if (until := status.blocked_until) is not None:
         logger.warning("Dashboard login refused: throttled")
         flash(f"Demasiados intentos fallidos. Intente de nuevo después de las "
               f"{until.astimezone(BOGOTA):%H:%M} (hora de Bogotá).", "error")  # fmt: skip
@@ -98,7 +98,8 @@ def login() -> Any:
         )  # fmt: skip
         flash("Usuario o contraseña incorrectos.", "error")
         return render_template("login.html", name=name), 401
-    s.throttle.record_success(Scope.DASHBOARD, user=user.name)
+    if status.user_has_failures:
+        s.throttle.record_success(Scope.DASHBOARD, user=user.name)
     token = s.users.open_session(
         user.name, at=s.clock(), lifetime=SESSION_LIFETIME, address=address
     )
