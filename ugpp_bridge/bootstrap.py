@@ -296,7 +296,7 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
         def run(key: RequestKey, resend_all: bool) -> StoredRequest:
             context = replace(send_context(settings, stores, actor), policy=one_try)
             try:
-                return submit_request(key, context, resend_all=resend_all)
+                return submit_request(key, context, resend_all=resend_all, operator=True)
             finally:
                 context.gateway.close()
 

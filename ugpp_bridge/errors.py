@@ -22,6 +22,7 @@ One root, so that an entrypoint can tell our own, expected failures (shown to th
     │   └── StoreUnavailableError   the state database cannot be reached or written
     ├── RemoteError                 a SOAP service we call failed
     │   ├── RemoteFaultError        it answered a SOAP fault (``fault_code``)
+    │   ├── CredentialsRefusedError its token service (or the service) refused our credentials
     │   └── RemoteUnavailableError  it could not be reached, or timed out
     └── SourceError                 the entity's source data cannot be used
         ├── SourceUnavailableError  the source database cannot be reached or read
@@ -208,6 +209,15 @@ class RemoteFaultError(RemoteError):
 
 class RemoteUnavailableError(RemoteError):
     """The service could not be reached or did not answer in time."""
+
+
+class CredentialsRefusedError(RemoteError):
+    """UGPP refused our credentials (its token service answered 400/401): retrying cannot
+    help until an operator fixes them, so the request waits for one (SPEC §9)."""
+
+    def __init__(self, message: str, *, endpoint: str, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.endpoint, self.http_status = endpoint, http_status
 
 
 class SourceError(UgppBridgeError):

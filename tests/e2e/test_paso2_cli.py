@@ -101,7 +101,7 @@ def test_send_killed_mid_run_resumes_and_each_lote_is_acknowledged_once(
     assert acknowledged(environment, filing) < 3, "the run was killed before it ended"
     resumed = runner.invoke(main, ["send", filing], env=environment)
     assert resumed.exit_code == 0, resumed.output
-    assert f"{filing}: sent." in resumed.output
+    assert f"{filing}: enviada" in resumed.output
     stores = state_stores(environment["UGPP_BRIDGE_DATABASE_URL"])
     try:
         lotes = stores.lotes.lotes(key_of(stores, filing))
@@ -163,3 +163,40 @@ def test_requests_deadlines_and_confirm(environment: dict[str, str]) -> None:
     assert "Nothing falls due" in runner.invoke(main, ["deadlines"], env=environment).output
     shown = runner.invoke(main, ["show", filing], env=environment)
     assert "UGPP confirmation UGPP-CONF-1" in shown.output
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "words"),
+    [
+        ({}, 0, "enviada"),
+        ({"http_500": 100}, 3, "se reintentará automáticamente"),
+        ({"client_fault": 1, "client_fault_code": "Client.DatosInvalidos"}, 4, "reconstruya"),
+        ({"refuse_tokens": 100}, 1, "Credenciales rechazadas"),
+    ],
+)
+def test_send_exits_with_the_code_of_how_it_ended_and_says_why_in_spanish(
+    tmp_path: Path, sqlite_url: str, fault: dict[str, object], code: int, words: str
+) -> None:
+    import threading
+
+    from ugpp_bridge.entrypoints.ugpp_sim import Faults, SimulatorConfig, UgppSimulator, make_server
+
+    simulator = UgppSimulator(SimulatorConfig(faults=Faults(**fault)))  # type: ignore[arg-type]
+    server = make_server(simulator)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    env = {"UGPP_BRIDGE_DATABASE_URL": sqlite_url, "UGPP_BRIDGE_SOURCE_URL": f"sqlite:///{tmp_path / 'bank.db'}",
+           "UGPP_BRIDGE_OPERATOR_NIT": "800197268", "UGPP_BRIDGE_OPERATOR_NAME": "Banco de Ejemplo S.A.",
+           "UGPP_BRIDGE_LOTE_MAX_RECORDS": "4", "UGPP_BRIDGE_UGPP_ENDPOINT": f"{base}/ugpp/reporte",
+           "UGPP_BRIDGE_UGPP_TOKEN_URL": f"{base}/ugpp/token", "UGPP_BRIDGE_UGPP_USERNAME": "bridge",
+           "UGPP_BRIDGE_UGPP_PASSWORD": "bridge-secret", "UGPP_BRIDGE_UGPP_CLIENT_ID": "ugpp-bridge",
+           "UGPP_BRIDGE_SEND_BACKOFF_SECONDS": "0", "UGPP_BRIDGE_SEND_MAX_ATTEMPTS": "2"}  # fmt: skip
+    try:
+        runner = CliRunner()
+        filing = prepare(runner, env)
+        result = runner.invoke(main, ["send", filing], env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == code, result.output
+    assert words in result.output

@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from tests.conftest import DATA, GOLDEN_RECEIVED_AT, key_of
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.bootstrap import StateStores, state_stores
+from ugpp_bridge.domain.filing import AttemptOutcome
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
 from ugpp_bridge.entrypoints.cli import main
 from ugpp_bridge.entrypoints.ugpp_sim import SimulatorConfig, UgppSimulator, make_server
@@ -128,17 +129,22 @@ def test_two_workers_on_postgresql_never_do_the_same_work_twice(
     assert {owner.rsplit(":", 2)[-2] for owner in owners} == {str(w.pid) for w in workers}
 
 
-def test_a_worker_killed_mid_send_leaves_its_work_to_another(bench: Bench, tmp_path: Path) -> None:
+def test_a_worker_killed_mid_send_leaves_its_work_to_another_and_every_post_its_attempt(
+    bench: Bench, tmp_path: Path
+) -> None:
     (filing,) = bench.register(1)
-    bench.simulator.config.faults.latency_seconds = 8  # the first worker hangs in its call
+    bench.simulator.config.faults.hold = 1  # UGPP receives the first POST and says nothing
+    bench.simulator.config.faults.hold_seconds = 8
     first = bench.worker(log=tmp_path / "first.log")
     try:
-        wait_for(lambda: bench.stores.requests.find(filing).state is RequestState.SENDING)
-        time.sleep(0.5)
+        wait_for(lambda: bench.simulator.posts == 1)
+        time.sleep(0.3)
     finally:
-        first.send_signal(signal.SIGKILL)
+        first.send_signal(signal.SIGKILL)  # killed while UGPP holds its POST
         first.wait(timeout=30)
-    bench.simulator.config.faults.latency_seconds = 0
+    key = key_of(bench.stores, filing)
+    (unknown,) = bench.stores.lotes.attempts(key)
+    assert unknown.outcome is AttemptOutcome.UNKNOWN and unknown.request_bytes
     second = bench.worker(log=tmp_path / "second.log")
     try:
         wait_for(lambda: bench.stores.requests.find(filing).state is RequestState.SENT)
@@ -150,6 +156,9 @@ def test_a_worker_killed_mid_send_leaves_its_work_to_another(bench: Bench, tmp_p
     assert bench.actors(filing, "request.sent")[0].startswith(f"worker:{host}:{second.pid}:")
     lotes = bench.stores.lotes.lotes(key_of(bench.stores, filing))
     assert len({lote.ugpp_filing_number for lote in lotes}) == len(lotes) == 3
+    attempts = bench.stores.lotes.attempts(key)
+    assert len(attempts) == bench.simulator.posts == 4  # every POST UGPP received is kept
+    assert attempts[0].outcome is AttemptOutcome.UNKNOWN  # as the killed worker left it
 
 
 def test_worker_once_catches_up_on_received_requests_and_raises_deadline_alerts(

@@ -15,6 +15,7 @@ from lxml import etree
 from tests.conftest import DATA, GOLDEN_RECEIVED_AT, key_of, register_golden_request
 from ugpp_bridge.adapters import wire
 from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.lote_store import SqlAlchemyLoteStore
 from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source_csv import import_csv_directory
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
@@ -24,6 +25,7 @@ from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.filing import AttemptOutcome
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
 from ugpp_bridge.entrypoints.ugpp_sim import SimulatorConfig, UgppSimulator, make_server
+from ugpp_bridge.errors import StoreUnavailableError
 from ugpp_bridge.service.build import BuildOptions, build_request
 from ugpp_bridge.service.submit import RetryPolicy, SendContext, submit_request
 
@@ -187,9 +189,9 @@ def test_a_client_fault_rejects_without_retrying_and_says_why(
     ugpp.simulator.config.faults.client_fault = 1
     rejected = send(stores, filing, ugpp.gateway())
     assert rejected.state is RequestState.REJECTED
-    assert "UGPP rejected lote 1" in (rejected.last_error or "") and "LoteRechazado" in (
-        rejected.last_error or ""
-    )
+    assert "La UGPP rechazó el lote 1" in (rejected.last_error or "")
+    assert "LoteRechazado" in (rejected.last_error or "")
+    assert "reconstruya" in (rejected.last_error or "")  # a rejected lote needs a rebuild
     assert outcomes(stores, filing) == ["client_fault"]
     assert [lote.state for lote in stores.lotes.lotes(key_of(stores, filing))] == [
         LoteState.REJECTED,
@@ -222,7 +224,7 @@ def test_when_attempts_run_out_the_request_is_parked_not_dropped(
     ugpp.simulator.config.faults.http_500 = 10
     parked = send(stores, filing, ugpp.gateway())
     assert parked.state is RequestState.SENDING
-    assert "3 attempts; waiting for an operator" in (parked.last_error or "")
+    assert "3 intentos; se reintentará automáticamente" in (parked.last_error or "")
     ugpp.simulator.config.faults.http_500 = 0
     assert send(stores, filing, ugpp.gateway()).state is RequestState.SENT
 
@@ -271,12 +273,14 @@ def test_wsse_sends_a_fresh_username_token_and_timestamp_each_call(
     assert all(stamp for stamp, _ in created)
 
 
-def test_a_wrong_wsse_password_is_a_client_fault(
+def test_a_wrong_wsse_password_holds_the_request_without_talking_of_a_token(
     stores: StateStores, filing: str, ugpp: Ugpp
 ) -> None:
     ugpp.simulator.config.auth = "wsse"
-    rejected = send(stores, filing, ugpp.gateway(auth="wsse", password="otra"))
-    assert rejected.state is RequestState.REJECTED and "NoAutorizado" in (rejected.last_error or "")
+    held = send(stores, filing, ugpp.gateway(auth="wsse", password="otra"))
+    assert held.state is RequestState.SENDING and held.held_reason
+    assert "Credenciales rechazadas" in held.held_reason and "token" not in held.held_reason
+    assert outcomes(stores, filing) == ["credentials_refused"]  # no retry
 
 
 def test_a_rebuild_after_new_source_data_is_a_correction_with_its_diff(
@@ -321,3 +325,129 @@ def test_a_rebuild_after_new_source_data_is_a_correction_with_its_diff(
     ] * 3
     assert send(stores, filing, ugpp.gateway()).state is RequestState.SENT
     assert len(ugpp.simulator.received) == 6  # three originals, three corrections
+
+
+def test_an_acknowledgement_with_an_unknown_element_acknowledges_once_with_a_warning(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    ugpp.simulator.config.faults.extra_element = 3
+    sent = send(stores, filing, ugpp.gateway())
+    assert sent.state is RequestState.SENT
+    attempts = stores.lotes.attempts(key_of(stores, filing))
+    assert [a.outcome for a in attempts] == [AttemptOutcome.ACKNOWLEDGED] * 3  # sent once each
+    assert attempts[0].warnings == ("elemento desconocido en el acuse: observaciones",)
+    assert ugpp.simulator.posts == 3
+    assert [lote.ugpp_filing_number for lote in stores.lotes.lotes(key_of(stores, filing))] == [
+        "UGPP-R-000001", "UGPP-R-000002", "UGPP-R-000003",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("faultcode", ["Client.DatosInvalidos", "Client.Esquema.Totales"])
+def test_a_dotted_client_faultcode_rejects_without_retrying(
+    stores: StateStores, filing: str, ugpp: Ugpp, faultcode: str
+) -> None:
+    ugpp.simulator.config.faults.client_fault = 1
+    ugpp.simulator.config.faults.client_fault_code = faultcode
+    rejected = send(stores, filing, ugpp.gateway())
+    assert rejected.state is RequestState.REJECTED
+    assert outcomes(stores, filing) == ["client_fault"] and ugpp.simulator.posts == 1
+
+
+def test_refused_token_credentials_hold_the_request_for_an_operator(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    held = send(stores, filing, ugpp.gateway(password="otra-clave"))
+    assert (held.state, ugpp.simulator.token_requests, ugpp.simulator.posts) == (
+        RequestState.SENDING,
+        1,
+        0,
+    )  # fmt: skip  — not retried, and no lote left
+    assert held.held_reason and "rechazó las credenciales" in held.held_reason
+    (attempt,) = stores.lotes.attempts(key_of(stores, filing))
+    assert (attempt.outcome, attempt.http_status, attempt.request_bytes) == (
+        AttemptOutcome.CREDENTIALS_REFUSED, 400, b"",
+    )  # fmt: skip
+    trail = [e.action for e in stores.requests.audit_trail(filing)]
+    assert "request.held" in trail
+    again = send(stores, filing, ugpp.gateway(), operator=True)  # fixed, and resent by a person
+    assert again.state is RequestState.SENT and again.held_reason is None
+    assert "request.released" in [e.action for e in stores.requests.audit_trail(filing)]
+
+
+def test_the_scheduler_leaves_a_held_request_alone(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    from datetime import timedelta
+
+    from ugpp_bridge.domain.work import WorkKind
+
+    send(stores, filing, ugpp.gateway(password="otra-clave"))
+    later = datetime.now(UTC) + timedelta(days=2)
+    claim = stores.work.claim_next(WorkKind.SEND, owner="w", now=later, lease=timedelta(minutes=5))
+    assert claim is None
+
+
+def test_a_short_token_is_renewed_at_ten_percent_of_its_life(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    from ugpp_bridge.adapters.zeep_gateway import renew_margin
+
+    assert (renew_margin(5), renew_margin(300), renew_margin(1200)) == (0.5, 30.0, 60.0)
+    ugpp.simulator.config.token_ttl_seconds = 5
+    now = [0.0]
+    gateway = ugpp.gateway(clock=lambda: now[0])
+    assert gateway.tokens is not None
+    first = gateway.tokens.current()
+    now[0] = 4.4
+    assert gateway.tokens.current() == first  # 9 lotes in 4 s: one token, not nine
+    now[0] = 4.6
+    assert gateway.tokens.current() != first
+
+
+def test_every_attempt_is_stored_before_its_call(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    """While UGPP holds the POST, the attempt is already there, outcome unknown."""
+    ugpp.simulator.config.faults.hold = 1
+    ugpp.simulator.config.faults.hold_seconds = 3
+    sender = threading.Thread(target=send, args=(stores, filing, ugpp.gateway()))
+    sender.start()
+    try:
+        for _ in range(200):  # bounded: 10 s
+            seen = stores.lotes.attempts(key_of(stores, filing))
+            if seen:
+                break
+            time.sleep(0.05)
+        assert [(a.outcome, a.attempt_number) for a in seen] == [(AttemptOutcome.UNKNOWN, 1)]
+        assert seen[0].request_bytes and ugpp.simulator.posts == 1
+    finally:
+        sender.join(timeout=60)
+    assert stores.requests.find(filing).state is RequestState.SENT
+    assert outcomes(stores, filing)[0] in ("connection_error", "timeout")  # completed afterwards
+
+
+class LosesTheDatabaseAfterTheCall(SqlAlchemyLoteStore):
+    """The state database fails once, just after UGPP answered (not a mock: the real store,
+    with one write that fails)."""
+
+    failed = False
+
+    def finish_attempt(self, attempt, exchange, *, actor):  # type: ignore[no-untyped-def]
+        if not self.failed:
+            self.failed = True
+            raise StoreUnavailableError("the state database went away for a moment")
+        return super().finish_attempt(attempt, exchange, actor=actor)
+
+
+def test_an_attempt_survives_the_state_database_failing_after_the_call(
+    stores: StateStores, filing: str, ugpp: Ugpp
+) -> None:
+    flaky = LosesTheDatabaseAfterTheCall(stores.lotes.engine)
+    context = SendContext(stores.requests, flaky, ugpp.gateway(), lambda: datetime.now(UTC),
+                          lambda _s: None, NO_WAIT, "test")  # fmt: skip
+    with pytest.raises(StoreUnavailableError):
+        submit_request(key_of(stores, filing), context)
+    (kept,) = stores.lotes.attempts(key_of(stores, filing))
+    assert kept.outcome is AttemptOutcome.UNKNOWN and ugpp.simulator.posts == 1
+    assert send(stores, filing, ugpp.gateway()).state is RequestState.SENT  # resumed later
+    assert len(stores.lotes.attempts(key_of(stores, filing))) == ugpp.simulator.posts == 4

@@ -12,9 +12,11 @@ from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
     Attempt,
     Correction,
+    Exchange,
     LoteContext,
     LoteDraft,
     LoteSummary,
+    PreparedCall,
     Receipt,
     ReceiptStatus,
     RequestKey,
@@ -112,6 +114,13 @@ class FakeRequestStore(RequestStore):
     def record_error(self, key: RequestKey, error: str | None, *, at: datetime) -> None:
         self.requests[key] = replace(self.get(key), last_error=error)
 
+    def hold(self, key: RequestKey, reason: str, *, at: datetime, actor: str) -> StoredRequest:
+        self.requests[key] = replace(self.get(key), held_reason=reason, last_error=reason)
+        return self.requests[key]
+
+    def release(self, key: RequestKey, *, at: datetime, actor: str) -> None:
+        self.requests[key] = replace(self.get(key), held_reason=None)
+
     def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
         raise AssertionError("not used by these use cases")
 
@@ -143,6 +152,13 @@ class FakeLoteStore(LoteStore):
         ]  # fmt: skip
 
     def record_attempt(self, attempt: Attempt, *, actor: str) -> Attempt:
+        raise AssertionError("not used by these use cases")
+
+    def begin_attempt(self, submission_id: str, call: PreparedCall, *, started_at: datetime,
+                      actor: str) -> Attempt:  # fmt: skip
+        raise AssertionError("not used by these use cases")
+
+    def finish_attempt(self, attempt: Attempt, exchange: Exchange, *, actor: str) -> Attempt:
         raise AssertionError("not used by these use cases")
 
     def summaries(self, key: RequestKey) -> list[LoteSummary]:

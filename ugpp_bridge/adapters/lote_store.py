@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, func, select, update
@@ -18,9 +19,12 @@ from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
 from ugpp_bridge.adapters.state_rows import attempt_from_row, lote_from_row
 from ugpp_bridge.domain.filing import (
     Attempt,
+    AttemptOutcome,
     Correction,
+    Exchange,
     LoteDraft,
     LoteSummary,
+    PreparedCall,
     RequestKey,
     StoredLote,
 )
@@ -184,44 +188,46 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
     def record_attempt(self, attempt: Attempt, *, actor: str) -> Attempt:
         with self._tx() as connection:
             lote = self._lote_row(connection, attempt.submission_id, lock=True)
-            number = (
-                1
-                + connection.execute(
-                    select(func.count())
-                    .select_from(t.attempts)
-                    .where(t.attempts.c.lote_id == lote["id"])
-                ).scalar_one()
-            )
-            connection.execute(
-                t.attempts.insert().values(
-                    lote_id=lote["id"],
-                    attempt_number=number,
-                    started_at=attempt.started_at,
-                    duration_ms=attempt.duration_ms,
-                    endpoint=attempt.endpoint,
-                    outcome=attempt.outcome.value,
-                    http_status=attempt.http_status,
-                    fault_code=attempt.fault_code,
-                    fault_message=attempt.fault_message,
-                    error=attempt.error,
-                    request_bytes=attempt.request_bytes,
-                    response_bytes=attempt.response_bytes,
-                )
-            )
+            kept = _insert_attempt(connection, lote["id"], attempt)
+            _audit_attempt(connection, lote, kept, actor)
+            return kept
+
+    def begin_attempt(
+        self, submission_id: str, call: PreparedCall, *, started_at: datetime, actor: str
+    ) -> Attempt:
+        draft = Attempt(
+            submission_id, started_at, 0, call.endpoint, AttemptOutcome.UNKNOWN, call.request_bytes
+        )
+        with self._tx() as connection:
+            lote = self._lote_row(connection, submission_id, lock=True)
+            kept = _insert_attempt(connection, lote["id"], draft)
             append_audit(
-                connection,
-                at=attempt.started_at,
-                actor=actor,
-                action="lote.attempt",
+                connection, at=started_at, actor=actor, action="lote.attempt_started",
                 filing_number=lote["filing_number"],
-                details={
-                    "idEnvio": attempt.submission_id,
-                    "attempt": number,
-                    "outcome": attempt.outcome.value,
-                    "http_status": attempt.http_status,
-                },
+                details={"idEnvio": submission_id, "attempt": kept.attempt_number,
+                         "endpoint": call.endpoint},
+            )  # fmt: skip
+            return kept
+
+    def finish_attempt(self, attempt: Attempt, exchange: Exchange, *, actor: str) -> Attempt:
+        done = replace(
+            exchange.as_attempt(attempt.submission_id),
+            started_at=attempt.started_at,
+            request_bytes=attempt.request_bytes,
+            attempt_number=attempt.attempt_number,
+        )
+        with self._tx() as connection:
+            lote = self._lote_row(connection, attempt.submission_id, lock=True)
+            connection.execute(
+                update(t.attempts)
+                .where(
+                    t.attempts.c.lote_id == lote["id"],
+                    t.attempts.c.attempt_number == attempt.attempt_number,
+                )
+                .values(**_result_values(done))
             )
-            return Attempt(**{**attempt.__dict__, "attempt_number": number})
+            _audit_attempt(connection, lote, done, actor)
+            return done
 
     def attempts(self, key: RequestKey, *, with_bytes: bool = True) -> list[Attempt]:
         a = t.attempts
@@ -288,6 +294,58 @@ class SqlAlchemyLoteStore(SqlAlchemyStateBase, LoteStore):
                 )
                 for r in rows
             ]
+
+
+def _result_values(attempt: Attempt) -> dict[str, object]:
+    return {
+        "duration_ms": attempt.duration_ms,
+        "outcome": attempt.outcome.value,
+        "http_status": attempt.http_status,
+        "fault_code": attempt.fault_code,
+        "fault_message": attempt.fault_message,
+        "error": attempt.error,
+        "response_bytes": attempt.response_bytes,
+        "warnings": json.dumps(list(attempt.warnings), ensure_ascii=False)
+        if attempt.warnings
+        else None,
+    }
+
+
+def _insert_attempt(connection: Connection, lote_id: int, attempt: Attempt) -> Attempt:
+    """Insert an attempt with the next number of its lote (the lote row is locked)."""
+    number = (
+        1
+        + connection.execute(
+            select(func.count()).select_from(t.attempts).where(t.attempts.c.lote_id == lote_id)
+        ).scalar_one()
+    )
+    connection.execute(
+        t.attempts.insert().values(
+            lote_id=lote_id,
+            attempt_number=number,
+            started_at=attempt.started_at,
+            endpoint=attempt.endpoint,
+            request_bytes=attempt.request_bytes,
+            **_result_values(attempt),
+        )
+    )
+    return replace(attempt, attempt_number=number)
+
+
+def _audit_attempt(connection: Connection, lote: RowMapping, attempt: Attempt, actor: str) -> None:
+    append_audit(
+        connection,
+        at=attempt.started_at,
+        actor=actor,
+        action="lote.attempt",
+        filing_number=lote["filing_number"],
+        details={
+            "idEnvio": attempt.submission_id,
+            "attempt": attempt.attempt_number,
+            "outcome": attempt.outcome.value,
+            "http_status": attempt.http_status,
+        },
+    )
 
 
 def _lote_values(row: RowMapping, draft: LoteDraft, at: datetime) -> dict[str, object]:

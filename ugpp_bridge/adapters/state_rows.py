@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, RowMapping
@@ -60,6 +61,7 @@ def request_from_rows(
         last_error=row["last_error"],
         confirmation=row["confirmation"],
         confirmed_at=row["confirmed_at"],
+        held_reason=row["held_reason"],
     )
 
 
@@ -77,6 +79,7 @@ def summary_from_row(row: RowMapping) -> RequestSummary:
         generation=row["generation"],
         last_error=row["last_error"],
         confirmation=row["confirmation"],
+        held_reason=row["held_reason"],
     )
 
 
@@ -114,4 +117,5 @@ def attempt_from_row(row: RowMapping) -> Attempt:
         fault_message=row["fault_message"],
         error=row["error"],
         attempt_number=row["attempt_number"],
+        warnings=tuple(json.loads(row["warnings"])) if row.get("warnings") else (),
     )

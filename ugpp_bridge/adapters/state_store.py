@@ -236,6 +236,35 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
                 .values(last_error=error, updated_at=at)
             )
 
+    def hold(self, key: RequestKey, reason: str, *, at: datetime, actor: str) -> StoredRequest:
+        with self._tx() as connection:
+            row = self._row(connection, key, lock=True)
+            connection.execute(
+                update(t.requests)
+                .where(t.requests.c.id == key)
+                .values(held_reason=reason, last_error=reason, next_attempt_at=None, updated_at=at)
+            )
+            append_audit(
+                connection, at=at, actor=actor, action="request.held",
+                filing_number=row["filing_number"], reason=reason,
+            )  # fmt: skip
+            return self._load(connection, self._row(connection, key))
+
+    def release(self, key: RequestKey, *, at: datetime, actor: str) -> None:
+        with self._tx() as connection:
+            row = self._row(connection, key, lock=True)
+            if row["held_reason"] is None:
+                return
+            connection.execute(
+                update(t.requests)
+                .where(t.requests.c.id == key)
+                .values(held_reason=None, updated_at=at)
+            )
+            append_audit(
+                connection, at=at, actor=actor, action="request.released",
+                filing_number=row["filing_number"], details={"was": row["held_reason"]},
+            )  # fmt: skip
+
     def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
         with self._read() as connection:
             return list(audit_entries(connection, filing_number))

@@ -95,6 +95,8 @@ requests = Table(
     Column("lease_owner", String(120), nullable=True),
     Column("lease_until", UtcDateTime, nullable=True),
     Column("next_attempt_at", UtcDateTime, nullable=True),
+    # Why the request waits for an operator (credentials refused): the scheduler skips it.
+    Column("held_reason", Text, nullable=True),
     _enum_check("state", [state.value for state in RequestState]),
 )
 
@@ -162,6 +164,7 @@ attempts = Table(
     Column("error", Text, nullable=True),
     Column("request_bytes", LargeBinary, nullable=False),
     Column("response_bytes", LargeBinary, nullable=True),
+    Column("warnings", Text, nullable=True),  # JSON list: what a tolerant reading set aside
     UniqueConstraint("lote_id", "attempt_number", name="uq_attempts_number"),
     _enum_check("outcome", [outcome.value for outcome in AttemptOutcome]),
 )

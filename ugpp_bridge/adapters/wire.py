@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -193,3 +194,97 @@ def schema_fault_text(issue: SchemaIssue) -> str:
 def spanish_number(value: int) -> str:
     """1.234.567 (es-CO thousands separator)."""
     return f"{value:,}".replace(",", ".")
+
+
+# -- Paso 2 answers, read tolerantly (SPEC §9) -------------------------------------------------
+
+ACUSE_FIELDS = (
+    "idSolicitud", "idEnvio", "numeroLote", "radicadoUGPP", "fechaRecepcion", "registrosRecibidos"
+)  # fmt: skip
+# WS-Security 1.0 §12: the faults a service answers when it refuses the caller's credentials.
+CREDENTIAL_FAULTS = frozenset(
+    {"FailedAuthentication", "InvalidSecurityToken", "InvalidSecurity", "SecurityTokenUnavailable"}
+)
+
+
+@dataclass(frozen=True)
+class AcuseReading:
+    """What an ``AcuseReporte`` says: UGPP's radicado (None: not an acknowledgement), the
+    fields we know, and the names of elements we do not (kept as warnings, never fatal)."""
+
+    radicado: str | None
+    fields: dict[str, str]
+    unknown: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FaultReading:
+    """A SOAP fault: its code (local part, e.g. ``Client.DatosInvalidos``), the stable code
+    of its string (before the colon), its text, and who is at fault."""
+
+    faultcode: str
+    code: str
+    message: str
+    sender: bool  # SOAP 1.1 Client / Client.*, SOAP 1.2 Sender: the message itself is refused
+    credentials: bool  # the caller's credentials were refused
+
+
+def answer_root(data: bytes) -> etree._Element | None:
+    try:
+        return etree.fromstring(data, secure_parser(inbound=True))
+    except etree.XMLSyntaxError:
+        return None
+
+
+def read_fault(root: etree._Element) -> FaultReading | None:
+    """The SOAP 1.1 or 1.2 fault in an answer, or None."""
+    fault = root.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
+    if fault is not None:
+        faultcode = _local_code(fault.find("faultcode"))
+        message = (fault.findtext("faultstring") or "").strip()
+        sender = faultcode == "Client" or faultcode.startswith("Client.")
+    else:
+        fault = root.find(f"{{{SOAP12_ENV}}}Body/{{{SOAP12_ENV}}}Fault")
+        if fault is None:
+            return None
+        code = fault.find(f"{{{SOAP12_ENV}}}Code")
+        value = None if code is None else code.find(f"{{{SOAP12_ENV}}}Value")
+        faultcode = _local_code(value)
+        subcode = (
+            None if code is None else code.find(f".//{{{SOAP12_ENV}}}Subcode/{{{SOAP12_ENV}}}Value")
+        )
+        if subcode is not None:
+            faultcode = f"{faultcode}.{_local_code(subcode)}"
+        message = " ".join(
+            (fault.findtext(f"{{{SOAP12_ENV}}}Reason/{{{SOAP12_ENV}}}Text") or "").split()
+        )
+        sender = faultcode.split(".")[0] == "Sender"
+    stable = message.split(":", 1)[0].strip() if ":" in message else faultcode
+    parts = set(faultcode.split("."))
+    credentials = bool(parts & CREDENTIAL_FAULTS) or stable == "NoAutorizado"
+    return FaultReading(faultcode, stable, message, sender, credentials)
+
+
+def _local_code(node: etree._Element | None) -> str:
+    """``soap:Client.DatosInvalidos`` → ``Client.DatosInvalidos``; ``wsse:FailedAuthentication``
+    → ``FailedAuthentication`` (the prefix's namespace is not checked: peers vary)."""
+    text = "" if node is None else " ".join((node.text or "").split())
+    return text.rpartition(":")[2]
+
+
+def read_acuse(root: etree._Element) -> AcuseReading | None:
+    """The ``AcuseReporte`` of an answer, read by name: extra elements are listed, not fatal.
+    None when the Body holds no AcuseReporte."""
+    body = root.find(f"{{{SOAP_ENV}}}Body")
+    acuse = None if body is None else body.find(f"{{{REPORTE_NS}}}AcuseReporte")
+    if acuse is None:
+        return None
+    fields: dict[str, str] = {}
+    unknown: list[str] = []
+    for child in acuse:
+        name = etree.QName(child)
+        if name.namespace in (REPORTE_NS, None) and name.localname in ACUSE_FIELDS:
+            fields[name.localname] = " ".join((child.text or "").split())
+        else:
+            unknown.append(name.localname if name.namespace in (REPORTE_NS, None) else name.text)
+    return AcuseReading(fields.get("radicadoUGPP") or None, fields, tuple(unknown))

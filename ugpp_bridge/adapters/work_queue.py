@@ -40,6 +40,7 @@ class SqlAlchemyWorkQueue(SqlAlchemyStateBase, WorkQueue):
                 R.c.state.in_(sorted(state.value for state in DUE_STATES[kind])),
                 or_(R.c.lease_until.is_(None), R.c.lease_until < now),
                 or_(R.c.next_attempt_at.is_(None), R.c.next_attempt_at <= now),
+                R.c.held_reason.is_(None),  # waiting for an operator, not for a sweep
             )
             .order_by(R.c.due_date, R.c.id)
             .limit(1)

@@ -1,14 +1,27 @@
-"""``ZeepUgppGateway``: sends one stored lote to UGPP's Paso 2 service and keeps the evidence.
+"""``ZeepUgppGateway``: one call of UGPP's Paso 2 service, prepared, then made (SPEC §4, §9).
 
-The lote's stored bytes go into the SOAP Body as they are (same ``idEnvio``, same content on
-every resend). zeep provides the WSDL binding, WS-Security and reply/fault parsing; a
-``Transport`` subclass captures the exact bytes that went on the wire — after WS-Security —
-and the bytes that came back. Every HTTP exchange becomes one ``Exchange`` (an attempt).
+``prepare`` builds the exact bytes that will go on the wire — the lote's stored bytes in the
+Body as they are (same ``idEnvio``, same content on every resend), WS-Security applied with a
+fresh Timestamp per call, or a bearer token in the headers — so that the caller can store the
+attempt *before* the HTTP call. ``post`` makes the call with zeep's transport (a subclass that
+keeps the bytes that came back) and classifies the answer:
 
-Authentication (SPEC §4): ``token`` (fetched once, shared, renewed a minute before it expires
-and once after an HTTP 401), ``wsse`` (UsernameToken with a fresh Timestamp per call) or
-``none``; optionally a TLS client certificate and CA bundle. The operation timeout is always
-set. Library errors become outcomes here, once.
+- an ``AcuseReporte`` is read tolerantly (``wire.read_acuse``): a ``radicadoUGPP`` means
+  acknowledged; elements we do not know become warnings on the attempt, never a failure;
+- a fault whose code is ``Client`` or ``Client.*`` (SOAP 1.2 ``Sender``) rejects the lote; a
+  WS-Security authentication fault means our credentials were refused; any other fault is
+  UGPP's and is retried;
+- HTTP 401: with a token, renew it once and try again (the caller does); with WS-Security or
+  no authentication it means the credentials were refused.
+
+zeep provides the WSDL (the address), WS-Security and the transport; its strict reply parsing
+is not used, because it raises on any element the WSDL does not declare. The operation timeout
+is always set. Library errors become outcomes here, once.
+
+Authentication (SPEC §4): ``token`` (fetched once, shared; renewed ``min(60 s, 10 %)`` of its
+lifetime before it expires and once after an HTTP 401; a token service answering 400/401
+raises ``CredentialsRefusedError``), ``wsse`` (UsernameToken), or ``none``; optionally a TLS
+client certificate and CA bundle.
 """
 
 from __future__ import annotations
@@ -26,21 +39,21 @@ import requests
 from lxml import etree
 from zeep import Client
 from zeep.exceptions import Error as ZeepError
-from zeep.exceptions import Fault, TransportError
 from zeep.transports import Transport
 from zeep.wsse import utils as wsse_utils
 from zeep.wsse.username import UsernameToken
 
 from ugpp_bridge.adapters import wire
 from ugpp_bridge.adapters.wire import SOAP_ENV
-from ugpp_bridge.domain.filing import AttemptOutcome, Exchange
-from ugpp_bridge.errors import ConfigurationError, RemoteUnavailableError
+from ugpp_bridge.domain.filing import AttemptOutcome, Exchange, PreparedCall
+from ugpp_bridge.errors import ConfigurationError, CredentialsRefusedError, RemoteUnavailableError
 from ugpp_bridge.service.ports import UgppGateway
 
 logger = logging.getLogger(__name__)
 
 OPERATION = "ReportarInformacionFinanciera"
-RENEW_MARGIN = timedelta(seconds=60)
+MAX_RENEW_MARGIN = 60.0
+RENEW_SHARE = 0.10
 DEFAULT_TOKEN_TTL = 20 * 60
 
 
@@ -59,18 +72,23 @@ class GatewaySettings:
 
 
 class CapturingTransport(Transport):
-    """zeep's transport, keeping the exact bytes sent and received by this thread."""
+    """zeep's transport, keeping the response of each POST for this thread."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.captured = threading.local()
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
-        self.captured.request = message
         self.captured.response = None
         response: requests.Response = super().post(address, message, headers)
         self.captured.response = response
         return response
+
+
+def renew_margin(lifetime: float) -> float:
+    """How long before expiry a token is renewed (SPEC §9): ``min(60 s, 10 %)`` of its life,
+    so a 5-second token serves 4.5 seconds of calls instead of being fetched for every one."""
+    return min(MAX_RENEW_MARGIN, RENEW_SHARE * lifetime)
 
 
 class TokenProvider:
@@ -87,13 +105,13 @@ class TokenProvider:
                 )
         self.settings, self.session, self.clock = settings, session, clock
         self.token: str | None = None
-        self.expires = 0.0
+        self.renew_at = 0.0
         self.fetched = 0
         self.lock = threading.Lock()
 
     def current(self) -> str:
         with self.lock:
-            if self.token is None or self.clock() > self.expires - RENEW_MARGIN.total_seconds():
+            if self.token is None or self.clock() >= self.renew_at:
                 self._fetch()
             assert self.token is not None
             return self.token
@@ -103,6 +121,7 @@ class TokenProvider:
             self.token = None
 
     def _fetch(self) -> None:
+        url = str(self.settings.token_url)
         form = {
             "username": self.settings.username,
             "password": self.settings.password,
@@ -110,21 +129,31 @@ class TokenProvider:
             "client_id": self.settings.client_id,
         }
         try:
-            answer = self.session.post(
-                str(self.settings.token_url), data=form, timeout=self.settings.timeout
+            answer = self.session.post(url, data=form, timeout=self.settings.timeout)
+        except requests.RequestException as exc:
+            raise RemoteUnavailableError(
+                f"El servicio de token de la UGPP no respondió ({type(exc).__name__})."
+            ) from exc
+        if answer.status_code in (400, 401):
+            raise CredentialsRefusedError(
+                f"El servicio de token de la UGPP rechazó las credenciales (HTTP "
+                f"{answer.status_code}); revise UGPP_BRIDGE_UGPP_USERNAME, _PASSWORD y _CLIENT_ID.",
+                endpoint=url,
+                http_status=answer.status_code,
             )
+        try:
             answer.raise_for_status()
             payload = answer.json()
-            self.token = str(payload["access_token"])
-        except (requests.RequestException, ValueError, KeyError) as exc:
+            token = str(payload["access_token"])
+            lifetime = float(payload.get("expires_in") or DEFAULT_TOKEN_TTL)
+        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
             raise RemoteUnavailableError(
-                f"UGPP's token service did not issue a token: {exc}"
+                f"El servicio de token de la UGPP no entregó un token (HTTP {answer.status_code})."
             ) from exc
-        self.expires = self.clock() + float(payload.get("expires_in") or DEFAULT_TOKEN_TTL)
+        self.token = token
+        self.renew_at = self.clock() + lifetime - renew_margin(lifetime)
         self.fetched += 1
-        logger.info(
-            "Fetched a UGPP token valid for %s s", payload.get("expires_in") or DEFAULT_TOKEN_TTL
-        )
+        logger.info("Fetched a UGPP token valid for %.0f s", lifetime)
 
 
 class ZeepUgppGateway(UgppGateway):
@@ -148,60 +177,57 @@ class ZeepUgppGateway(UgppGateway):
             raise ConfigurationError(
                 f"UGPP's WSDL {settings.wsdl} cannot be loaded: {exc}"
             ) from exc
-        binding = self.client.service._binding
-        self.binding, self.operation = binding, binding.get(OPERATION)
         self.address = settings.endpoint or self.client.service._binding_options["address"]
         self.tokens = (
             TokenProvider(settings, self.session, clock) if settings.auth == "token" else None
         )
 
+    @property
+    def renews_token(self) -> bool:
+        return self.tokens is not None
+
+    def forget_token(self) -> None:
+        if self.tokens is not None:
+            self.tokens.invalidate()
+
     def close(self) -> None:
         self.session.close()
 
-    def send(self, lote_xml: bytes) -> list[Exchange]:
-        """Send one lote; one exchange, or two when an expired token had to be renewed."""
-        first = self._exchange(lote_xml)
-        if first.http_status == 401 and self.tokens is not None:
-            self.tokens.invalidate()
-            return [first, self._exchange(lote_xml)]
-        return [first]
-
-    def _exchange(self, lote_xml: bytes) -> Exchange:
-        started, clock = datetime.now(UTC), time.perf_counter()
-        envelope = self._envelope(lote_xml)
+    def prepare(self, lote_xml: bytes) -> PreparedCall:
         headers = {"SOAPAction": f'"{OPERATION}"', "Content-Type": "text/xml; charset=utf-8"}
+        if self.tokens is not None:
+            headers["Authorization"] = f"Bearer {self.tokens.current()}"
+        envelope = self._envelope(lote_xml)
+        data = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+        return PreparedCall(self.address, bytes(data), headers)
+
+    def post(self, call: PreparedCall) -> Exchange:
+        started, clock = datetime.now(UTC), time.perf_counter()
         try:
-            if self.tokens is not None:
-                headers["Authorization"] = f"Bearer {self.tokens.current()}"
-            response = self.transport.post_xml(self.address, envelope, headers)
+            response = self.transport.post(call.endpoint, call.request_bytes, dict(call.headers))
             outcome = self._outcome(response)
-        except RemoteUnavailableError as exc:
-            outcome = {"outcome": AttemptOutcome.CONNECTION_ERROR, "error": str(exc)}
         except requests.Timeout as exc:
+            response = None
             outcome = {"outcome": AttemptOutcome.TIMEOUT, "error": f"{type(exc).__name__}: {exc}"}
         except requests.RequestException as exc:
+            response = None
             outcome = {
                 "outcome": AttemptOutcome.CONNECTION_ERROR,
                 "error": f"{type(exc).__name__}: {exc}",
             }
-        captured = self.transport.captured
-        response_obj = getattr(captured, "response", None)
         exchange = Exchange(
             started_at=started,
             duration_ms=int((time.perf_counter() - clock) * 1000),
-            endpoint=self.address,
-            request_bytes=getattr(captured, "request", None) or etree.tostring(envelope),
-            response_bytes=None if response_obj is None else response_obj.content,
-            http_status=None if response_obj is None else response_obj.status_code,
+            endpoint=call.endpoint,
+            request_bytes=call.request_bytes,
+            response_bytes=None if response is None else response.content,
+            http_status=None if response is None else response.status_code,
             **outcome,
         )
         logger.info(
             "UGPP %s: %s in %d ms (HTTP %s)",
-            OPERATION,
-            exchange.outcome.value,
-            exchange.duration_ms,
-            exchange.http_status,
-        )
+            OPERATION, exchange.outcome.value, exchange.duration_ms, exchange.http_status,
+        )  # fmt: skip
         return exchange
 
     def _envelope(self, lote_xml: bytes) -> etree._Element:
@@ -226,23 +252,50 @@ class ZeepUgppGateway(UgppGateway):
         return envelope
 
     def _outcome(self, response: requests.Response) -> dict[str, Any]:
+        root = wire.answer_root(response.content)
+        fault = None if root is None else wire.read_fault(root)
+        if fault is not None:
+            return _fault_outcome(fault)
         if response.status_code == 401:
+            return self._unauthorized()
+        acuse = None if root is None or response.status_code != 200 else wire.read_acuse(root)
+        if acuse is not None and acuse.radicado:
+            return {
+                "outcome": AttemptOutcome.ACKNOWLEDGED,
+                "ugpp_filing_number": acuse.radicado,
+                "warnings": tuple(f"elemento desconocido en el acuse: {n}" for n in acuse.unknown),
+            }
+        what = "un acuse sin radicadoUGPP" if acuse is not None else "una respuesta sin acuse"
+        return {
+            "outcome": AttemptOutcome.HTTP_ERROR,
+            "error": f"HTTP {response.status_code}: la UGPP devolvió {what}.",
+        }
+
+    def _unauthorized(self) -> dict[str, Any]:
+        if self.tokens is not None:
             return {
                 "outcome": AttemptOutcome.HTTP_ERROR,
-                "error": "HTTP 401: the token was refused",
+                "error": "HTTP 401: el servicio de la UGPP no aceptó el token de acceso.",
             }
-        try:
-            result = self.binding.process_reply(self.client, self.operation, response)
-        except Fault as exc:
-            client = str(exc.code or "").endswith("Client")
-            return {
-                "outcome": AttemptOutcome.CLIENT_FAULT if client else AttemptOutcome.SERVER_FAULT,
-                "fault_code": (exc.message or "").split(":", 1)[0],
-                "fault_message": exc.message,
-            }
-        except (TransportError, ZeepError, etree.XMLSyntaxError) as exc:
-            return {"outcome": AttemptOutcome.HTTP_ERROR, "error": f"{type(exc).__name__}: {exc}"}
+        how = (
+            "la firma WS-Security" if self.settings.auth == "wsse" else "el acceso sin credenciales"
+        )
         return {
-            "outcome": AttemptOutcome.ACKNOWLEDGED,
-            "ugpp_filing_number": str(result.radicadoUGPP),
+            "outcome": AttemptOutcome.CREDENTIALS_REFUSED,
+            "error": f"HTTP 401: el servicio de la UGPP rechazó {how}.",
         }
+
+
+def _fault_outcome(fault: wire.FaultReading) -> dict[str, Any]:
+    if fault.credentials:
+        outcome = AttemptOutcome.CREDENTIALS_REFUSED
+    elif fault.sender:
+        outcome = AttemptOutcome.CLIENT_FAULT
+    else:
+        outcome = AttemptOutcome.SERVER_FAULT
+    return {
+        "outcome": outcome,
+        "fault_code": fault.code[:80],
+        "fault_message": fault.message or fault.faultcode,
+        "error": f"faultcode {fault.faultcode}",
+    }

@@ -133,6 +133,7 @@ class StoredRequest:
     last_error: str | None = None
     confirmation: str | None = None
     confirmed_at: datetime | None = None
+    held_reason: str | None = None  # waiting for an operator (credentials refused)
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ class RequestSummary:
     generation: int = 0
     last_error: str | None = None
     confirmation: str | None = None
+    held_reason: str | None = None
 
     @classmethod
     def of(cls, stored: StoredRequest) -> RequestSummary:
@@ -167,6 +169,7 @@ class RequestSummary:
             stored.generation,
             stored.last_error,
             stored.confirmation,
+            stored.held_reason,
         )
 
 
@@ -220,9 +223,14 @@ class LoteSummary:
 
 
 class AttemptOutcome(StrEnum):
+    """How one try at sending a lote ended (SPEC §5, §9). ``unknown`` is stored before the HTTP
+    call and stays when the process stopped before it could record the answer."""
+
+    UNKNOWN = "unknown"
     ACKNOWLEDGED = "acknowledged"
     CLIENT_FAULT = "client_fault"
     SERVER_FAULT = "server_fault"
+    CREDENTIALS_REFUSED = "credentials_refused"
     HTTP_ERROR = "http_error"
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"
@@ -244,6 +252,17 @@ class Attempt:
     fault_message: str | None = None
     error: str | None = None
     attempt_number: int = 0  # assigned by the store
+    warnings: tuple[str, ...] = ()  # what a tolerant reading of the answer set aside
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """One call to UGPP ready to go: where, the exact bytes (after WS-Security) and headers.
+    It is stored as an attempt before it is made."""
+
+    endpoint: str
+    request_bytes: bytes
+    headers: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -261,6 +280,7 @@ class Exchange:
     fault_message: str | None = None
     error: str | None = None
     ugpp_filing_number: str | None = None
+    warnings: tuple[str, ...] = ()
 
     def as_attempt(self, submission_id: str) -> Attempt:
         return Attempt(
@@ -275,6 +295,7 @@ class Exchange:
             fault_code=self.fault_code,
             fault_message=self.fault_message,
             error=self.error,
+            warnings=self.warnings,
         )
 
 

@@ -40,6 +40,7 @@ from ugpp_bridge.domain.filing import BOGOTA, RequestKey, StoredRequest
 from ugpp_bridge.entrypoints import demo as demo_command
 from ugpp_bridge.entrypoints.cli_operations import COMMANDS, operator_name
 from ugpp_bridge.entrypoints.cli_service import COMMANDS as SERVICE_COMMANDS
+from ugpp_bridge.entrypoints.cli_sim import COMMANDS as SIM_COMMANDS
 from ugpp_bridge.entrypoints.console import (
     lotes_table,
     progress_bar,
@@ -278,5 +279,5 @@ def audit_verify(settings: Settings) -> None:
     sys.exit(1)
 
 
-for _command in (*COMMANDS, *SERVICE_COMMANDS):
+for _command in (*COMMANDS, *SERVICE_COMMANDS, *SIM_COMMANDS):
     main.add_command(_command)

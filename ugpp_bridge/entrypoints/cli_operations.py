@@ -1,17 +1,16 @@
-"""CLI commands of Paso 2 and operations: ``send``, ``resubmit``, ``show``, ``evidence``, and
-``ugpp-sim`` (the UGPP stand-in and the Paso 1 sender). Registered on the main command by
-``cli.py``.
+"""CLI commands of Paso 2 and operations: ``send``, ``resubmit``, ``show``, ``evidence``,
+``requests``, ``deadlines``, ``confirm``. Registered on the main command by ``cli.py``.
 """
 
 from __future__ import annotations
 
 import getpass
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.bootstrap import (
     holiday_calendar,
     leasing,
@@ -31,7 +30,7 @@ from ugpp_bridge.entrypoints.console import (
 from ugpp_bridge.service.evidence import export_evidence
 from ugpp_bridge.service.operations import confirm_request
 from ugpp_bridge.service.overview import RequestOverview, overview
-from ugpp_bridge.service.submit import submit_request
+from ugpp_bridge.service.submit import SendResult, submit_request
 from ugpp_bridge.service.work import run_claimed
 
 
@@ -57,6 +56,8 @@ def resubmit(settings: Settings, identifier: str) -> None:
 
 
 def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
+    """Exit 0 sent, 3 parked (the scheduler retries it), 4 rejected by UGPP, 1 anything else
+    (credentials refused included: nothing retries those until someone fixes them)."""
     console = Console()
     stores = settings_stores(settings)
     context = send_context(settings, stores, operator_name())
@@ -64,15 +65,25 @@ def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
         outcome = run_claimed(
             leasing(settings, stores, process_name("cli")),
             stores.requests.find(identifier).key,
-            lambda key: submit_request(key, context, resend_all=resend_all),
+            lambda key: submit_request(key, context, resend_all=resend_all, operator=True),
         )
         console.print(sent_lotes_table(stores.lotes.lotes(outcome.key), outcome.filing_number))
-        console.print(f"{outcome.filing_number}: {outcome.state.value}.")
-        if outcome.last_error:
-            console.print(f"Last error: {outcome.last_error}")
     finally:
         context.gateway.close()
         stores.close()
+    result = SendResult.of(outcome)
+    console.print(f"{outcome.filing_number}: {SEND_RESULT_TEXTS[result]}")
+    if outcome.last_error and result is not SendResult.SENT:
+        console.print(f"Motivo: {outcome.last_error}", markup=False)
+    sys.exit(result.value)
+
+
+SEND_RESULT_TEXTS = {
+    SendResult.SENT: "enviada; la UGPP acusó recibo de cada lote.",
+    SendResult.PARKED: "en espera; se reintentará automáticamente (código 3).",
+    SendResult.REJECTED: "rechazada por la UGPP (código 4).",
+    SendResult.FAILED: "no enviada; requiere la acción de un operador (código 1).",
+}
 
 
 @click.command()
@@ -113,90 +124,6 @@ def evidence(settings: Settings, identifier: str, out: Path) -> None:
     finally:
         stores.close()
     click.echo(f"Evidence bundle {out}: {bundle.files} files, SHA-256 {bundle.sha256}.")
-
-
-@click.group("ugpp-sim", invoke_without_command=True)
-@click.pass_context
-def ugpp_sim(ctx: click.Context) -> None:
-    """Play UGPP's part: run the Paso 2 stand-in (the default), or send a Solicitud."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(ugpp_sim_serve)
-
-
-@ugpp_sim.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8090, show_default=True, type=int)
-@click.option("--username", envvar="UGPP_BRIDGE_UGPP_USERNAME", default="bridge")
-@click.option("--password", envvar="UGPP_BRIDGE_UGPP_PASSWORD", default="bridge-secret")
-@click.option("--client-id", envvar="UGPP_BRIDGE_UGPP_CLIENT_ID", default="ugpp-bridge")
-@click.option(
-    "--auth", type=click.Choice(["token", "wsse", "none"]), default="token", show_default=True
-)
-@click.option(
-    "--token-ttl", default=1200, show_default=True, help="expires_in of issued tokens (s)."
-)
-@click.option(
-    "--token-lifetime", type=float, default=None, help="Tokens really die after this (s)."
-)
-@click.option("--latency", type=float, default=0.0, help="Seconds to wait before each answer.")
-@click.option("--http-500", default=0, help="Answer HTTP 500 to the next N report calls.")
-@click.option("--server-fault", default=0, help="Answer a Server fault to the next N calls.")
-@click.option("--client-fault", default=0, help="Answer a Client fault to the next N calls.")
-@click.option("--reset-after-body", default=0, help="Reset the connection after N bodies.")
-def ugpp_sim_serve(
-    host: str,
-    port: int,
-    username: str,
-    password: str,
-    client_id: str,
-    auth: str,
-    token_ttl: int,
-    token_lifetime: float | None,
-    latency: float,
-    http_500: int,
-    server_fault: int,
-    client_fault: int,
-    reset_after_body: int,
-) -> None:
-    """The UGPP stand-in: Paso 2 receiver (wsdl/ugpp-reporte-v1.wsdl) and token service."""
-    from ugpp_bridge.entrypoints.ugpp_sim import (
-        REPORT_PATH,
-        TOKEN_PATH,
-        Faults,
-        SimulatorConfig,
-        UgppSimulator,
-        make_server,
-    )
-
-    faults = Faults(latency, http_500, server_fault, client_fault, reset_after_body)
-    config = SimulatorConfig(username, password, client_id, auth, token_ttl, token_lifetime, faults)
-    server = make_server(UgppSimulator(config), host, port)
-    base = f"http://{host}:{server.server_address[1]}"
-    click.echo(f"UGPP stand-in: {base}{REPORT_PATH} (WSDL: ?wsdl), tokens at {base}{TOKEN_PATH}")
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-
-
-@ugpp_sim.command("send-request")
-@click.argument("request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--url", required=True, help="The bridge's Paso 1 URL, …/soap/solicitudes.")
-@click.option("--username", envvar="UGPP_BRIDGE_INBOUND_USERNAME", required=True)
-@click.option("--password", envvar="UGPP_BRIDGE_INBOUND_PASSWORD", required=True, hide_input=True)
-@click.option("--text-password", is_flag=True, help="PasswordText instead of PasswordDigest.")
-def ugpp_sim_send_request(
-    request_file: Path, url: str, username: str, password: str, text_password: bool
-) -> None:
-    """Send a Solicitud XML file to the bridge with a UsernameToken and print the receipt."""
-    from ugpp_bridge.adapters.paso1_client import send_solicitud  # zeep loads slowly
-
-    request = parse_solicitud(request_file.read_bytes())
-    receipt = send_solicitud(
-        url, request, username=username, password=password, use_digest=not text_password
-    )
-    for name, value in vars(receipt).items():
-        click.echo(f"{name}: {value}")
 
 
 @click.command("requests")
@@ -249,4 +176,4 @@ def _overview(settings: Settings) -> list[RequestOverview]:
         stores.close()
 
 
-COMMANDS = (send, resubmit, show, evidence, ugpp_sim, requests_command, deadlines, confirm)
+COMMANDS = (send, resubmit, show, evidence, requests_command, deadlines, confirm)

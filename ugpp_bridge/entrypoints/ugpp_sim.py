@@ -5,8 +5,12 @@ service of SPEC §4, validates every ``Reporte`` against ``xsd/``, keeps what it
 answers ``AcuseReporte`` with a ``radicadoUGPP``. It de-duplicates by ``idEnvio``: the same
 content again gets the same acknowledgement; other content under a used ``idEnvio`` gets a
 Client fault. Faults can be injected, each for the next N calls: latency, HTTP 500, a Server
-fault, a Client fault, a connection reset after the body was read; tokens can die after a
-few seconds while still advertising a longer ``expires_in``.
+fault, a Client fault (with any faultcode, e.g. ``Client.DatosInvalidos``), a connection reset
+after the body was read, an acknowledgement with an element the WSDL does not declare, a POST
+held (read, then no answer for a while — the sender may be killed meanwhile), a token service
+that refuses the credentials; tokens can be short-lived, or die after a few seconds while
+still advertising a longer ``expires_in``. Its WSDL (``?wsdl``) is the shipped one with the
+schema inline and its own address.
 
 It runs on the standard library's threading HTTP server, which (unlike a WSGI server) lets it
 reset a connection after reading a body — the failure a sender must survive.
@@ -49,7 +53,12 @@ class Faults:
     http_500: int = 0
     server_fault: int = 0
     client_fault: int = 0
+    client_fault_code: str = "Client"
     reset_after_body: int = 0
+    extra_element: int = 0
+    hold: int = 0
+    hold_seconds: float = 30.0
+    refuse_tokens: int = 0
 
 
 @dataclass
@@ -85,6 +94,7 @@ class UgppSimulator:
         self.tokens: dict[str, float] = {}
         self.received: dict[str, Received] = {}
         self.calls = 0
+        self.posts = 0  # every report POST that arrived, whatever was answered
         self.token_requests = 0
         self.verifier = UsernameTokenVerifier(
             config.username, config.password, lambda: datetime.now(UTC), NonceCache()
@@ -93,14 +103,17 @@ class UgppSimulator:
     def issue_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         with self.lock:
             self.token_requests += 1
-            valid = (
+            refused = self.config.faults.refuse_tokens > 0
+            if refused:
+                self.config.faults.refuse_tokens -= 1
+            valid = not refused and (
                 form.get("grant_type") == "password"
                 and form.get("username") == self.config.username
                 and form.get("password") == self.config.password
                 and form.get("client_id") == self.config.client_id
             )
             if not valid:
-                return 401, {"error": "invalid_grant"}
+                return 400, {"error": "invalid_grant"}
             token = secrets.token_urlsafe(24)
             lifetime = self.config.token_lifetime_seconds or self.config.token_ttl_seconds
             self.tokens[token] = time.monotonic() + lifetime
@@ -117,6 +130,13 @@ class UgppSimulator:
         with self.lock:
             expires = self.tokens.get(token)
             return expires is not None and expires > time.monotonic()
+
+    def take_extra(self) -> bool:
+        """Called under the lock: whether this acknowledgement carries an undeclared element."""
+        if self.config.faults.extra_element > 0:
+            self.config.faults.extra_element -= 1
+            return True
+        return False
 
     def take_fault(self, name: str) -> bool:
         with self.lock:
@@ -163,14 +183,14 @@ class UgppSimulator:
                     return 500, soap_fault("Client", f"EnvioDuplicado: {text}")
                 return 200, known.acknowledgement
             filing = f"UGPP-R-{len(self.received) + 1:06d}"
-            answer = acknowledgement(header, filing)
+            answer = acknowledgement(header, filing, extra=self.take_extra())
             self.received[submission] = Received(
                 submission, digest, etree.tostring(reporte), answer, filing
             )
             return 200, answer
 
 
-def acknowledgement(header: etree._Element, filing: str) -> bytes:
+def acknowledgement(header: etree._Element, filing: str, *, extra: bool = False) -> bytes:
     def text(name: str) -> str:
         return header.findtext(f"{{{NS}}}{name}") or ""
 
@@ -186,6 +206,8 @@ def acknowledgement(header: etree._Element, filing: str) -> bytes:
         ("registrosRecibidos", text("totalRegistros")),
     ):
         etree.SubElement(acuse, f"{{{NS}}}{name}").text = value
+    if extra:  # what a newer UGPP might add, and no WSDL of ours declares
+        etree.SubElement(acuse, f"{{{NS}}}observaciones").text = "Recibido con observaciones."
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
@@ -198,15 +220,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 — stdlib naming
         if self.path.split("?")[0] == REPORT_PATH and "wsdl" in self.path.lower():
-            address = f"http://{self.headers.get('Host', 'localhost')}{REPORT_PATH}"
-            text = wire.UGPP_REPORTE_WSDL.read_text(encoding="utf-8")
-            text = text.replace(
-                'location="http://127.0.0.1:8090/ugpp/reporte"', f'location="{address}"'
-            )
-            text = text.replace(
-                'schemaLocation="../xsd/', f'schemaLocation="{wire.XSD_DIR.as_uri()}/'
-            )
-            return self._send(200, text.encode(), "text/xml; charset=utf-8")
+            bound: Any = self.server.server_address  # (host, port) for an IPv4 server
+            address = f"http://{bound[0]}:{bound[1]}{REPORT_PATH}"
+            wsdl = wire.served_wsdl(wire.UGPP_REPORTE_WSDL, address)
+            return self._send(200, wsdl, "text/xml; charset=utf-8")
         self._send(404, b"not found\n", "text/plain")
 
     def do_POST(self) -> None:  # noqa: N802 — stdlib naming
@@ -223,8 +240,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _report(self, body: bytes) -> None:
         sim = self.simulator
+        with sim.lock:
+            sim.posts += 1
         if sim.config.faults.latency_seconds:
             time.sleep(sim.config.faults.latency_seconds)
+        if sim.take_fault("hold"):  # UGPP got it and says nothing for a while
+            time.sleep(sim.config.faults.hold_seconds)
+            self.close_connection = True
+            return None
         if not sim.authorised(self.headers.get("Authorization")):
             return self._send(401, b"token missing, invalid or expired\n", "text/plain")
         if sim.take_fault("reset_after_body"):
@@ -237,7 +260,8 @@ class _Handler(BaseHTTPRequestHandler):
         if sim.take_fault("server_fault"):
             return self._send(500, soap_fault("Server", "ServicioNoDisponible: intente mas tarde."))
         if sim.take_fault("client_fault"):
-            return self._send(500, soap_fault("Client", "LoteRechazado: rechazo inyectado."))
+            code = sim.config.faults.client_fault_code
+            return self._send(500, soap_fault(code, "LoteRechazado: rechazo inyectado."))
         status, answer = sim.receive(body)
         self._send(status, answer)
 

@@ -18,6 +18,7 @@ from ugpp_bridge.domain.filing import (
     LoteContext,
     LoteDraft,
     LoteSummary,
+    PreparedCall,
     Receipt,
     RequestKey,
     RequestSummary,
@@ -101,11 +102,27 @@ class LoteWriter(abc.ABC):
 
 
 class UgppGateway(abc.ABC):
-    """UGPP's Paso 2 service, seen from the sender."""
+    """UGPP's Paso 2 service, seen from the sender: a call is prepared (its exact bytes known,
+    so it can be stored as an attempt first), then made."""
 
     @abc.abstractmethod
-    def send(self, lote_xml: bytes) -> list[Exchange]:
-        """Send one lote's exact bytes; every HTTP exchange it took, last one deciding."""
+    def prepare(self, lote_xml: bytes) -> PreparedCall:
+        """The call that sends one lote's exact bytes. May fetch a token: raises
+        ``CredentialsRefusedError`` when the token service refuses the credentials and
+        ``RemoteUnavailableError`` when it cannot be reached."""
+
+    @abc.abstractmethod
+    def post(self, call: PreparedCall) -> Exchange:
+        """Make the call; its outcome, classified (never raises for a remote failure)."""
+
+    @property
+    @abc.abstractmethod
+    def renews_token(self) -> bool:
+        """True when an HTTP 401 should be answered by renewing the token once."""
+
+    @abc.abstractmethod
+    def forget_token(self) -> None:
+        """Drop the current token, so the next ``prepare`` fetches a new one."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -186,6 +203,15 @@ class RequestStore(abc.ABC):
         """The request's last error in plain words, without a change of state."""
 
     @abc.abstractmethod
+    def hold(self, key: RequestKey, reason: str, *, at: datetime, actor: str) -> StoredRequest:
+        """Park the request for an operator (credentials refused): the scheduler leaves it
+        alone until ``release``; audited."""
+
+    @abc.abstractmethod
+    def release(self, key: RequestKey, *, at: datetime, actor: str) -> None:
+        """An operator takes a held request back (a send or resend); audited when held."""
+
+    @abc.abstractmethod
     def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
         """Audit entries in order: all, or one request's."""
 
@@ -234,7 +260,18 @@ class LoteStore(abc.ABC):
 
     @abc.abstractmethod
     def record_attempt(self, attempt: Attempt, *, actor: str) -> Attempt:
-        """Keep one send attempt (its number assigned here) as evidence."""
+        """Keep one finished send attempt (its number assigned here) as evidence."""
+
+    @abc.abstractmethod
+    def begin_attempt(
+        self, submission_id: str, call: PreparedCall, *, started_at: datetime, actor: str
+    ) -> Attempt:
+        """Keep an attempt before its HTTP call: endpoint, start, exact request bytes, outcome
+        ``unknown`` — so a process that dies during the call still leaves its trace."""
+
+    @abc.abstractmethod
+    def finish_attempt(self, attempt: Attempt, exchange: Exchange, *, actor: str) -> Attempt:
+        """Complete an attempt begun with ``begin_attempt`` with what came back."""
 
     @abc.abstractmethod
     def attempts(self, key: RequestKey, *, with_bytes: bool = True) -> list[Attempt]:

@@ -1,12 +1,18 @@
 """Use case: Paso 2 — send a request's stored lotes to UGPP, keeping every attempt as evidence.
 
-Failure classes (SPEC §5, issue 6): a connection refused, a timeout, a reset after the body was
-sent, an HTTP 5xx or a Server fault are retried with exponential backoff and jitter, always
-with the same ``idEnvio`` and bytes (UGPP de-duplicates by ``idEnvio``); a Client fault
-rejects the lote — no retry — and the request goes to ``rejected`` with the reason in plain
-words. When the attempts run out the request stays in ``sending``, parked for an operator:
-never dropped. Acknowledged lotes are never sent twice by a resumed run, so a process killed
-mid-run and started again completes with each lote acknowledged once.
+Every attempt is stored before its HTTP call — endpoint, start time, the exact request bytes,
+outcome ``unknown`` — and completed after it (SPEC §9), so a process killed during the call, or
+a state database lost for a moment after it, still leaves the attempt's trace.
+
+Failure classes (SPEC §5, §9): a connection refused, a timeout, a reset after the body was
+sent, an HTTP 5xx or a fault that is not the sender's are retried with exponential backoff and
+jitter, always with the same ``idEnvio`` and bytes (UGPP de-duplicates by ``idEnvio``); a
+``Client``/``Client.*`` fault (SOAP 1.2 ``Sender``) rejects the lote — no retry — and the
+request goes to ``rejected`` with the reason in plain words; refused credentials hold the
+request for an operator (no retry can fix them). When the attempts run out the request stays
+in ``sending``, parked for the scheduler: never dropped. Acknowledged lotes are never sent
+twice by a resumed run, so a process killed mid-run and started again completes with each
+lote acknowledged once.
 """
 
 from __future__ import annotations
@@ -26,7 +32,11 @@ from ugpp_bridge.domain.filing import (
     StoredRequest,
 )
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
-from ugpp_bridge.errors import IllegalTransitionError
+from ugpp_bridge.errors import (
+    CredentialsRefusedError,
+    IllegalTransitionError,
+    RemoteUnavailableError,
+)
 from ugpp_bridge.service.ports import LoteStore, RequestStore, UgppGateway
 
 logger = logging.getLogger(__name__)
@@ -51,7 +61,8 @@ class RetryPolicy:
 class Delivery(Enum):
     ACKNOWLEDGED = "acknowledged"
     REJECTED = "rejected"
-    PARKED = "parked"
+    PARKED = "parked"  # retried later by the scheduler
+    HELD = "held"  # waits for an operator (credentials refused)
 
 
 @dataclass(frozen=True)
@@ -66,10 +77,13 @@ class SendContext:
 
 
 def submit_request(
-    key: RequestKey, context: SendContext, *, resend_all: bool = False
+    key: RequestKey, context: SendContext, *, resend_all: bool = False, operator: bool = False
 ) -> StoredRequest:
     """Send every lote of the current build not yet acknowledged (``resend_all``: every lote,
-    same ``idEnvio`` and bytes — UGPP answers an acknowledged one with the same receipt)."""
+    same ``idEnvio`` and bytes — UGPP answers an acknowledged one with the same receipt).
+    ``operator``: a person asked for it, which takes back a request held for one."""
+    if operator:
+        context.requests.release(key, at=context.clock(), actor=context.actor)
     stored = _start(context, key)
     filing = stored.filing_number
     for lote in context.lotes.lotes(key):
@@ -90,9 +104,14 @@ def submit_request(
             return context.requests.transition(
                 key, RequestState.REJECTED, at=context.clock(), actor=context.actor, error=reason
             )
+        if outcome is Delivery.HELD:
+            logger.warning("Request %s held for an operator: credentials refused", filing)
+            return context.requests.hold(key, reason, at=context.clock(), actor=context.actor)
         if outcome is Delivery.PARKED:
             context.requests.record_error(key, reason, at=context.clock())
-            logger.warning("Request %s parked for an operator after %s", filing, reason)
+            logger.warning(
+                "Request %s parked after %d attempts", filing, context.policy.max_attempts
+            )
             return context.requests.get(key)
     return context.requests.transition(
         key, RequestState.SENT, at=context.clock(), actor=context.actor
@@ -113,12 +132,11 @@ def _start(context: SendContext, key: RequestKey) -> StoredRequest:
 def _deliver(context: SendContext, lote: StoredLote) -> tuple[Delivery, str]:
     reason = ""
     for attempt in range(1, context.policy.max_attempts + 1):
-        exchanges = context.gateway.send(lote.xml)
-        for exchange in exchanges:
-            context.lotes.record_attempt(
-                exchange.as_attempt(lote.submission_id), actor=context.actor
-            )
-        last = exchanges[-1]
+        last = _attempt(context, lote)
+        if last.http_status == 401 and last.outcome is AttemptOutcome.HTTP_ERROR:
+            if context.gateway.renews_token:  # once after a 401, with a new token
+                context.gateway.forget_token()
+                last = _attempt(context, lote)
         reason = plain_reason(lote, last)
         if last.outcome is AttemptOutcome.ACKNOWLEDGED:
             if lote.state is not LoteState.ACKNOWLEDGED:
@@ -139,29 +157,94 @@ def _deliver(context: SendContext, lote: StoredLote) -> tuple[Delivery, str]:
                 reason=reason,
             )
             return Delivery.REJECTED, reason
+        if last.outcome is AttemptOutcome.CREDENTIALS_REFUSED:
+            return Delivery.HELD, reason
         if attempt < context.policy.max_attempts:
             context.sleep(context.policy.delay(attempt))
-    return (
-        Delivery.PARKED,
-        f"{reason} ({context.policy.max_attempts} attempts; waiting for an operator)",
+    attempts = context.policy.max_attempts
+    return Delivery.PARKED, f"{reason} ({attempts} intentos; se reintentará automáticamente)"
+
+
+def _attempt(context: SendContext, lote: StoredLote) -> Exchange:
+    """One try: the call prepared, stored as an attempt, made, and the attempt completed."""
+    started = context.clock()
+    try:
+        call = context.gateway.prepare(lote.xml)
+    except CredentialsRefusedError as exc:
+        refused = AttemptOutcome.CREDENTIALS_REFUSED
+        return _unsent(context, lote, started, exc.endpoint, exc, refused, exc.http_status)
+    except RemoteUnavailableError as exc:
+        return _unsent(context, lote, started, "(token)", exc, AttemptOutcome.CONNECTION_ERROR)
+    attempt = context.lotes.begin_attempt(
+        lote.submission_id, call, started_at=started, actor=context.actor
     )
+    exchange = context.gateway.post(call)
+    context.lotes.finish_attempt(attempt, exchange, actor=context.actor)
+    return exchange
+
+
+def _unsent(
+    context: SendContext,
+    lote: StoredLote,
+    started: datetime,
+    endpoint: str,
+    exc: Exception,
+    outcome: AttemptOutcome,
+    http_status: int | None = None,
+) -> Exchange:
+    """A try that ended before the lote left (the token service refused or failed): kept as
+    an attempt too, with no request bytes — it is evidence of what UGPP's side did."""
+    exchange = Exchange(started, 0, endpoint, outcome, b"", http_status=http_status, error=str(exc))
+    context.lotes.record_attempt(exchange.as_attempt(lote.submission_id), actor=context.actor)
+    return exchange
+
+
+def _sentence(text: str | None) -> str:
+    return (text or "").strip().rstrip(".")
 
 
 def plain_reason(lote: StoredLote, exchange: Exchange) -> str:
-    """What went wrong, in words an operator can act on."""
-    subject = f"lote {lote.lote_number} ({lote.submission_id})"
+    """What went wrong, in Spanish, and what to do."""
+    subject = f"el lote {lote.lote_number} ({lote.submission_id})"
     match exchange.outcome:
         case AttemptOutcome.CLIENT_FAULT:
-            return f"UGPP rejected {subject}: {exchange.fault_message}. Fix the data and resend."
-        case AttemptOutcome.SERVER_FAULT:
-            return f"UGPP's service failed on {subject}: {exchange.fault_message}"
-        case AttemptOutcome.TIMEOUT:
-            return f"UGPP did not answer {subject} in time"
-        case AttemptOutcome.CONNECTION_ERROR:
-            return f"could not reach UGPP, or the connection broke, sending {subject}: " + str(
-                exchange.error
+            return (
+                f"La UGPP rechazó {subject}: {_sentence(exchange.fault_message)}. Corrija los "
+                "datos de origen y reconstruya la solicitud (ugpp-bridge build); los lotes "
+                "nuevos reemplazan al rechazado."
             )
+        case AttemptOutcome.CREDENTIALS_REFUSED:
+            return (
+                f"Credenciales rechazadas al enviar {subject}: {_sentence(exchange.error)}. "
+                "Corrija la configuración y reenvíe; mientras tanto no se reintenta."
+            )
+        case AttemptOutcome.SERVER_FAULT:
+            return f"El servicio de la UGPP falló con {subject}: {exchange.fault_message}"
+        case AttemptOutcome.TIMEOUT:
+            return f"La UGPP no respondió a tiempo a {subject}"
+        case AttemptOutcome.CONNECTION_ERROR:
+            return f"No fue posible comunicarse con la UGPP al enviar {subject} ({exchange.error})"
         case AttemptOutcome.HTTP_ERROR:
-            return f"UGPP answered HTTP {exchange.http_status} to {subject}: {exchange.error}"
+            return f"La UGPP respondió HTTP {exchange.http_status} a {subject}: {exchange.error}"
         case _:
             return ""
+
+
+class SendResult(Enum):
+    """How a send ended, for scripts (SPEC §9 exit codes: 0 sent, 3 parked, 4 rejected,
+    1 anything else — a request held for an operator included)."""
+
+    SENT = 0
+    FAILED = 1
+    PARKED = 3
+    REJECTED = 4
+
+    @classmethod
+    def of(cls, stored: StoredRequest) -> SendResult:
+        if stored.state is RequestState.SENT:
+            return cls.SENT
+        if stored.state is RequestState.REJECTED:
+            return cls.REJECTED
+        if stored.state is RequestState.SENDING and stored.held_reason is None:
+            return cls.PARKED
+        return cls.FAILED

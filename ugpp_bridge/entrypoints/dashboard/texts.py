@@ -33,6 +33,8 @@ LOTE_LABELS = {
 }
 
 OUTCOME_LABELS = {
+    AttemptOutcome.UNKNOWN: "Desconocido: el proceso se detuvo durante el envío",
+    AttemptOutcome.CREDENTIALS_REFUSED: "Credenciales rechazadas por la UGPP",
     AttemptOutcome.ACKNOWLEDGED: "Acuse recibido",
     AttemptOutcome.CLIENT_FAULT: "Rechazado por la UGPP (error en los datos)",
     AttemptOutcome.SERVER_FAULT: "Falla del servicio de la UGPP",
@@ -46,7 +48,10 @@ _STATE_ERRORS = {
         "No se pudo construir el reporte: revise los datos de origen "
         "(ugpp-bridge source check) y reconstruya."
     ),
-    RequestState.REJECTED: "La UGPP rechazó un lote: corrija los datos y reenvíe.",
+    RequestState.REJECTED: (
+        "La UGPP rechazó un lote: corrija los datos de origen y reconstruya la solicitud; "
+        "los lotes nuevos reemplazan al rechazado."
+    ),
     RequestState.SENDING: (
         "El envío está en espera: la UGPP no respondió; se reintentará automáticamente."
     ),
@@ -55,6 +60,11 @@ _STATE_ERRORS = {
 
 def plain_error(request: RequestSummary, last_attempt: Attempt | None = None) -> str:
     """The request's last error in plain Spanish, or "" when there is none."""
+    if request.held_reason:
+        return (
+            "En espera de un operador: la UGPP rechazó las credenciales. Corríjalas en la "
+            "configuración y reenvíe; mientras tanto no se reintenta."
+        )
     if not request.last_error:
         return ""
     if last_attempt is not None and last_attempt.outcome is not AttemptOutcome.ACKNOWLEDGED:
