@@ -286,5 +286,5 @@ def read_acuse(root: etree._Element) -> AcuseReading | None:
         if name.namespace in (REPORTE_NS, None) and name.localname in ACUSE_FIELDS:
             fields[name.localname] = " ".join((child.text or "").split())
         else:
-            unknown.append(name.localname if name.namespace in (REPORTE_NS, None) else name.text)
+            unknown.append(name.localname)
     return AcuseReading(fields.get("radicadoUGPP") or None, fields, tuple(unknown))
