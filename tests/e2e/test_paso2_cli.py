@@ -140,7 +140,8 @@ def test_evidence_bundles_everything_under_a_manifest(
     assert "request.sent" in [e["accion"] for e in audit["entradas"]]
     shown = runner.invoke(main, ["show", "UGPP-2026-000451"], env=environment)
     assert shown.exit_code == 0, shown.output
-    assert "state sent" in shown.output and "response time mean" in shown.output
+    assert "state Enviada" in shown.output and "response time mean" in shown.output
+    assert "Acuse recibido" in shown.output
     assert "UGPP-R-000003" in shown.output
 
 
@@ -149,7 +150,7 @@ def test_requests_deadlines_and_confirm(environment: dict[str, str]) -> None:
     filing = prepare(runner, environment)
     listed = runner.invoke(main, ["requests"], env=environment)
     assert listed.exit_code == 0, listed.output
-    assert filing in listed.output and "2026-12-07" in listed.output and "built" in listed.output
+    assert filing in listed.output and "2026-12-07" in listed.output and "Lista para enviar" in listed.output
     due = runner.invoke(main, ["deadlines"], env=environment)
     assert due.exit_code == 0 and filing in due.output
     too_soon = runner.invoke(

@@ -159,6 +159,8 @@ def test_a_worker_killed_mid_send_leaves_its_work_to_another_and_every_post_its_
     attempts = bench.stores.lotes.attempts(key)
     assert len(attempts) == bench.simulator.posts == 4  # every POST UGPP received is kept
     assert attempts[0].outcome is AttemptOutcome.UNKNOWN  # as the killed worker left it
+    shown = CliRunner().invoke(main, ["show", filing], env=bench.env)
+    assert "Desconocido" in shown.output  # shown as such, not as a failure or a success
 
 
 def test_worker_once_catches_up_on_received_requests_and_raises_deadline_alerts(

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ugpp_bridge.domain.accounts import AccountMonthRecord
 from ugpp_bridge.domain.filing import BOGOTA, Attempt, StoredLote, StoredRequest, WrittenLote
+from ugpp_bridge.domain.labels import LOTE_LABELS, OUTCOME_LABELS, STATE_LABELS
 from ugpp_bridge.domain.report import PersonWithoutInformation, Record
 from ugpp_bridge.domain.titles import TitleMonthRecord
 from ugpp_bridge.domain.trust import TrustYieldRecord
@@ -65,7 +66,7 @@ def sent_lotes_table(lotes: Iterable[StoredLote], title: str) -> Table:
             str(lote.lote_number),
             lote.submission_id,
             f"{lote.record_count:,}",
-            lote.state.value,
+            LOTE_LABELS[lote.state],
             lote.ugpp_filing_number or "",
         )
     return table
@@ -75,7 +76,8 @@ def request_panel(stored: StoredRequest) -> Panel:
     request = stored.request
     lines = [
         f"idSolicitud {request.request_id} — radicado {stored.filing_number}",
-        f"state {stored.state.value}; received {stored.received_at:%Y-%m-%d %H:%M} UTC; "
+        f"state {STATE_LABELS[stored.state]}; received "
+        f"{stored.received_at.astimezone(BOGOTA):%Y-%m-%d %H:%M} (Bogotá); "
         f"due {stored.due_date}",
         f"{len(request.persons):,} persons × {len(request.periods)} months; "
         f"sections {', '.join(sorted(t.value for t in request.information_types))}",
@@ -84,7 +86,9 @@ def request_panel(stored: StoredRequest) -> Panel:
     ]
     if stored.confirmation:
         lines.append(f"UGPP confirmation {stored.confirmation}")
-    if stored.last_error:
+    if stored.held_reason:
+        lines.append(f"waiting for an operator: {stored.held_reason}")
+    elif stored.last_error:
         lines.append(f"last error: {stored.last_error}")
     return Panel.fit("\n".join(lines), title=stored.filing_number)
 
@@ -96,15 +100,15 @@ def attempts_table(attempts: list[Attempt]) -> Table:
         f"max {max(durations):,} ms"
     )
     table = Table(title=title)
-    for name in ("#", "idEnvio", "started (UTC)", "ms", "outcome", "HTTP", "fault / error"):
+    for name in ("#", "idEnvio", "started (Bogotá)", "ms", "outcome", "HTTP", "fault / error"):
         table.add_column(name, justify="right" if name in ("#", "ms", "HTTP") else "left")
     for attempt in attempts:
         table.add_row(
             str(attempt.attempt_number),
             attempt.submission_id,
-            f"{attempt.started_at:%Y-%m-%d %H:%M:%S}",
+            f"{attempt.started_at.astimezone(BOGOTA):%Y-%m-%d %H:%M:%S}",
             f"{attempt.duration_ms:,}",
-            attempt.outcome.value,
+            OUTCOME_LABELS[attempt.outcome],
             str(attempt.http_status or ""),
             attempt.fault_message or attempt.error or "",
         )
@@ -144,7 +148,7 @@ def overview_table(items: list[RequestOverview], title: str) -> Table:
             f"{stored.received_at.astimezone(BOGOTA):%Y-%m-%d}",
             str(stored.due_date),
             str(item.business_days_left) if item.open else "delivered",
-            stored.state.value,
+            STATE_LABELS[stored.state],
             f"{stored.persons_done:,}/{persons:,}",
             f"{item.lotes_acknowledged}/{item.lotes}",
             str(item.attempts),

@@ -12,36 +12,10 @@ from ugpp_bridge.domain.filing import (
     AttemptOutcome,
     RequestSummary,
 )
-from ugpp_bridge.domain.lifecycle import LoteState, RequestState
+from ugpp_bridge.domain.labels import LOTE_LABELS, OUTCOME_LABELS, STATE_LABELS
+from ugpp_bridge.domain.lifecycle import RequestState
 
-STATE_LABELS = {
-    RequestState.RECEIVED: "Recibida",
-    RequestState.BUILDING: "En construcción",
-    RequestState.BUILT: "Lista para enviar",
-    RequestState.BUILD_FAILED: "Falló la construcción",
-    RequestState.SENDING: "Enviando",
-    RequestState.SENT: "Enviada",
-    RequestState.CONFIRMED: "Confirmada por la UGPP",
-    RequestState.REJECTED: "Rechazada por la UGPP",
-}
-
-LOTE_LABELS = {
-    LoteState.STORED: "Pendiente de envío",
-    LoteState.ACKNOWLEDGED: "Con acuse de la UGPP",
-    LoteState.REJECTED: "Rechazado",
-    LoteState.SUPERSEDED: "Reemplazado por una corrección",
-}
-
-OUTCOME_LABELS = {
-    AttemptOutcome.UNKNOWN: "Desconocido: el proceso se detuvo durante el envío",
-    AttemptOutcome.CREDENTIALS_REFUSED: "Credenciales rechazadas por la UGPP",
-    AttemptOutcome.ACKNOWLEDGED: "Acuse recibido",
-    AttemptOutcome.CLIENT_FAULT: "Rechazado por la UGPP (error en los datos)",
-    AttemptOutcome.SERVER_FAULT: "Falla del servicio de la UGPP",
-    AttemptOutcome.HTTP_ERROR: "Error HTTP del servicio de la UGPP",
-    AttemptOutcome.TIMEOUT: "La UGPP no respondió a tiempo",
-    AttemptOutcome.CONNECTION_ERROR: "Sin conexión con la UGPP",
-}
+__all__ = ["LOTE_LABELS", "OUTCOME_LABELS", "STATE_LABELS"]
 
 _STATE_ERRORS = {
     RequestState.BUILD_FAILED: (
