@@ -150,7 +150,11 @@ def test_requests_deadlines_and_confirm(environment: dict[str, str]) -> None:
     filing = prepare(runner, environment)
     listed = runner.invoke(main, ["requests"], env=environment)
     assert listed.exit_code == 0, listed.output
-    assert filing in listed.output and "2026-12-07" in listed.output and "Lista para enviar" in listed.output
+    assert (
+        filing in listed.output
+        and "2026-12-07" in listed.output
+        and "Lista para enviar" in listed.output
+    )
     due = runner.invoke(main, ["deadlines"], env=environment)
     assert due.exit_code == 0 and filing in due.output
     too_soon = runner.invoke(
