@@ -193,6 +193,7 @@ def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOpt
         ),
         lote_max_records=settings.lote_max_records,
         account_number_digits=settings.account_number_digits,
+        require_approval=settings.require_approval,
     )
 
 

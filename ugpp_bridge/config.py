@@ -7,6 +7,7 @@ the environment wins over the file. Secrets have no defaults and are never shown
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -22,6 +23,8 @@ from ugpp_bridge.errors import ConfigurationError, InvalidInputError
 PREFIX = "UGPP_BRIDGE_"
 AUTH_MODES = ("token", "wsse", "none")
 MIN_INBOUND_PASSWORD = 12  # SPEC §9
+ENVIRONMENTS = ("pruebas", "produccion")
+EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+")
 MIN_SESSION_SECRET = 32
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -71,6 +74,11 @@ class Settings:
     connection_limit: int = 200
     channel_timeout_seconds: int = 30
     trusted_proxy: str | None = None
+    # The officer's desk (SPEC §9):
+    require_approval: bool = True
+    environment: str = "pruebas"  # pruebas | produccion
+    smtp_url: str | None = field(default=None, repr=False)
+    alert_emails: tuple[str, ...] = ()
 
     @property
     def paso1_public_url(self) -> str:
@@ -170,6 +178,30 @@ def _url(value: object) -> str:
     return text
 
 
+def _environment(value: object) -> str:
+    text = str(value).strip().lower().replace("ó", "o")
+    if text not in ENVIRONMENTS:
+        raise ValueError("use pruebas or produccion.")
+    return text
+
+
+def _emails(value: object) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    found = tuple(str(item).strip() for item in items if str(item).strip())
+    for address in found:
+        if not EMAIL.fullmatch(address):
+            raise ValueError(f"{address!r} is not an e-mail address.")
+    return found
+
+
+def _smtp(value: object) -> str:
+    text = str(value).strip()
+    if not text.startswith(("smtp://", "smtps://", "smtp+starttls://")):
+        raise ValueError("write it like smtp://host:25, smtps://user:pass@host:465 or "
+                         "smtp+starttls://user:pass@host:587.")  # fmt: skip
+    return text
+
+
 def _auth(value: object) -> str:
     text = str(value).strip().lower()
     if text not in AUTH_MODES:
@@ -214,4 +246,8 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "lock_timeout_seconds": _bounded_int(1, 600),
     "connection_limit": _bounded_int(10, 100_000),
     "channel_timeout_seconds": _bounded_int(1, 3_600),
+    "require_approval": _bool,
+    "environment": _environment,
+    "smtp_url": _smtp,
+    "alert_emails": _emails,
 }

@@ -18,6 +18,7 @@ One root, so that an entrypoint can tell our own, expected failures (shown to th
     │   │                           idSolicitud (``radicado:`` / ``solicitud:`` picks one)
     │   ├── ConflictingRequestError the same idSolicitud arrived with different content
     │   ├── WorkInProgressError     another process holds the request's work lease
+    │   ├── ApprovalRefusedError    not an officer, the officer's own build, or no reason given
     │   ├── UserExistsError         a dashboard account with that name already exists
     │   └── StoreUnavailableError   the state database cannot be reached or written
     ├── RemoteError                 a SOAP service we call failed
@@ -167,6 +168,15 @@ class WorkInProgressError(StateError):
             f"{filing_number} is being worked on by {owner} (lease until {until}); wait for it "
             "to finish, or for the lease to expire if that process died, then try again."
         )
+
+
+class ApprovalRefusedError(StateError):
+    """An approval or a return that the four-eyes rule refuses; ``reason``: ``not_officer``,
+    ``own_build`` or ``no_reason``. Nothing was written."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class UserExistsError(StateError):

@@ -39,6 +39,7 @@ def environment(tmp_path: Path, db_url: str) -> Iterator[dict[str, str]]:
         "UGPP_BRIDGE_UGPP_PASSWORD": "bridge-secret",
         "UGPP_BRIDGE_UGPP_CLIENT_ID": "ugpp-bridge",
         "UGPP_BRIDGE_SEND_BACKOFF_SECONDS": "0",
+        "UGPP_BRIDGE_REQUIRE_APPROVAL": "false",
     }
     log = (tmp_path / "sim.log").open("wb")
     simulator = subprocess.Popen(
@@ -140,7 +141,7 @@ def test_evidence_bundles_everything_under_a_manifest(
     assert "request.sent" in [e["accion"] for e in audit["entradas"]]
     shown = runner.invoke(main, ["show", "UGPP-2026-000451"], env=environment)
     assert shown.exit_code == 0, shown.output
-    assert "state Enviada" in shown.output and "response time mean" in shown.output
+    assert "state Entregada" in shown.output and "response time mean" in shown.output
     assert "Acuse recibido" in shown.output
     assert "UGPP-R-000003" in shown.output
 
@@ -153,7 +154,7 @@ def test_requests_deadlines_and_confirm(environment: dict[str, str]) -> None:
     assert (
         filing in listed.output
         and "2026-12-07" in listed.output
-        and "Lista para enviar" in listed.output
+        and "Aprobada, por enviar" in listed.output
     )
     due = runner.invoke(main, ["deadlines"], env=environment)
     assert due.exit_code == 0 and filing in due.output
@@ -195,7 +196,8 @@ def test_send_exits_with_the_code_of_how_it_ended_and_says_why_in_spanish(
            "UGPP_BRIDGE_LOTE_MAX_RECORDS": "4", "UGPP_BRIDGE_UGPP_ENDPOINT": f"{base}/ugpp/reporte",
            "UGPP_BRIDGE_UGPP_TOKEN_URL": f"{base}/ugpp/token", "UGPP_BRIDGE_UGPP_USERNAME": "bridge",
            "UGPP_BRIDGE_UGPP_PASSWORD": "bridge-secret", "UGPP_BRIDGE_UGPP_CLIENT_ID": "ugpp-bridge",
-           "UGPP_BRIDGE_SEND_BACKOFF_SECONDS": "0", "UGPP_BRIDGE_SEND_MAX_ATTEMPTS": "2"}  # fmt: skip
+           "UGPP_BRIDGE_SEND_BACKOFF_SECONDS": "0", "UGPP_BRIDGE_REQUIRE_APPROVAL": "false",
+           "UGPP_BRIDGE_SEND_MAX_ATTEMPTS": "2"}  # fmt: skip
     try:
         runner = CliRunner()
         filing = prepare(runner, env)

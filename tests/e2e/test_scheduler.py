@@ -72,6 +72,7 @@ def bench(tmp_path: Path, state_url: str) -> Iterator[Bench]:
         "UGPP_BRIDGE_UGPP_PASSWORD": "bridge-secret",
         "UGPP_BRIDGE_UGPP_CLIENT_ID": "ugpp-bridge",
         "UGPP_BRIDGE_SEND_BACKOFF_SECONDS": "0",
+        "UGPP_BRIDGE_REQUIRE_APPROVAL": "false",
         "UGPP_BRIDGE_SWEEP_SECONDS": "1",
         "UGPP_BRIDGE_LEASE_SECONDS": "2",
     }

@@ -72,7 +72,7 @@ def filing(stores: StateStores, tmp_path: Path) -> str:
     received = GOLDEN_RECEIVED_AT
     source = SqlAlchemyReportSource(writer.engine)
     build_request(key_of(stores, number), requests=stores.requests, lotes=stores.lotes, source=source, writer=LxmlLoteWriter(),
-                  options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4), clock=lambda: received)  # fmt: skip
+                  options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4, require_approval=False), clock=lambda: received)  # fmt: skip
     writer.close()
     return number
 
@@ -294,10 +294,10 @@ def test_a_rebuild_after_new_source_data_is_a_correction_with_its_diff(
             "UPDATE transactions SET amount = 1600000.50 WHERE account_id = 'A1' AND booked_on = '2025-01-05'"
         )
     rebuilt = build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=SqlAlchemyReportSource(bank.engine),
-                            writer=LxmlLoteWriter(), options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4),
+                            writer=LxmlLoteWriter(), options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4, require_approval=False),
                             clock=lambda: datetime.now(UTC))  # fmt: skip
     bank.close()
-    assert (rebuilt.state, rebuilt.generation) == (RequestState.BUILT, 2)
+    assert (rebuilt.state, rebuilt.generation) == (RequestState.APPROVED, 2)
     corrections = stores.lotes.lotes(key_of(stores, filing))
     assert [lote.submission_type.value for lote in corrections] == ["CORRECCION"] * 3
     assert [lote.corrects_submission_id for lote in corrections] == [

@@ -20,6 +20,7 @@ from ugpp_bridge.domain.filing import (
     Attempt,
     AttemptOutcome,
     Correction,
+    Decision,
     LoteDraft,
     ReceiptStatus,
     SubmissionType,
@@ -169,6 +170,10 @@ def test_an_unknown_request_is_named_in_the_error(stores: StateStores) -> None:
 
 def test_the_lifecycle_runs_from_received_to_confirmed(stores: StateStores) -> None:
     filing = built(stores)
+    approved = stores.requests.decide(
+        key_of(stores, filing), Decision.APPROVED, at=T0, actor="web:oficial1"
+    )
+    assert approved.state is RequestState.APPROVED
     for target in (RequestState.SENDING, RequestState.SENT):
         stores.requests.transition(key_of(stores, filing), target, at=T0, actor="operador1")
     done = stores.requests.transition(
@@ -181,10 +186,14 @@ def test_the_lifecycle_runs_from_received_to_confirmed(stores: StateStores) -> N
     assert (done.state, done.confirmation, done.confirmed_at, done.generation) == (
         RequestState.CONFIRMED, "UGPP-R-778812", T0, 1,
     )  # fmt: skip
+    (decision,) = stores.requests.approvals(key_of(stores, filing))
+    assert (decision.decision, decision.actor, decision.generation) == (
+        Decision.APPROVED, "web:oficial1", 1,
+    )  # fmt: skip
     actions = [entry.action for entry in stores.requests.audit_trail(filing)]
     assert actions == [
         "request.received", "request.building", "lote.stored", "lote.stored", "request.built",
-        "request.sending", "request.sent", "request.confirmed",
+        "request.approved", "request.sending", "request.sent", "request.confirmed",
     ]  # fmt: skip
 
 

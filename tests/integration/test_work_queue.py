@@ -19,6 +19,7 @@ from ugpp_bridge.domain.alerts import DeadlineAlert
 from ugpp_bridge.domain.filing import (
     Attempt,
     AttemptOutcome,
+    Decision,
     RequestKey,
     StoredRequest,
     submission_id,
@@ -81,6 +82,10 @@ def test_a_parked_send_is_not_due_before_its_retry_time(stores: StateStores) -> 
     filing = register(stores, "UGPP-1")
     stores.requests.start_build(key_of(stores, filing), at=T0, actor="test")
     stores.lotes.store_lotes(key_of(stores, filing), drafts(filing), at=T0, actor="test")
+    assert (
+        stores.work.claim_next(WorkKind.SEND, owner="a", now=T0, lease=LEASE) is None
+    )  # unapproved
+    stores.requests.decide(key_of(stores, filing), Decision.APPROVED, at=T0, actor="web:oficial")
     claim = stores.work.claim_next(WorkKind.SEND, owner="a", now=T0, lease=LEASE)
     assert claim is not None
     stores.work.release(claim, retry_at=T0 + timedelta(minutes=30))
@@ -157,7 +162,7 @@ def fake_build(stores: StateStores, clock: Clock):  # type: ignore[no-untyped-de
         started = stores.requests.start_build(key, at=clock(), actor=actor)
         stores.lotes.store_lotes(key, drafts(started.filing_number, started.generation),
                                  at=clock(), actor=actor)  # fmt: skip
-        return stores.requests.get(key)
+        return stores.requests.decide(key, Decision.APPROVED, at=clock(), actor="web:oficial")
 
     return build
 
@@ -170,7 +175,7 @@ def test_the_build_sweep_builds_received_requests_and_restarts_an_interrupted_bu
     stores.requests.start_build(key_of(stores, interrupted), at=T0, actor="a-process-that-died")
     done = build_due(context(stores, clock, build=fake_build(stores, clock)))
     assert sorted(done) == sorted([fresh, interrupted])
-    assert {stores.requests.find(f).state for f in done} == {RequestState.BUILT}
+    assert {stores.requests.find(f).state for f in done} == {RequestState.APPROVED}
     trail = [(e.action, e.details.get("error")) for e in stores.requests.audit_trail(interrupted)]
     assert ("request.build_failed", INTERRUPTED) in trail
     assert build_due(context(stores, clock, build=fake_build(stores, clock))) == []
@@ -199,7 +204,7 @@ def test_the_send_sweep_parks_an_unfinished_send_until_its_retry_time(stores: St
 
     def parked(key: RequestKey) -> StoredRequest:
         calls.append(stores.requests.get(key).filing_number)
-        if stores.requests.get(key).state is RequestState.BUILT:
+        if stores.requests.get(key).state is RequestState.APPROVED:
             stores.requests.transition(key, RequestState.SENDING, at=clock(), actor="t")
         return stores.requests.get(key)
 
@@ -285,7 +290,7 @@ def test_the_metrics_counts_come_from_the_database(stores: StateStores) -> None:
             actor="test",
         )
     counts = SqlAlchemyMetricsReader(stores.requests.engine).counts([0.1, 1.0, 60.0])
-    assert counts.requests_by_state == {"built": 1, "received": 1}
+    assert counts.requests_by_state == {"approved": 1, "received": 1}
     assert counts.lotes_by_state == {"stored": 2}
     assert counts.attempts_by_outcome == {"timeout": 1, "acknowledged": 1}
     assert counts.duration_buckets == [(0.1, 1), (1.0, 1), (60.0, 2)]

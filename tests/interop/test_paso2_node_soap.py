@@ -80,7 +80,7 @@ def filing(stores: StateStores, tmp_path: Path) -> str:
     number = register_golden_request(stores)
     build_request(key_of(stores, number), requests=stores.requests, lotes=stores.lotes,
                   source=SqlAlchemyReportSource(bank.engine), writer=LxmlLoteWriter(),
-                  options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 1, 4),
+                  options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 1, 4, require_approval=False),
                   clock=lambda: GOLDEN_RECEIVED_AT)  # fmt: skip
     bank.close()
     return number

@@ -10,8 +10,10 @@ from pathlib import Path
 from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
 from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
+    Approval,
     Attempt,
     Correction,
+    Decision,
     Exchange,
     LoteContext,
     LoteDraft,
@@ -47,6 +49,7 @@ class FakeRequestStore(RequestStore):
         self.requests: dict[RequestKey, StoredRequest] = {}
         self.actions: list[tuple[str, str]] = []  # (filing number, action)
         self.progress: list[int] = []
+        self.decisions: list[Approval] = []
 
     def register(
         self, request: FinancialInfoRequest, *, received_at: datetime, due_date: date, actor: str,
@@ -104,7 +107,9 @@ class FakeRequestStore(RequestStore):
 
     def start_build(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
         stored = self.transition(key, RequestState.BUILDING, at=at, actor=actor)
-        self.requests[key] = replace(stored, generation=stored.generation + 1, generated_at=at)
+        self.requests[key] = replace(
+            stored, generation=stored.generation + 1, generated_at=at, built_by=actor
+        )
         return self.requests[key]
 
     def record_progress(self, key: RequestKey, persons_done: int, *, at: datetime) -> None:
@@ -113,6 +118,16 @@ class FakeRequestStore(RequestStore):
 
     def record_error(self, key: RequestKey, error: str | None, *, at: datetime) -> None:
         self.requests[key] = replace(self.get(key), last_error=error)
+
+    def decide(self, key: RequestKey, decision: Decision, *, at: datetime, actor: str,
+               reason: str | None = None) -> StoredRequest:  # fmt: skip
+        target = RequestState.APPROVED if decision is Decision.APPROVED else RequestState.RETURNED
+        stored = self.transition(key, target, at=at, actor=actor, reason=reason)
+        self.decisions.append(Approval(stored.generation, decision, actor, at, reason))
+        return stored
+
+    def approvals(self, key: RequestKey) -> list[Approval]:
+        return list(self.decisions)
 
     def hold(self, key: RequestKey, reason: str, *, at: datetime, actor: str) -> StoredRequest:
         self.requests[key] = replace(self.get(key), held_reason=reason, last_error=reason)

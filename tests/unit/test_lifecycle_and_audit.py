@@ -33,8 +33,12 @@ ALLOWED = {
     (R.BUILDING, R.BUILT),
     (R.BUILDING, R.BUILD_FAILED),
     (R.BUILD_FAILED, R.BUILDING),
-    (R.BUILT, R.SENDING),
+    (R.BUILT, R.APPROVED),  # an officer approves (SPEC §9)
+    (R.BUILT, R.RETURNED),  # or returns it with a reason
     (R.BUILT, R.BUILDING),
+    (R.APPROVED, R.SENDING),  # only an approved build is sent
+    (R.APPROVED, R.BUILDING),
+    (R.RETURNED, R.BUILDING),
     (R.SENDING, R.SENT),
     (R.SENDING, R.REJECTED),
     (R.SENT, R.CONFIRMED),

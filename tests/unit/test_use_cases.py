@@ -11,26 +11,30 @@ import pytest
 from tests.unit.builders import ANA, BETO, account, balance, event, move, payment, title
 from tests.unit.fakes import FakeLoteStore, FakeLoteWriter, FakeReportSource, FakeRequestStore
 from ugpp_bridge.domain.codes import InformationType, TitleEventKind
-from ugpp_bridge.domain.filing import ReceiptStatus
+from ugpp_bridge.domain.filing import Decision, ReceiptStatus
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.periods import Period
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
+from ugpp_bridge.domain.users import Role, User
 from ugpp_bridge.errors import (
+    ApprovalRefusedError,
     ConflictingRequestError,
+    IllegalTransitionError,
     InvalidRequestError,
     RequestTooLargeError,
     SourceDataError,
     SourceProblem,
     WrongOperatorError,
 )
+from ugpp_bridge.service.approval import approve_build, return_build
 from ugpp_bridge.service.build import BuildOptions, build_request, preview_lotes
 from ugpp_bridge.service.register import ReceptionPolicy, receive_request
 
 NOW = datetime(2026, 11, 5, 14, 0, tzinfo=UTC)
 POLICY = ReceptionPolicy(operator_nit="800197268", term_starts_next_day=False, max_persons=3)
-OPTIONS = BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4)
+OPTIONS = BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4, require_approval=True)
 REQUEST = FinancialInfoRequest(
     "SOL-9", "800197268", date(2026, 11, 2), date(2026, 11, 5), frozenset(InformationType),
     (Period(2025, 1), Period(2025, 2)), (ANA, BETO, PersonId("RC", "77")),
@@ -181,3 +185,74 @@ def test_the_overview_estimates_exposure_from_delivery_or_today() -> None:
         requests, lotes, today=date(2026, 12, 4), holidays=set(), uvt_values={2026: 52_374}
     )
     assert (on_time.business_days_left, on_time.exposure.is_late) == (1, False)
+
+
+def built_by(actor: str, require_approval: bool = True):  # type: ignore[no-untyped-def]
+    requests = FakeRequestStore()
+    lotes = FakeLoteStore(requests)
+    key = requests.find(receive(requests).filing_number).key
+    options = replace(OPTIONS, require_approval=require_approval)
+    build_request(key, requests=requests, lotes=lotes, source=FakeReportSource(DATA),
+                  writer=FakeLoteWriter(), options=options, clock=lambda: NOW, actor=actor)  # fmt: skip
+    return requests, key
+
+
+ANA_OFFICER, BETO_OFFICER = User("ana", Role.OFFICER), User("beto", Role.OFFICER)
+
+
+def test_a_build_waits_for_an_officer_who_approves_it() -> None:
+    requests, key = built_by("system")
+    assert requests.get(key).state is RequestState.BUILT  # «Por aprobar»
+    done = approve_build(
+        key, requests=requests, officer=ANA_OFFICER, channel="web", clock=lambda: NOW
+    )
+    assert done.state is RequestState.APPROVED
+    assert [(d.decision, d.actor, d.generation) for d in requests.approvals(key)] == [
+        (Decision.APPROVED, "web:ana", 1)
+    ]
+
+
+@pytest.mark.parametrize("asked_by", ["web:ana", "cli:ana"])
+def test_the_officer_who_asked_for_a_build_cannot_approve_it(asked_by: str) -> None:
+    requests, key = built_by(asked_by)
+    with pytest.raises(ApprovalRefusedError, match="four eyes"):
+        approve_build(key, requests=requests, officer=ANA_OFFICER, channel="web", clock=lambda: NOW)
+    assert requests.get(key).state is RequestState.BUILT and requests.approvals(key) == []
+    approve_build(key, requests=requests, officer=BETO_OFFICER, channel="cli", clock=lambda: NOW)
+    assert requests.get(key).state is RequestState.APPROVED
+
+
+@pytest.mark.parametrize("role", [Role.OPERATOR, Role.VIEWER])
+def test_only_an_officer_approves_or_returns(role: Role) -> None:
+    requests, key = built_by("system")
+    with pytest.raises(ApprovalRefusedError, match="not an officer"):
+        approve_build(
+            key, requests=requests, officer=User("op", role), channel="web", clock=lambda: NOW
+        )
+    with pytest.raises(ApprovalRefusedError, match="not an officer"):
+        return_build(
+            key, "no", requests=requests, officer=User("op", role), channel="web", clock=lambda: NOW
+        )
+
+
+def test_a_returned_build_keeps_its_reason_and_awaits_a_rebuild() -> None:
+    requests, key = built_by("system")
+    with pytest.raises(ApprovalRefusedError):
+        return_build(
+            key, "   ", requests=requests, officer=ANA_OFFICER, channel="web", clock=lambda: NOW
+        )
+    done = return_build(key, "Faltan las cuentas AFC", requests=requests, officer=ANA_OFFICER,
+                        channel="web", clock=lambda: NOW)  # fmt: skip
+    assert done.state is RequestState.RETURNED
+    assert requests.approvals(key)[-1].reason == "Faltan las cuentas AFC"
+    with pytest.raises(IllegalTransitionError):  # nothing to approve until it is rebuilt
+        approve_build(
+            key, requests=requests, officer=BETO_OFFICER, channel="web", clock=lambda: NOW
+        )
+
+
+def test_without_required_approval_a_build_approves_itself_and_says_so() -> None:
+    requests, key = built_by("worker:h:1:x", require_approval=False)
+    assert requests.get(key).state is RequestState.APPROVED
+    (decision,) = requests.approvals(key)
+    assert decision.actor == "worker:h:1:x" and "no requerida" in (decision.reason or "")

@@ -62,6 +62,7 @@ def request_from_rows(
         confirmation=row["confirmation"],
         confirmed_at=row["confirmed_at"],
         held_reason=row["held_reason"],
+        built_by=row["built_by"],
     )
 
 

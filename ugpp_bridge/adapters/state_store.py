@@ -19,6 +19,8 @@ from ugpp_bridge.adapters.state_rows import insert_sequence_row, summary_from_ro
 from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
 from ugpp_bridge.domain.filing import (
     BOGOTA,
+    Approval,
+    Decision,
     Receipt,
     ReceiptStatus,
     RequestKey,
@@ -216,6 +218,7 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
                 "generated_at": at,
                 "persons_done": 0,
                 "last_error": None,
+                "built_by": actor,
             }
             self._move(connection, row, RequestState.BUILDING, at=at, actor=actor, values=values)
             return self._load(connection, self._row(connection, key))
@@ -235,6 +238,36 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
                 .where(t.requests.c.id == key)
                 .values(last_error=error, updated_at=at)
             )
+
+    def decide(
+        self,
+        key: RequestKey,
+        decision: Decision,
+        *,
+        at: datetime,
+        actor: str,
+        reason: str | None = None,
+    ) -> StoredRequest:
+        target = RequestState.APPROVED if decision is Decision.APPROVED else RequestState.RETURNED
+        with self._tx() as connection:
+            row = self._row(connection, key, lock=True)
+            self._move(connection, row, target, at=at, actor=actor, reason=reason)
+            connection.execute(
+                t.approvals.insert().values(
+                    request_pk=key, generation=row["generation"], decision=decision.value,
+                    actor=actor, at=at, reason=reason,
+                )
+            )  # fmt: skip
+            return self._load(connection, self._row(connection, key))
+
+    def approvals(self, key: RequestKey) -> list[Approval]:
+        a = t.approvals
+        query = select(a).where(a.c.request_pk == key).order_by(a.c.at, a.c.id)
+        with self._read() as connection:
+            return [
+                Approval(r["generation"], Decision(r["decision"]), r["actor"], r["at"], r["reason"])
+                for r in connection.execute(query).mappings()
+            ]
 
     def hold(self, key: RequestKey, reason: str, *, at: datetime, actor: str) -> StoredRequest:
         with self._tx() as connection:

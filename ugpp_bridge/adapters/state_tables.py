@@ -97,6 +97,8 @@ requests = Table(
     Column("next_attempt_at", UtcDateTime, nullable=True),
     # Why the request waits for an operator (credentials refused): the scheduler skips it.
     Column("held_reason", Text, nullable=True),
+    # Who asked for the current build (four eyes: they cannot approve it).
+    Column("built_by", String(120), nullable=True),
     _enum_check("state", [state.value for state in RequestState]),
 )
 
@@ -206,6 +208,9 @@ deadline_alerts = Table(
     Column("webhook_attempts", Integer, nullable=False, default=0),
     Column("webhook_delivered_at", UtcDateTime, nullable=True),
     Column("webhook_error", Text, nullable=True),
+    Column("email_attempts", Integer, nullable=False, default=0),
+    Column("email_delivered_at", UtcDateTime, nullable=True),
+    Column("email_error", Text, nullable=True),
     UniqueConstraint("request_pk", "threshold", "due_date", name="uq_deadline_alerts_once"),
 )
 
@@ -218,7 +223,8 @@ dashboard_users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    CheckConstraint("role IN ('viewer', 'operator')", name="role_valid"),
+    Column("disabled_at", UtcDateTime, nullable=True),
+    CheckConstraint("role IN ('viewer', 'operator', 'officer')", name="role_valid"),
 )
 
 audit_head = Table(
@@ -268,4 +274,27 @@ dashboard_sessions = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("address", String(64), nullable=True),
+)
+
+
+# -- The officer's desk (SPEC §9): migration 0005 -------------------------------------------
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_pk", ForeignKey("requests.id"), nullable=False, index=True),
+    Column("generation", Integer, nullable=False),
+    Column("decision", String(10), nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=True),
+    CheckConstraint("decision IN ('approved', 'returned')", name="decision_valid"),
+)
+
+scheduler_heartbeats = Table(
+    "scheduler_heartbeats",
+    metadata,
+    Column("owner", String(120), primary_key=True),
+    Column("beat_at", UtcDateTime, nullable=False),
 )

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import RowMapping, delete, select
 from sqlalchemy import update as sql_update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -38,11 +38,7 @@ class SqlAlchemyUserStore(SqlAlchemyStateBase, UserStore):
     def add(self, name: str, role: Role, password: str, *, at: datetime, actor: str,
             update: bool = False) -> User:  # fmt: skip
         name = _checked_name(name)
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidInputError(
-                f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
-                field="password",
-            )
+        _check_password(password)
         digest = generate_password_hash(password)
         with self._tx() as connection:
             exists = connection.execute(select(U.c.id).where(U.c.name == name)).first()
@@ -68,17 +64,50 @@ class SqlAlchemyUserStore(SqlAlchemyStateBase, UserStore):
     def authenticate(self, name: str, password: str) -> User | None:
         with self._read() as connection:
             row = connection.execute(select(U).where(U.c.name == name)).mappings().first()
-        if row is None:
-            check_password_hash(_dummy_hash(), password)
+        if row is None or row["disabled_at"] is not None:
+            check_password_hash(_dummy_hash(), password)  # the same time whatever the reason
             return None
         if not check_password_hash(row["password_hash"], password):
             return None
-        return User(row["name"], Role(row["role"]))
+        return _user(row)
 
     def get(self, name: str) -> User | None:
         with self._read() as connection:
             row = connection.execute(select(U).where(U.c.name == name)).mappings().first()
-        return None if row is None else User(row["name"], Role(row["role"]))
+        return None if row is None else _user(row)
+
+    def list_users(self) -> list[User]:
+        with self._read() as connection:
+            rows = connection.execute(select(U).order_by(U.c.name)).mappings().all()
+        return [_user(row) for row in rows]
+
+    def set_password(self, name: str, password: str, *, at: datetime, actor: str) -> User:
+        _check_password(password)
+        return self._change(name, {"password_hash": generate_password_hash(password)}, at,
+                            actor, "user.password_changed")  # fmt: skip
+
+    def disable(self, name: str, *, at: datetime, actor: str) -> User:
+        return self._change(name, {"disabled_at": at}, at, actor, "user.disabled")
+
+    def _change(
+        self, name: str, values: dict[str, object], at: datetime, actor: str, action: str
+    ) -> User:
+        with self._tx() as connection:
+            row = connection.execute(select(U).where(U.c.name == name)).mappings().first()
+            if row is None:
+                raise InvalidInputError(
+                    f"There is no dashboard account named {name!r}; see `ugpp-bridge user list`.",
+                    field="name",
+                )
+            connection.execute(
+                sql_update(U).where(U.c.id == row["id"]).values(updated_at=at, **values)
+            )
+            # Its sessions end now: a copied cookie, or a forgotten browser, opens nothing.
+            connection.execute(delete(S).where(S.c.user_id == row["id"]))
+            append_audit(connection, at=at, actor=actor, action=action, filing_number=None,
+                         details={"name": name})  # fmt: skip
+            row = connection.execute(select(U).where(U.c.id == row["id"])).mappings().one()
+        return _user(row)
 
     # -- sessions: the cookie carries a random token; the server can end it -----------------
 
@@ -99,13 +128,15 @@ class SqlAlchemyUserStore(SqlAlchemyStateBase, UserStore):
 
     def session_user(self, token: str, *, now: datetime) -> User | None:
         query = (
-            select(U.c.name, U.c.role)
+            select(U)
             .join(S, S.c.user_id == U.c.id)
-            .where(S.c.token_hash == _hashed(token), S.c.expires_at > now)
+            .where(
+                S.c.token_hash == _hashed(token), S.c.expires_at > now, U.c.disabled_at.is_(None)
+            )
         )
         with self._read() as connection:
-            row = connection.execute(query).first()
-        return None if row is None else User(row[0], Role(row[1]))
+            row = connection.execute(query).mappings().first()
+        return None if row is None else _user(row)
 
     def close_session(self, token: str) -> None:
         with self._tx() as connection:
@@ -116,10 +147,24 @@ def _hashed(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _user(row: RowMapping) -> User:
+    return User(row["name"], Role(row["role"]), row["disabled_at"] is not None)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInputError(
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+            field="password",
+        )
+
+
 def _checked_name(name: str) -> str:
     name = name.strip()
-    if not name or len(name) > 80 or any(ch.isspace() for ch in name):
+    if not name or len(name) > 80 or any(ch.isspace() or ch == ":" for ch in name):
         raise InvalidInputError(
-            "An account name is 1 to 80 characters without spaces.", field="name", value=name
+            "An account name is 1 to 80 characters without spaces or colons.",
+            field="name",
+            value=name,
         )
     return name

@@ -134,6 +134,25 @@ class StoredRequest:
     confirmation: str | None = None
     confirmed_at: datetime | None = None
     held_reason: str | None = None  # waiting for an operator (credentials refused)
+    built_by: str | None = None  # who asked for the current build (four eyes)
+
+
+class Decision(StrEnum):
+    """An officer's decision on a build (SPEC §9, approval)."""
+
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
+@dataclass(frozen=True)
+class Approval:
+    """Who approved or returned which build of a request, when, and why."""
+
+    generation: int
+    decision: Decision
+    actor: str
+    at: datetime
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

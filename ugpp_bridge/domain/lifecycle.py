@@ -1,10 +1,13 @@
-"""The lifecycle of a request and of its lotes (SPEC §5), as state machines.
+"""The lifecycle of a request and of its lotes (SPEC §5, §9), as state machines.
 
-``received → building → built → sending → sent → confirmed``, with ``build_failed`` (a source
-problem: rebuild once fixed) and ``rejected`` (UGPP answered a Client fault: fix and resend).
-A rebuild after new source data (a correction) may start from ``built``, ``sent``,
-``rejected`` or ``confirmed``. Transport failures never move a request backwards: it stays in
-``sending`` until every lote is acknowledged or an operator acts.
+``received → building → built → approved → sending → sent → confirmed``, with
+``build_failed`` (a source problem: rebuild once fixed), ``returned`` (an officer sent the
+build back with a reason: rebuild) and ``rejected`` (UGPP answered a Client fault). Only an
+approved build is sent: with ``UGPP_BRIDGE_REQUIRE_APPROVAL=false`` the build approves itself,
+audited as such. A rebuild after new source data (a correction) may start from ``built``,
+``approved``, ``sent``, ``rejected`` or ``confirmed``, and needs a new approval. Transport
+failures never move a request backwards: it stays in ``sending`` until every lote is
+acknowledged or an operator acts.
 
 An illegal transition raises ``IllegalTransitionError``; nothing is ever written silently.
 """
@@ -21,6 +24,8 @@ class RequestState(StrEnum):
     BUILDING = "building"
     BUILT = "built"
     BUILD_FAILED = "build_failed"
+    APPROVED = "approved"
+    RETURNED = "returned"
     SENDING = "sending"
     SENT = "sent"
     CONFIRMED = "confirmed"
@@ -31,7 +36,11 @@ _REQUEST_TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
     RequestState.RECEIVED: frozenset({RequestState.BUILDING}),
     RequestState.BUILDING: frozenset({RequestState.BUILT, RequestState.BUILD_FAILED}),
     RequestState.BUILD_FAILED: frozenset({RequestState.BUILDING}),
-    RequestState.BUILT: frozenset({RequestState.SENDING, RequestState.BUILDING}),
+    RequestState.BUILT: frozenset(
+        {RequestState.APPROVED, RequestState.RETURNED, RequestState.BUILDING}
+    ),
+    RequestState.APPROVED: frozenset({RequestState.SENDING, RequestState.BUILDING}),
+    RequestState.RETURNED: frozenset({RequestState.BUILDING}),
     RequestState.SENDING: frozenset({RequestState.SENT, RequestState.REJECTED}),
     RequestState.SENT: frozenset(
         {RequestState.CONFIRMED, RequestState.SENDING, RequestState.BUILDING}

@@ -1,7 +1,7 @@
 """Work on a request that one process at a time may do, and the lease that says who does it.
 
 A build (``received``, or ``building`` left behind by a process that died) and a send
-(``built``, or ``sending`` — interrupted, or parked until its next attempt is due) are claimed
+(``approved``, or ``sending`` — interrupted, or parked until its next attempt is due) are claimed
 with a lease: the owner renews it while it works; when the owner dies the lease runs out and
 another process takes the work over. ``build_failed`` and ``rejected`` wait for an operator.
 """
@@ -23,7 +23,7 @@ class WorkKind(StrEnum):
 
 DUE_STATES: dict[WorkKind, frozenset[RequestState]] = {
     WorkKind.BUILD: frozenset({RequestState.RECEIVED, RequestState.BUILDING}),
-    WorkKind.SEND: frozenset({RequestState.BUILT, RequestState.SENDING}),
+    WorkKind.SEND: frozenset({RequestState.APPROVED, RequestState.SENDING}),
 }
 
 

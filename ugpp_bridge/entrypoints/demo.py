@@ -153,6 +153,7 @@ def _job(
         settings.operator_name or DEMO_OPERATOR_NAME,
         settings.lote_max_records,
         settings.account_number_digits,
+        require_approval=settings.require_approval,
     )
     try:
         with view.progress_counter(console, "Building lotes", len(persons)) as progress:
@@ -198,6 +199,7 @@ def _demo_settings(settings: Settings, state_url: str, source_url: str) -> Setti
         ugpp_password=secrets.token_urlsafe(12),
         ugpp_client_id="ugpp-bridge",
         send_backoff_seconds=0,
+        require_approval=False,  # the demo runs through; an officer approves real builds
         session_secret=secrets.token_urlsafe(32),
         sweep_seconds=5,
     )

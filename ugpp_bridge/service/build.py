@@ -20,6 +20,7 @@ from ugpp_bridge.domain.corrections import diff_records
 from ugpp_bridge.domain.filing import (
     CorrectedLotes,
     Correction,
+    Decision,
     LoteContext,
     LoteDraft,
     RequestKey,
@@ -50,12 +51,15 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """What the lote headers and sizes need from the settings."""
+    """What the lote headers and sizes need from the settings, and whether an officer must
+    approve a build before it is sent (``UGPP_BRIDGE_REQUIRE_APPROVAL``; when not, the build
+    approves itself and the audit trail says so)."""
 
     operator_nit: str
     operator_name: str
     lote_max_records: int
     account_number_digits: int
+    require_approval: bool = True
 
 
 def build_request(
@@ -109,6 +113,11 @@ def build_request(
         requests.transition(key, RequestState.BUILD_FAILED, at=clock(), actor=actor, error=str(exc))
         raise
     logger.info("Built request %s into %d lote(s)", filing, count)
+    if not options.require_approval:
+        return requests.decide(
+            key, Decision.APPROVED, at=clock(), actor=actor,
+            reason="aprobación no requerida (UGPP_BRIDGE_REQUIRE_APPROVAL=false)",
+        )  # fmt: skip
     return requests.get(key)
 
 

@@ -12,8 +12,10 @@ from ugpp_bridge.domain.alerts import DeadlineAlert
 from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
 from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
+    Approval,
     Attempt,
     Correction,
+    Decision,
     Exchange,
     LoteContext,
     LoteDraft,
@@ -203,6 +205,23 @@ class RequestStore(abc.ABC):
         """The request's last error in plain words, without a change of state."""
 
     @abc.abstractmethod
+    def decide(
+        self,
+        key: RequestKey,
+        decision: Decision,
+        *,
+        at: datetime,
+        actor: str,
+        reason: str | None = None,
+    ) -> StoredRequest:
+        """An officer's decision on the current build: ``built → approved`` or ``→ returned``
+        (with the reason), kept with the generation it applies to; audited."""
+
+    @abc.abstractmethod
+    def approvals(self, key: RequestKey) -> list[Approval]:
+        """Every decision on every build of a request, oldest first."""
+
+    @abc.abstractmethod
     def hold(self, key: RequestKey, reason: str, *, at: datetime, actor: str) -> StoredRequest:
         """Park the request for an operator (credentials refused): the scheduler leaves it
         alone until ``release``; audited."""
@@ -359,6 +378,18 @@ class UserStore(abc.ABC):
     @abc.abstractmethod
     def get(self, name: str) -> User | None:
         """An account by name."""
+
+    @abc.abstractmethod
+    def list_users(self) -> list[User]:
+        """Every account, by name (disabled ones too)."""
+
+    @abc.abstractmethod
+    def set_password(self, name: str, password: str, *, at: datetime, actor: str) -> User:
+        """A new password; every session of the account ends; audited."""
+
+    @abc.abstractmethod
+    def disable(self, name: str, *, at: datetime, actor: str) -> User:
+        """The account can no longer log in; its sessions end; audited."""
 
     @abc.abstractmethod
     def open_session(

@@ -122,7 +122,8 @@ def _start(context: SendContext, key: RequestKey) -> StoredRequest:
     stored = context.requests.get(key)
     if stored.state is RequestState.SENDING:
         return stored  # a run that was interrupted, or parked: resume it
-    if stored.state not in (RequestState.BUILT, RequestState.SENT, RequestState.REJECTED):
+    if stored.state not in (RequestState.APPROVED, RequestState.SENT, RequestState.REJECTED):
+        # A build is sent once an officer approved it (SPEC §9); a sent or rejected one again.
         raise IllegalTransitionError("request", stored.state.value, RequestState.SENDING.value)
     return context.requests.transition(
         key, RequestState.SENDING, at=context.clock(), actor=context.actor
