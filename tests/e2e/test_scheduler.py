@@ -203,6 +203,10 @@ def test_serve_runs_the_scheduler_so_a_request_received_over_soap_is_built_and_s
     assert 'ugpp_bridge_requests{state="sent"} 1.0' in metrics
     assert 'ugpp_bridge_lotes{state="acknowledged"} 3.0' in metrics
     assert 'ugpp_bridge_send_attempts_total{outcome="acknowledged"} 3.0' in metrics
+    assert "ugpp_bridge_awaiting_approval_requests 0.0" in metrics
+    assert "ugpp_bridge_overdue_requests 0.0" in metrics
+    assert "ugpp_bridge_scheduler_last_heartbeat_timestamp_seconds" in metrics
+    assert "ugpp_bridge_exposure_estimate_cop" in metrics
     actors = {e.actor.split(":")[0] for e in bench.stores.requests.audit_trail("UB-2026-000001")}
     assert actors == {"ugpp", "serve"}, (
         actors

@@ -11,8 +11,9 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import key_of
+from tests.conftest import free_port, key_of
 from tests.integration.test_state_store import DUE, T0, drafts, solicitud
+from ugpp_bridge.adapters.mail import MailNotifier
 from ugpp_bridge.adapters.metrics_reader import SqlAlchemyMetricsReader
 from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.alerts import DeadlineAlert
@@ -230,8 +231,8 @@ def test_deadline_alerts_are_raised_once_at_the_tightest_threshold_and_reach_the
         delivered.append(alert)
 
     def sweep(today: date) -> list[DeadlineAlert]:
-        return raise_deadline_alerts(stores.requests, stores.alerts, today=today,
-                                     holidays=set(), clock=clock, notify=notify)  # fmt: skip
+        return raise_deadline_alerts(stores.requests, stores.alerts, today=today, holidays=set(),
+                                     clock=clock, channels={"webhook": notify})  # fmt: skip
 
     # 2026-12-02 (Wednesday): 3 business days left -> the 5-day alert only, not the 10-day one.
     (first,) = sweep(date(2026, 12, 2))
@@ -240,8 +241,50 @@ def test_deadline_alerts_are_raised_once_at_the_tightest_threshold_and_reach_the
     assert sweep(date(2026, 12, 2)) == [] and [a.threshold for a in delivered] == [5]
     assert [a.threshold for a in sweep(date(2026, 12, 4))] == [1]
     assert [a.threshold for a in sweep(date(2026, 12, 8))] == [0]
-    assert "venció hace 1 día(s) hábil(es)" in delivered[-1].message()
+    assert "vencida hace 1 día; vence el 07/12/2026" in delivered[-1].message()
     assert [e.action for e in stores.requests.audit_trail(open_)].count("deadline.alert") == 3
+    banner = stores.alerts.recent(T0 - timedelta(days=1))
+    assert [a.threshold for a in banner] == [0, 1, 5]  # newest first, for the desk
+
+
+def test_a_friday_deadline_alerts_as_overdue_over_the_weekend(stores: StateStores) -> None:
+    friday = register(stores, "UGPP-V", date(2026, 12, 4))
+    (alert,) = raise_deadline_alerts(stores.requests, stores.alerts, today=date(2026, 12, 6),
+                                     holidays=set(), clock=Clock())  # fmt: skip
+    assert (alert.filing_number, alert.threshold, alert.business_days_left) == (friday, 0, -2)
+    assert "vencida hace 2 días" in alert.message()
+
+
+def test_deadline_alerts_reach_the_compliance_team_by_e_mail(stores: StateStores) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received: list[object] = []
+
+    class Inbox(Message):  # type: ignore[misc]
+        def handle_message(self, message: object) -> None:
+            received.append(message)
+
+    port = free_port()
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        register(stores, "UGPP-1", date(2026, 12, 7))
+        mail = MailNotifier(f"smtp://127.0.0.1:{port}", ["cumplimiento@banco.example"],
+                            sender="ugpp-bridge@banco.example")  # fmt: skip
+        raise_deadline_alerts(stores.requests, stores.alerts, today=date(2026, 12, 4),
+                              holidays=set(), clock=Clock(), channels={"email": mail})  # fmt: skip
+    finally:
+        controller.stop()
+    (message,) = received
+    assert message["To"] == "cumplimiento@banco.example"  # type: ignore[index]
+    from email.header import decode_header, make_header
+
+    subject = str(make_header(decode_header(message["Subject"])))  # type: ignore[index]
+    assert subject == "[UGPP] Falta 1 día hábil: UB-2026-000001"  # encoded on the wire (RFC 2047)
+    body = message.get_payload(decode=True).decode()  # type: ignore[attr-defined]
+    assert "Solicitud UGPP-1 (radicado UB-2026-000001, Recibida): falta 1 día hábil" in body
+    assert stores.alerts.undelivered("email", 5) == []  # delivered: not sent again
 
 
 def test_dashboard_accounts_keep_a_hash_and_audit_no_secret(stores: StateStores) -> None:
@@ -295,3 +338,25 @@ def test_the_metrics_counts_come_from_the_database(stores: StateStores) -> None:
     assert counts.attempts_by_outcome == {"timeout": 1, "acknowledged": 1}
     assert counts.duration_buckets == [(0.1, 1), (1.0, 1), (60.0, 2)]
     assert (counts.duration_count, counts.duration_sum_seconds) == (2, 60.08)
+
+
+def test_a_rebuild_asked_for_in_the_dashboard_is_built_by_the_sweep_as_that_person_s(
+    stores: StateStores,
+) -> None:
+    clock = Clock()
+    filing = register(stores, "UGPP-1")
+    key = key_of(stores, filing)
+    fake_build(stores, clock)(key, "test")  # built and approved once
+    stores.requests.request_rebuild(key, at=T0, actor="web:ana")
+    claimed: list[str] = []
+
+    def build(key: RequestKey, actor: str) -> StoredRequest:
+        claimed.append(actor)
+        started = stores.requests.start_build(key, at=clock(), actor=actor)
+        stores.lotes.store_lotes(key, drafts(filing, started.generation), at=clock(), actor=actor)
+        return stores.requests.get(key)  # built: an officer other than ana must approve it
+
+    assert build_due(context(stores, clock, build=build)) == [filing]
+    assert claimed == ["web:ana"]
+    assert stores.requests.get(key).built_by == "web:ana"  # so ana cannot approve it
+    assert build_due(context(stores, clock, build=build)) == []  # asked once, built once

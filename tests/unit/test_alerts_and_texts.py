@@ -8,11 +8,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ugpp_bridge.domain.alerts import DeadlineAlert, alert_threshold
+from ugpp_bridge.domain.alerts import DeadlineAlert, alert_threshold, days_for_alerts
+from ugpp_bridge.domain.deadlines import DeadlineKind, DeadlineStatus, deadline_status
 from ugpp_bridge.domain.exposure import ExposureEstimate
 from ugpp_bridge.domain.filing import RequestKey, RequestSummary
+from ugpp_bridge.domain.labels import deadline_text, number, pesos
 from ugpp_bridge.domain.lifecycle import RequestState
-from ugpp_bridge.entrypoints.dashboard.texts import days_left, pesos, plain_error, urgency
+from ugpp_bridge.entrypoints.dashboard.texts import deadline_class, plain_error
 from ugpp_bridge.entrypoints.dashboard.timeline import timeline
 from ugpp_bridge.service.overview import RequestOverview
 
@@ -25,14 +27,55 @@ def test_the_tightest_threshold_reached_is_the_one_raised(days: int, threshold: 
     assert alert_threshold(days) == threshold
 
 
-def test_an_alert_names_the_request_not_a_person() -> None:
+@pytest.mark.parametrize(
+    ("left", "words"),
+    [(2, "faltan 2 días hábiles"), (1, "falta 1 día hábil"), (0, "vence hoy"),
+     (-3, "vencida hace 3 días")],
+)  # fmt: skip
+def test_an_alert_names_the_request_not_a_person_in_spanish(left: int, words: str) -> None:
     alert = DeadlineAlert(
-        "UB-2026-000001", "UGPP-1", "sending", date(2026, 12, 7), 2, 2, RequestKey(1)
+        "UB-2026-000001", "UGPP-1", "sending", date(2026, 12, 7), 2, left, RequestKey(1)
     )
     assert alert.message() == (
-        "Solicitud UGPP-1 (radicado UB-2026-000001, estado sending): vence en 2 día(s) hábil(es), "
-        "el 2026-12-07."
+        f"Solicitud UGPP-1 (radicado UB-2026-000001, Enviando): {words}; vence el 07/12/2026."
     )
+    assert alert.subject().startswith("[UGPP] ") and alert.subject().endswith("UB-2026-000001")
+
+
+HOLIDAYS = {date(2026, 12, 8)}  # Inmaculada Concepción, a Tuesday
+
+
+@pytest.mark.parametrize(
+    ("today", "delivered", "kind", "days", "text"),
+    [
+        (date(2026, 12, 1), None, DeadlineKind.AHEAD, 4, "Faltan 4 días hábiles"),
+        (date(2026, 12, 4), None, DeadlineKind.AHEAD, 1, "Falta 1 día hábil"),  # Friday
+        (date(2026, 12, 5), None, DeadlineKind.AHEAD, 1, "Falta 1 día hábil"),  # Saturday
+        (date(2026, 12, 7), None, DeadlineKind.TODAY, 0, "Vence hoy"),  # the day itself
+        (date(2026, 12, 8), None, DeadlineKind.OVERDUE, 1, "Vencida hace 1 día (vencía el 07/12/2026)"),
+        (date(2026, 12, 13), None, DeadlineKind.OVERDUE, 6, "Vencida hace 6 días (vencía el 07/12/2026)"),
+        (date(2027, 1, 1), date(2026, 12, 7), DeadlineKind.ON_TIME, 0, "Entregada a tiempo"),
+        (date(2027, 1, 1), date(2026, 12, 9), DeadlineKind.LATE, 2, "Entregada tarde (2 días)"),
+    ],
+)  # fmt: skip
+def test_the_deadline_in_words_on_a_controlled_clock(
+    today: date, delivered: date | None, kind: DeadlineKind, days: int, text: str
+) -> None:
+    status = deadline_status(date(2026, 12, 7), today, HOLIDAYS, delivered)
+    assert (status.kind, status.days, deadline_text(status)) == (kind, days, text)
+
+
+def test_a_friday_deadline_is_overdue_on_the_weekend_never_due_today() -> None:
+    friday = date(2026, 12, 4)
+    for weekend_day, late in ((date(2026, 12, 5), 1), (date(2026, 12, 6), 2)):
+        status = deadline_status(friday, weekend_day, set())
+        assert (status.kind, status.days) == (DeadlineKind.OVERDUE, late)
+        assert days_for_alerts(status) == -late and alert_threshold(-late) == 0
+
+
+def test_the_business_days_before_a_holiday_skip_it() -> None:
+    status = deadline_status(date(2026, 12, 9), date(2026, 12, 7), HOLIDAYS)
+    assert (status.kind, status.days) == (DeadlineKind.AHEAD, 1)  # the 8th does not count
 
 
 @pytest.mark.parametrize(
@@ -43,14 +86,18 @@ def test_pesos_use_colombian_thousands_separators(amount: int, text: str) -> Non
     assert pesos(amount) == text
 
 
+def test_numbers_use_colombian_thousands_separators() -> None:
+    assert (number(1_234_567), number(-3_000), pesos(-3_000)) == ("1.234.567", "-3.000", "-$ 3.000")
+
+
 @pytest.mark.parametrize(
-    ("left", "open_", "text", "css"),
-    [(12, True, "12 día(s) hábil(es)", "ok"), (5, True, "5 día(s) hábil(es)", "soon"),
-     (2, True, "2 día(s) hábil(es)", "urgent"), (0, True, "Vence hoy", "late"),
-     (-3, True, "Vencida hace 3 día(s) hábil(es)", "late"), (-3, False, "Entregada", "done")],
+    ("kind", "days", "css"),
+    [(DeadlineKind.AHEAD, 12, "ok"), (DeadlineKind.AHEAD, 5, "soon"), (DeadlineKind.AHEAD, 2, "urgent"),
+     (DeadlineKind.TODAY, 0, "today"), (DeadlineKind.OVERDUE, 3, "late"), (DeadlineKind.ON_TIME, 0, "done"),
+     (DeadlineKind.LATE, 2, "done-late")],
 )  # fmt: skip
-def test_days_left_read_as_words_and_colours(left: int, open_: bool, text: str, css: str) -> None:
-    assert (days_left(left, open_), urgency(left, open_)) == (text, css)
+def test_each_deadline_has_its_class(kind: DeadlineKind, days: int, css: str) -> None:
+    assert deadline_class(DeadlineStatus(kind, days, date(2026, 12, 7))) == css
 
 
 def summary(
@@ -74,16 +121,31 @@ def test_the_last_error_is_said_in_plain_spanish() -> None:
 
 def test_the_timeline_puts_open_requests_first_and_today_between_receipt_and_deadline() -> None:
     on_time = ExposureEstimate(0, 0, 0, 2026)
+    today = date(2026, 11, 24)
     items = [
-        RequestOverview(summary(RequestState.SENT, due=date(2026, 12, 1)), 5, 1, 1, 1, date(2026, 11, 20), on_time),
-        RequestOverview(summary(RequestState.SENDING, due=date(2026, 12, 7)), 9, 1, 0, 3, None, on_time),
+        RequestOverview(summary(RequestState.SENDING, due=date(2026, 12, 7)),
+                        deadline_status(date(2026, 12, 7), today, set()), 1, 0, 3, None, on_time),
+        RequestOverview(summary(RequestState.SENT, due=date(2026, 12, 1)),
+                        deadline_status(date(2026, 12, 1), today, set(), date(2026, 11, 20)), 1, 1, 1,
+                        date(2026, 11, 20), on_time),
     ]  # fmt: skip
-    chart = timeline(items, date(2026, 11, 24))
+    chart = timeline(items, today)
     assert chart is not None
-    assert [bar.css for bar in chart.bars] == ["ok", "done"]
-    sending = chart.bars[0]
-    assert sending.x < chart.today_x < sending.due_x
-    assert timeline([], date(2026, 11, 24)) is None
+    assert [row.css for row in chart.rows] == ["ok", "done"]
+    assert [row.words for row in chart.rows] == ["Faltan 9 días hábiles", "Entregada a tiempo"]
+    sending = chart.rows[0]
+    assert sending.left < chart.today < sending.due
+    assert timeline([], today) is None
+
+
+def test_the_timeline_starts_early_enough_to_show_the_most_overdue_request() -> None:
+    today = date(2026, 11, 24)
+    overdue = RequestOverview(
+        summary(RequestState.SENDING, due=date(2026, 10, 1)),
+        deadline_status(date(2026, 10, 1), today, set()), 1, 0, 3, None, ExposureEstimate(0, 0, 0, 2026),
+    )  # fmt: skip
+    chart = timeline([overdue], today)
+    assert chart is not None and 0 <= chart.rows[0].due < chart.today <= 100
 
 
 def test_a_failing_scheduled_job_is_logged_and_the_scheduler_goes_on(

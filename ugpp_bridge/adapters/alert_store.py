@@ -8,8 +8,9 @@ raised". Raising an alert writes its audit entry in the same transaction.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Column, RowMapping, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ugpp_bridge.adapters import state_tables as t
@@ -36,6 +37,7 @@ class SqlAlchemyAlertStore(SqlAlchemyStateBase, AlertStore):
                         due_date=alert.due_date,
                         raised_at=at,
                         webhook_attempts=0,
+                        email_attempts=0,
                     )
                 )
                 append_audit(
@@ -56,34 +58,55 @@ class SqlAlchemyAlertStore(SqlAlchemyStateBase, AlertStore):
             raise
         return True
 
-    def undelivered(self, max_attempts: int) -> list[DeadlineAlert]:
+    def undelivered(self, channel: str, max_attempts: int) -> list[DeadlineAlert]:
+        attempts, delivered = _columns(channel)
         query = (
             select(A, R.c.filing_number, R.c.request_id, R.c.state)
             .join(R, R.c.id == A.c.request_pk)
-            .where(A.c.webhook_delivered_at.is_(None), A.c.webhook_attempts < max_attempts)
+            .where(delivered.is_(None), attempts < max_attempts)
             .order_by(A.c.id)
         )
         with self._read() as connection:
-            return [
-                DeadlineAlert(
-                    row["filing_number"],
-                    row["request_id"],
-                    row["state"],
-                    row["due_date"],
-                    row["threshold"],
-                    row["business_days_left"],
-                    RequestKey(row["request_pk"]),
-                    row["id"],
-                )
-                for row in connection.execute(query).mappings()
-            ]
+            return [_alert(row) for row in connection.execute(query).mappings()]
 
-    def record_delivery(self, alert: DeadlineAlert, *, at: datetime, error: str | None) -> None:
-        values: dict[str, object] = {
-            "webhook_attempts": A.c.webhook_attempts + 1,
-            "webhook_error": error,
-        }
+    def record_delivery(
+        self, alert: DeadlineAlert, channel: str, *, at: datetime, error: str | None
+    ) -> None:
+        attempts, delivered = _columns(channel)
+        values: dict[str, object] = {attempts.name: attempts + 1, f"{channel}_error": error}
         if error is None:
-            values["webhook_delivered_at"] = at
+            values[delivered.name] = at
         with self._tx() as connection:
             connection.execute(update(A).where(A.c.id == alert.alert_id).values(**values))
+
+    def recent(self, since: datetime) -> list[DeadlineAlert]:
+        query = (
+            select(A, R.c.filing_number, R.c.request_id, R.c.state)
+            .join(R, R.c.id == A.c.request_pk)
+            .where(A.c.raised_at >= since, R.c.state.not_in(["sent", "confirmed"]))
+            .order_by(A.c.raised_at.desc(), A.c.id.desc())
+        )
+        with self._read() as connection:
+            return [_alert(row) for row in connection.execute(query).mappings()]
+
+
+CHANNELS = ("webhook", "email")
+
+
+def _columns(channel: str) -> tuple[Column[Any], Column[Any]]:
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown alert channel {channel!r}")
+    return A.c[f"{channel}_attempts"], A.c[f"{channel}_delivered_at"]
+
+
+def _alert(row: RowMapping) -> DeadlineAlert:
+    return DeadlineAlert(
+        row["filing_number"],
+        row["request_id"],
+        row["state"],
+        row["due_date"],
+        row["threshold"],
+        row["business_days_left"],
+        RequestKey(row["request_pk"]),
+        row["id"],
+    )

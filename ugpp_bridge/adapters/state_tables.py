@@ -97,8 +97,10 @@ requests = Table(
     Column("next_attempt_at", UtcDateTime, nullable=True),
     # Why the request waits for an operator (credentials refused): the scheduler skips it.
     Column("held_reason", Text, nullable=True),
-    # Who asked for the current build (four eyes: they cannot approve it).
+    # Who asked for the current build (four eyes: they cannot approve it), and who asked for
+    # a rebuild the scheduler has not started yet (a correction from the dashboard).
     Column("built_by", String(120), nullable=True),
+    Column("rebuild_requested_by", String(120), nullable=True),
     _enum_check("state", [state.value for state in RequestState]),
 )
 

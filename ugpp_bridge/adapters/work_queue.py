@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, RowMapping, or_, select, update
+from sqlalchemy import ColumnElement, Connection, RowMapping, func, or_, select, update
 
 from ugpp_bridge.adapters import state_tables as t
 from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
@@ -34,10 +35,15 @@ class SqlAlchemyWorkQueue(SqlAlchemyStateBase, WorkQueue):
     def claim_next(
         self, kind: WorkKind, *, owner: str, now: datetime, lease: timedelta
     ) -> Claim | None:
+        in_due_state: ColumnElement[bool] = R.c.state.in_(
+            sorted(state.value for state in DUE_STATES[kind])
+        )
+        if kind is WorkKind.BUILD:  # or a rebuild someone asked for (a correction)
+            in_due_state = or_(in_due_state, R.c.rebuild_requested_by.is_not(None))
         due = (
-            select(R.c.id, R.c.filing_number, R.c.state)
+            select(R.c.id, R.c.filing_number, R.c.state, R.c.rebuild_requested_by)
             .where(
-                R.c.state.in_(sorted(state.value for state in DUE_STATES[kind])),
+                in_due_state,
                 or_(R.c.lease_until.is_(None), R.c.lease_until < now),
                 or_(R.c.next_attempt_at.is_(None), R.c.next_attempt_at <= now),
                 R.c.held_reason.is_(None),  # waiting for an operator, not for a sweep
@@ -76,11 +82,7 @@ class SqlAlchemyWorkQueue(SqlAlchemyStateBase, WorkQueue):
                 .where(R.c.id == claim.key, R.c.lease_owner == claim.owner)
                 .values(lease_until=until)
             ).rowcount
-        return (
-            Claim(claim.key, claim.filing_number, claim.state, claim.owner, until)
-            if changed
-            else None
-        )
+        return replace(claim, until=until) if changed else None
 
     def release(self, claim: Claim, *, retry_at: datetime | None = None) -> None:
         with self._tx() as connection:
@@ -90,13 +92,36 @@ class SqlAlchemyWorkQueue(SqlAlchemyStateBase, WorkQueue):
                 .values(lease_owner=None, lease_until=None, next_attempt_at=retry_at)
             )
 
+    def beat(self, owner: str, at: datetime) -> None:
+        """This scheduler is alive (for ``/metrics`` and ``doctor``)."""
+        with self._tx() as connection:
+            changed = connection.execute(
+                update(t.scheduler_heartbeats)
+                .where(t.scheduler_heartbeats.c.owner == owner)
+                .values(beat_at=at)
+            ).rowcount
+            if not changed:
+                connection.execute(t.scheduler_heartbeats.insert().values(owner=owner, beat_at=at))
+
+    def last_beat(self) -> datetime | None:
+        with self._read() as connection:
+            found: datetime | None = connection.execute(
+                select(func.max(t.scheduler_heartbeats.c.beat_at))
+            ).scalar()
+        return found
+
     @staticmethod
     def _take(connection: Connection, row: RowMapping, owner: str, until: datetime) -> Claim:
         connection.execute(
             update(R).where(R.c.id == row["id"]).values(lease_owner=owner, lease_until=until)
         )
         return Claim(
-            RequestKey(row["id"]), row["filing_number"], RequestState(row["state"]), owner, until
+            RequestKey(row["id"]),
+            row["filing_number"],
+            RequestState(row["state"]),
+            owner,
+            until,
+            row.get("rebuild_requested_by"),
         )
 
 

@@ -36,6 +36,7 @@ class Claim:
     state: RequestState
     owner: str
     until: datetime
+    rebuild_requested_by: str | None = None  # a person asked for this build (a correction)
 
     @property
     def interrupted(self) -> bool:

@@ -6,8 +6,16 @@
 - ``ugpp_bridge_send_attempts_total{outcome}`` — Paso 2 attempts by outcome;
 - ``ugpp_bridge_ugpp_call_duration_seconds`` — a histogram of those calls' durations;
 - ``ugpp_bridge_nearest_deadline_business_days`` — business days to the nearest deadline of a
-  request not yet delivered (negative when late; absent when nothing is open);
-- ``ugpp_bridge_open_requests`` — requests not yet delivered.
+  request not yet delivered (0 on the day; negative: calendar days late; absent when nothing
+  is open);
+- ``ugpp_bridge_open_requests`` — requests not yet delivered;
+- ``ugpp_bridge_overdue_requests`` — open requests past their due date (calendar days: a
+  weekend after a Friday deadline is overdue);
+- ``ugpp_bridge_awaiting_approval_requests`` — builds waiting for an officer;
+- ``ugpp_bridge_exposure_estimate_cop`` — the estimated sanction over every late request (an
+  estimate, never a liquidation);
+- ``ugpp_bridge_scheduler_last_heartbeat_timestamp_seconds`` — when any scheduler last ran a
+  job (absent when none ever did).
 
 No personal data and no request identifiers are exported.
 """
@@ -15,7 +23,7 @@ No personal data and no request identifiers are exported.
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
@@ -27,9 +35,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from ugpp_bridge.domain.deadlines import business_days_until
+from ugpp_bridge.domain.alerts import days_for_alerts
+from ugpp_bridge.domain.deadlines import deadline_status
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
-from ugpp_bridge.service.overview import DELIVERED
+from ugpp_bridge.service.overview import DELIVERED, DeskSummary, RequestOverview
 from ugpp_bridge.service.ports import MetricsReader, RequestStore
 
 if TYPE_CHECKING:
@@ -45,8 +54,11 @@ class StateCollector(Collector):
         requests: RequestStore,
         today: Callable[[], date],
         holidays: Container[date],
+        overview: Callable[[], list[RequestOverview]],
+        last_beat: Callable[[], datetime | None],
     ) -> None:
         self.reader, self.requests, self.today, self.holidays = reader, requests, today, holidays
+        self.overview, self.last_beat = overview, last_beat
 
     def collect(self) -> Iterator[Metric]:
         counts = self.reader.counts(DURATION_BOUNDS)
@@ -73,6 +85,7 @@ class StateCollector(Collector):
         )
         yield histogram
         yield from self._deadlines()
+        yield from self._desk()
 
     def _deadlines(self) -> Iterator[Metric]:
         today = self.today()
@@ -84,8 +97,33 @@ class StateCollector(Collector):
             nearest = min(r.due_date for r in open_requests)
             yield GaugeMetricFamily(
                 "ugpp_bridge_nearest_deadline_business_days",
-                "Business days to the nearest deadline of an open request (negative: late)",
-                value=business_days_until(today, nearest, self.holidays),
+                "Business days to the nearest deadline of an open request "
+                "(0: due today; negative: calendar days late)",
+                value=days_for_alerts(deadline_status(nearest, today, self.holidays)),
+            )
+
+    def _desk(self) -> Iterator[Metric]:
+        items = self.overview()
+        summary = DeskSummary.of(items)
+        yield GaugeMetricFamily(
+            "ugpp_bridge_overdue_requests", "Open requests past their due date",
+            value=summary.overdue,
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "ugpp_bridge_awaiting_approval_requests", "Builds waiting for an officer",
+            value=summary.awaiting_approval,
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "ugpp_bridge_exposure_estimate_cop",
+            "Estimated sanction over every late request, in pesos (an estimate)",
+            value=summary.exposure_cop,
+        )
+        beat = self.last_beat()
+        if beat is not None:
+            yield GaugeMetricFamily(
+                "ugpp_bridge_scheduler_last_heartbeat_timestamp_seconds",
+                "When any scheduler last ran a job (Unix time)",
+                value=beat.timestamp(),
             )
 
 

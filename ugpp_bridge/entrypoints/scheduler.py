@@ -22,8 +22,13 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from ugpp_bridge.adapters.scratch import remove_abandoned
-from ugpp_bridge.adapters.webhook import WebhookNotifier
-from ugpp_bridge.bootstrap import StateStores, holiday_calendar, system_clock, work_context
+from ugpp_bridge.bootstrap import (
+    StateStores,
+    alert_channels,
+    holiday_calendar,
+    system_clock,
+    work_context,
+)
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import BOGOTA
 from ugpp_bridge.entrypoints.health import Heartbeat
@@ -52,8 +57,7 @@ class Jobs:
         self.heartbeat = heartbeat or Heartbeat()
         remove_abandoned()  # a killed build's folder holds personal data
         self.context = work_context(settings, stores, owner)
-        url = settings.alert_webhook_url
-        self.notify = WebhookNotifier(url) if url else None
+        self.channels = alert_channels(settings)
         self.holidays = holiday_calendar()
 
     def build(self) -> None:
@@ -71,7 +75,7 @@ class Jobs:
                 today=system_clock().date(),
                 holidays=self.holidays,
                 clock=system_clock,
-                notify=self.notify,
+                channels=self.channels,
             ),
         )
 
@@ -82,9 +86,14 @@ class Jobs:
         self.send()
 
     def _run(self, name: str, job: Callable[[], object]) -> None:
-        self.heartbeat.beat(system_clock())
+        self._beat()
         _guarded(name, job)
-        self.heartbeat.beat(system_clock())
+        self._beat()
+
+    def _beat(self) -> None:
+        now = system_clock()
+        self.heartbeat.beat(now)
+        _guarded("heartbeat", lambda: self.stores.work.beat(self.owner, now))
 
 
 def make_scheduler(jobs: Jobs, sweep_seconds: int, *, blocking: bool) -> BaseScheduler:

@@ -115,7 +115,8 @@ def _build_claimed(context: WorkContext, claim: Claim) -> datetime | None:
             context.requests, claim.key, at=context.leasing.clock(), actor=owner
         )
     try:
-        context.build(claim.key, owner)
+        # A rebuild a person asked for is theirs (four eyes: they cannot approve it).
+        context.build(claim.key, claim.rebuild_requested_by or owner)
     except UgppBridgeError as exc:
         # build_request has already moved the request to build_failed with the reason.
         logger.warning("Request %s could not be built: %s", filing, type(exc).__name__)

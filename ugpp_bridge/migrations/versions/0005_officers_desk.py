@@ -32,6 +32,7 @@ def _in(column: str, values: Sequence[str]) -> str:
 def upgrade() -> None:
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.add_column(sa.Column("built_by", sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column("rebuild_requested_by", sa.String(length=120), nullable=True))
         batch_op.drop_constraint(op.f("ck_requests_state_valid"), type_="check")
         batch_op.create_check_constraint("state_valid", _in("state", NEW_STATES))
     with op.batch_alter_table("dashboard_users", schema=None) as batch_op:
@@ -89,4 +90,5 @@ def downgrade() -> None:
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_requests_state_valid"), type_="check")
         batch_op.create_check_constraint("state_valid", _in("state", STATES))
+        batch_op.drop_column("rebuild_requested_by")
         batch_op.drop_column("built_by")
