@@ -10,7 +10,7 @@ from collections.abc import Callable, Container
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from ugpp_bridge.adapters.alert_store import SqlAlchemyAlertStore
 from ugpp_bridge.adapters.calendar import colombian_holidays
@@ -28,12 +28,21 @@ from ugpp_bridge.adapters.work_queue import SqlAlchemyWorkQueue
 from ugpp_bridge.adapters.wsse import UsernameTokenVerifier
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.config import MIN_INBOUND_PASSWORD, MIN_SESSION_SECRET, Settings
+from ugpp_bridge.domain.alerts import DeadlineAlert
 from ugpp_bridge.domain.filing import BOGOTA, Receipt, RequestKey, StoredRequest
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.service.build import BuildOptions, build_request
 from ugpp_bridge.service.evidence import export_evidence
 from ugpp_bridge.service.operations import confirm_request, resend_request
+from ugpp_bridge.service.overview import overview
 from ugpp_bridge.service.ports import UgppGateway
+from ugpp_bridge.service.preview import (
+    PreviewTotals,
+    person_previews,
+    persons_of,
+    preview_build,
+    stored_lote_bytes,
+)
 from ugpp_bridge.service.register import ReceptionPolicy, receive_request
 from ugpp_bridge.service.submit import RetryPolicy, SendContext, submit_request
 from ugpp_bridge.service.work import Leasing, WorkContext
@@ -281,6 +290,19 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
+def alert_channels(settings: Settings) -> dict[str, Callable[[DeadlineAlert], None]]:
+    """Where deadline alerts go besides the log, the audit trail and the dashboard's banner."""
+    from ugpp_bridge.adapters.mail import MailNotifier
+    from ugpp_bridge.adapters.webhook import WebhookNotifier
+
+    channels: dict[str, Callable[[DeadlineAlert], None]] = {}
+    if settings.alert_webhook_url:
+        channels["webhook"] = WebhookNotifier(settings.alert_webhook_url)
+    if settings.smtp_url:
+        channels["email"] = MailNotifier(settings.smtp_url, settings.alert_emails)
+    return channels
+
+
 def holiday_calendar() -> Container[date]:
     return colombian_holidays()
 
@@ -308,6 +330,12 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
         lotes=stores.lotes,
         users=stores.users,
         throttle=stores.throttle,
+        alerts=stores.alerts,
+        environment=settings.environment,
+        preview=lambda key: preview_build(
+            key, requests=stores.requests, lotes=stores.lotes, writer=LxmlLoteWriter()
+        ),
+        export_preview=lambda key, sink: export_preview(stores, key, sink),
         clock=system_clock,
         holidays=holiday_calendar(),
         uvt_values=settings.uvt_values,
@@ -333,6 +361,16 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
     )
 
 
+def export_preview(stores: StateStores, key: RequestKey, sink: IO[bytes]) -> PreviewTotals:
+    """The preview of a build as an XLSX workbook written into ``sink`` (CLI and dashboard)."""
+    from ugpp_bridge.adapters.xlsx_preview import write_preview_xlsx
+
+    stored = stores.requests.get(key)
+    lotes = stored_lote_bytes(stores.lotes, key)
+    persons = person_previews(lotes, LxmlLoteWriter(), persons_of(stored))
+    return write_preview_xlsx(sink, stored, persons)
+
+
 def web_app(
     settings: Settings, stores: StateStores, owner: str, heartbeat: Heartbeat | None = None
 ) -> WsgiApp:
@@ -348,11 +386,20 @@ def web_app(
         ),
         cookie_secure=settings.cookie_secure,
     )
+    holidays = holiday_calendar()
     collector = StateCollector(
         SqlAlchemyMetricsReader(stores.requests.engine),
         stores.requests,
         lambda: system_clock().date(),
-        holiday_calendar(),
+        holidays,
+        lambda: overview(
+            stores.requests,
+            stores.lotes,
+            today=system_clock().date(),
+            holidays=holidays,
+            uvt_values=settings.uvt_values,
+        ),  # fmt: skip
+        stores.work.last_beat,
     )
     return combined_app(
         paso1_app(settings, stores),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -45,6 +46,8 @@ def test_demo_runs_the_whole_job_on_loopback_and_leaves_evidence(runner: CliRunn
         names = bundle.namelist()
         lotes = [name for name in names if name.startswith("lotes/") and name.endswith(".xml")]
         assert lotes and "manifest.json" in names
+        (approval,) = json.loads(bundle.read("approvals.json"))
+        assert approval["decision"] == "approved" and approval["construccion"] == 1
         for name in lotes:
             wire.validate(
                 etree.fromstring(bundle.read(name), wire.secure_parser()), wire.REPORTE_XSD

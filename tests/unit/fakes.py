@@ -119,6 +119,16 @@ class FakeRequestStore(RequestStore):
     def record_error(self, key: RequestKey, error: str | None, *, at: datetime) -> None:
         self.requests[key] = replace(self.get(key), last_error=error)
 
+    def request_rebuild(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
+        raise AssertionError("not used by these use cases")
+
+    def search(self, text: str) -> set[RequestKey]:
+        raise AssertionError("not used by these use cases")
+
+    def correct_confirmation(self, key: RequestKey, radicado: str, *, at: datetime,
+                             actor: str) -> StoredRequest:  # fmt: skip
+        raise AssertionError("not used by these use cases")
+
     def decide(self, key: RequestKey, decision: Decision, *, at: datetime, actor: str,
                reason: str | None = None) -> StoredRequest:  # fmt: skip
         target = RequestState.APPROVED if decision is Decision.APPROVED else RequestState.RETURNED

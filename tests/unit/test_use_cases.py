@@ -11,6 +11,7 @@ import pytest
 from tests.unit.builders import ANA, BETO, account, balance, event, move, payment, title
 from tests.unit.fakes import FakeLoteStore, FakeLoteWriter, FakeReportSource, FakeRequestStore
 from ugpp_bridge.domain.codes import InformationType, TitleEventKind
+from ugpp_bridge.domain.deadlines import DeadlineKind
 from ugpp_bridge.domain.filing import Decision, ReceiptStatus
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.lifecycle import RequestState
@@ -175,16 +176,15 @@ def test_the_overview_estimates_exposure_from_delivery_or_today() -> None:
     (late,) = overview(
         requests, lotes, today=date(2026, 12, 8), holidays=set(), uvt_values={2026: 52_374}
     )
-    assert (late.business_days_left, late.exposure.uvt, late.exposure.cop, late.open) == (
-        -1,
-        30,
-        30 * 52_374,
-        True,
-    )
+    assert (late.status.kind, late.status.days, late.exposure.uvt, late.exposure.cop, late.open) == (
+        DeadlineKind.OVERDUE, 1, 30, 30 * 52_374, True,
+    )  # fmt: skip
     (on_time,) = overview(
         requests, lotes, today=date(2026, 12, 4), holidays=set(), uvt_values={2026: 52_374}
     )
-    assert (on_time.business_days_left, on_time.exposure.is_late) == (1, False)
+    assert (on_time.status.kind, on_time.status.days, on_time.exposure.is_late) == (
+        DeadlineKind.AHEAD, 1, False,
+    )  # fmt: skip
 
 
 def built_by(actor: str, require_approval: bool = True):  # type: ignore[no-untyped-def]

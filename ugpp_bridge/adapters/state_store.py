@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Connection, RowMapping, func, select, update
+from sqlalchemy import Connection, RowMapping, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ugpp_bridge.adapters import state_tables as t
@@ -29,12 +29,11 @@ from ugpp_bridge.domain.filing import (
     filing_number,
     request_fingerprint,
 )
-from ugpp_bridge.domain.lifecycle import (
-    RequestState,
-)
+from ugpp_bridge.domain.lifecycle import RequestState, check_request_transition
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import (
     ConflictingRequestError,
+    IllegalTransitionError,
     NotAuthorizedError,
     StoreUnavailableError,
 )
@@ -219,6 +218,7 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
                 "persons_done": 0,
                 "last_error": None,
                 "built_by": actor,
+                "rebuild_requested_by": None,
             }
             self._move(connection, row, RequestState.BUILDING, at=at, actor=actor, values=values)
             return self._load(connection, self._row(connection, key))
@@ -238,6 +238,55 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
                 .where(t.requests.c.id == key)
                 .values(last_error=error, updated_at=at)
             )
+
+    def request_rebuild(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
+        with self._tx() as connection:
+            row = self._row(connection, key, lock=True)
+            check_request_transition(RequestState(row["state"]), RequestState.BUILDING)
+            connection.execute(
+                update(t.requests)
+                .where(t.requests.c.id == key)
+                .values(rebuild_requested_by=actor, updated_at=at)
+            )
+            append_audit(connection, at=at, actor=actor, action="request.rebuild_requested",
+                         filing_number=row["filing_number"])  # fmt: skip
+            return self._load(connection, self._row(connection, key))
+
+    def search(self, text: str) -> set[RequestKey]:
+        text = text.strip()
+        if not text or len(text) > 64 or not text.isprintable():
+            return set()
+        r, p = t.requests, t.request_persons
+        pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        by_person = select(p.c.request_pk).where(p.c.doc_number == text)
+        query = select(r.c.id).where(
+            or_(
+                r.c.filing_number.ilike(pattern),
+                r.c.request_id.ilike(pattern),
+                r.c.id.in_(by_person),
+            )
+        )
+        with self._read() as connection:
+            return {RequestKey(row[0]) for row in connection.execute(query)}
+
+    def correct_confirmation(
+        self, key: RequestKey, radicado: str, *, at: datetime, actor: str
+    ) -> StoredRequest:
+        with self._tx() as connection:
+            row = self._row(connection, key, lock=True)
+            if RequestState(row["state"]) is not RequestState.CONFIRMED:
+                raise IllegalTransitionError("request", row["state"], RequestState.CONFIRMED.value)
+            connection.execute(
+                update(t.requests)
+                .where(t.requests.c.id == key)
+                .values(confirmation=radicado, updated_at=at)
+            )
+            append_audit(
+                connection, at=at, actor=actor, action="request.confirmation_corrected",
+                filing_number=row["filing_number"],
+                details={"antes": row["confirmation"], "despues": radicado},
+            )  # fmt: skip
+            return self._load(connection, self._row(connection, key))
 
     def decide(
         self,

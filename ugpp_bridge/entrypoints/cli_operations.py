@@ -21,6 +21,7 @@ from ugpp_bridge.bootstrap import (
 )
 from ugpp_bridge.config import Settings
 from ugpp_bridge.entrypoints.console import (
+    approvals_table,
     attempts_table,
     overview_table,
     request_panel,
@@ -97,9 +98,12 @@ def show(settings: Settings, identifier: str) -> None:
         stored = stores.requests.find(identifier)
         lotes = stores.lotes.lotes(stored.key) if stored.generation else []
         attempts = stores.lotes.attempts(stored.key)
+        approvals = stores.requests.approvals(stored.key)
     finally:
         stores.close()
     console.print(request_panel(stored))
+    if approvals:
+        console.print(approvals_table(approvals))
     if lotes:
         console.print(sent_lotes_table(lotes, f"Lotes (build {stored.generation})"))
     if attempts:

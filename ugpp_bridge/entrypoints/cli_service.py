@@ -1,17 +1,14 @@
-"""CLI commands of the running service: ``serve``, ``worker`` and ``user add``. Registered on
-the main command by ``cli.py``."""
+"""CLI commands of the running service: ``serve`` and ``worker``. Registered on the main
+command by ``cli.py``."""
 
 from __future__ import annotations
 
 import logging
-import sys
 
 import click
 
-from ugpp_bridge.bootstrap import process_name, settings_stores, system_clock, web_app
+from ugpp_bridge.bootstrap import process_name, settings_stores, web_app
 from ugpp_bridge.config import Settings
-from ugpp_bridge.domain.users import Role
-from ugpp_bridge.entrypoints.cli_operations import operator_name
 
 logger = logging.getLogger(__name__)
 
@@ -110,31 +107,4 @@ def waitress_options(settings: Settings, threads: int) -> dict[str, object]:
     return options
 
 
-@click.group()
-def user() -> None:
-    """Dashboard accounts."""
-
-
-@user.command("add")
-@click.argument("name")
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--update", is_flag=True, help="Change the role and password of an account.")
-@click.pass_obj
-def user_add(settings: Settings, name: str, role: str, password_stdin: bool, update: bool) -> None:
-    """Create a dashboard account (at least 12 characters of password; stored as a hash)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    stores = settings_stores(settings)
-    try:
-        account = stores.users.add(
-            name, Role(role), password, at=system_clock(), actor=operator_name(), update=update
-        )
-    finally:
-        stores.close()
-    click.echo(f"Dashboard account {account.name!r} ({account.role.value}) saved.")
-
-
-COMMANDS = (serve, worker, user)
+COMMANDS = (serve, worker)

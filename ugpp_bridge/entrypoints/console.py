@@ -12,8 +12,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ugpp_bridge.domain.accounts import AccountMonthRecord
-from ugpp_bridge.domain.filing import BOGOTA, Attempt, StoredLote, StoredRequest, WrittenLote
-from ugpp_bridge.domain.labels import LOTE_LABELS, OUTCOME_LABELS, STATE_LABELS
+from ugpp_bridge.domain.filing import (
+    BOGOTA,
+    Approval,
+    Attempt,
+    Decision,
+    StoredLote,
+    StoredRequest,
+    WrittenLote,
+)
+from ugpp_bridge.domain.labels import (
+    LOTE_LABELS,
+    OUTCOME_LABELS,
+    STATE_LABELS,
+    deadline_text,
+    moment,
+)
 from ugpp_bridge.domain.report import PersonWithoutInformation, Record
 from ugpp_bridge.domain.titles import TitleMonthRecord
 from ugpp_bridge.domain.trust import TrustYieldRecord
@@ -93,6 +107,18 @@ def request_panel(stored: StoredRequest) -> Panel:
     return Panel.fit("\n".join(lines), title=stored.filing_number)
 
 
+def approvals_table(approvals: list[Approval]) -> Table:
+    """The officers' decisions (four eyes), oldest first."""
+    table = Table(title="Decisiones de los oficiales")
+    for name in ("build", "decisión", "quién", "cuándo (Bogotá)", "motivo"):
+        table.add_column(name, justify="right" if name == "build" else "left")
+    for approval in approvals:
+        decision = "aprobada" if approval.decision is Decision.APPROVED else "devuelta"
+        table.add_row(str(approval.generation), decision, approval.actor, moment(approval.at),
+                      approval.reason or "")  # fmt: skip
+    return table
+
+
 def attempts_table(attempts: list[Attempt]) -> Table:
     durations = [a.duration_ms for a in attempts]
     title = (
@@ -147,7 +173,7 @@ def overview_table(items: list[RequestOverview], title: str) -> Table:
             stored.request_id,
             f"{stored.received_at.astimezone(BOGOTA):%Y-%m-%d}",
             str(stored.due_date),
-            str(item.business_days_left) if item.open else "delivered",
+            deadline_text(item.status),
             STATE_LABELS[stored.state],
             f"{stored.persons_done:,}/{persons:,}",
             f"{item.lotes_acknowledged}/{item.lotes}",

@@ -309,6 +309,8 @@ def _show(
         f"{kinds['AccountMonthRecord']} cuentas, {kinds['TitleMonthRecord']} inversiones, "
         f"{kinds['TrustYieldRecord']} rendimientos, "
         f"{kinds['PersonWithoutInformation']} personas sin información",
+        "Approval: off in the demo (UGPP_BRIDGE_REQUIRE_APPROVAL=false): the bridge approved its "
+        "own build, audited as such; elsewhere an officer approves each build (four eyes)",
         f"Paso 2: {len(lotes)} lote(s) sent to the UGPP stand-in; state {sent.state.value}; "
         f"UGPP radicados {', '.join(lote.ugpp_filing_number or '?' for lote in lotes)}",
         f"Deadline {sent.due_date} (term starts {request.term_starts_on}; Colombian holidays)",

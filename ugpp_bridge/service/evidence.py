@@ -1,6 +1,7 @@
 """Use case: the evidence bundle of a request (art. 12) — what an entity hands UGPP to prove a
 contingency: the request and its receipt, every lote (every build), every attempt with the
-exact bytes sent and received, the corrections, and the audit trail, under a SHA-256 manifest.
+exact bytes sent and received, the corrections, the officers' approvals (who approved or returned
+which build, when, why) and the audit trail, under a SHA-256 manifest.
 """
 
 from __future__ import annotations
@@ -107,6 +108,17 @@ def _files(
         for c in lotes.corrections(key)
     ]
     yield "corrections.json", _json(corrections)
+    decisions = [
+        {
+            "construccion": a.generation,
+            "decision": a.decision.value,
+            "oficial": a.actor,
+            "fecha": a.at.isoformat(),
+            "motivo": a.reason,
+        }
+        for a in requests.approvals(key)
+    ]
+    yield "approvals.json", _json(decisions)
     verification = requests.verify_audit()
     yield (
         "audit.json",

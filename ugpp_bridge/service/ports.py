@@ -205,6 +205,22 @@ class RequestStore(abc.ABC):
         """The request's last error in plain words, without a change of state."""
 
     @abc.abstractmethod
+    def request_rebuild(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
+        """Ask the scheduler to build the request again (a correction after new data, or an
+        answer to a returned build); ``actor`` becomes who asked for that build."""
+
+    @abc.abstractmethod
+    def search(self, text: str) -> set[RequestKey]:
+        """Requests whose radicado or idSolicitud contains ``text``, or that ask about a person
+        whose document number is ``text``."""
+
+    @abc.abstractmethod
+    def correct_confirmation(
+        self, key: RequestKey, radicado: str, *, at: datetime, actor: str
+    ) -> StoredRequest:
+        """Replace a mistyped confirmation radicado (art. 7); audited with both values."""
+
+    @abc.abstractmethod
     def decide(
         self,
         key: RequestKey,
@@ -346,6 +362,14 @@ class WorkQueue(abc.ABC):
     def release(self, claim: Claim, *, retry_at: datetime | None = None) -> None:
         """Give the request back; ``retry_at``: not due again before then (a parked send)."""
 
+    @abc.abstractmethod
+    def beat(self, owner: str, at: datetime) -> None:
+        """A scheduler says it is alive."""
+
+    @abc.abstractmethod
+    def last_beat(self) -> datetime | None:
+        """When any scheduler last said so (None: never)."""
+
 
 class AlertStore(abc.ABC):
     """Deadline alerts, each raised once per request, threshold and due date."""
@@ -355,12 +379,20 @@ class AlertStore(abc.ABC):
         """Record the alert (and audit it); False when it had been raised already."""
 
     @abc.abstractmethod
-    def undelivered(self, max_attempts: int) -> list[DeadlineAlert]:
-        """Alerts whose webhook has not been delivered, with fewer than ``max_attempts``."""
+    def undelivered(self, channel: str, max_attempts: int) -> list[DeadlineAlert]:
+        """Alerts not yet delivered by ``channel`` (``webhook``, ``email``), with fewer than
+        ``max_attempts`` tries."""
 
     @abc.abstractmethod
-    def record_delivery(self, alert: DeadlineAlert, *, at: datetime, error: str | None) -> None:
-        """One webhook attempt for ``alert``: delivered when ``error`` is None."""
+    def record_delivery(
+        self, alert: DeadlineAlert, channel: str, *, at: datetime, error: str | None
+    ) -> None:
+        """One try on ``channel`` for ``alert``: delivered when ``error`` is None."""
+
+    @abc.abstractmethod
+    def recent(self, since: datetime) -> list[DeadlineAlert]:
+        """Alerts raised since then for requests not yet delivered, newest first (the
+        dashboard's banner)."""
 
 
 class UserStore(abc.ABC):
