@@ -1,25 +1,34 @@
-"""The dashboard in headless Chromium (Debian's, driven by playwright): log in, see a request
-and its deadline, resend it, download its evidence. Screenshots are kept in tests/artifacts/
-(or ``UGPP_BRIDGE_TEST_ARTIFACTS``) for review.
+"""The dashboard in headless Chromium (Debian's, driven by playwright), the way the desk uses it:
+an operator who may not approve, an officer who approves after a confirmation step and sends,
+a correction whose requester may not approve it, a second officer who returns it with a reason.
 
-Needs /usr/bin/chromium (``.ci/run`` installs Debian's package when it is missing). Under
-``CI=true`` a missing browser fails the test; elsewhere it is skipped with the reason.
+Every page visited is checked with axe-core (no serious or critical violation, WCAG 2.1 A/AA
+and best practices) and photographed at desktop width and at 390 px (where nothing may scroll
+sideways); the screenshots are kept in tests/artifacts/ (or ``UGPP_BRIDGE_TEST_ARTIFACTS``).
+
+Needs /usr/bin/chromium (``.ci/run`` installs Debian's package when it is missing) and axe-core
+from ``interop/`` (``npm ci``). Under ``CI=true`` a missing one fails the test; elsewhere the
+test is skipped with the reason.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 
 from tests.conftest import DATA, register_golden_request
 from ugpp_bridge.adapters.migrations import upgrade
-from ugpp_bridge.bootstrap import state_stores, web_app
+from ugpp_bridge.bootstrap import StateStores, state_stores, web_app
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.users import Role
@@ -29,6 +38,7 @@ from ugpp_bridge.entrypoints.soap import stop_waitress
 from ugpp_bridge.entrypoints.ugpp_sim import SimulatorConfig, UgppSimulator, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).parents[2] / "interop" / "node_modules" / "axe-core" / "axe.min.js"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -40,20 +50,32 @@ ARTIFACTS = Path(
     os.environ.get("UGPP_BRIDGE_TEST_ARTIFACTS", Path(__file__).parent.parent / "artifacts")
 )
 PASSWORD = "una clave bien larga"
+FILING = "UB-2026-000001"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 
-def require_chromium() -> None:
-    if CHROMIUM.exists():
+def require(path: Path, how: str) -> None:
+    if path.exists():
         return
-    reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+    reason = f"{path} is missing ({how})"
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason}; required under CI=true")
     pytest.skip(reason)
 
 
+@dataclass
+class Bridge:
+    base: str
+    simulator: UgppSimulator
+    stores: StateStores
+    jobs: Jobs
+
+
 @pytest.fixture
-def bridge(tmp_path: Path) -> Iterator[tuple[str, UgppSimulator, object]]:
-    """The whole bridge on loopback with one request built and sent to the stand-in."""
+def bridge(tmp_path: Path) -> Iterator[Bridge]:
+    """The whole bridge on loopback with one request built, waiting for an officer."""
     from waitress.server import create_server
 
     simulator = UgppSimulator(SimulatorConfig())
@@ -64,12 +86,10 @@ def bridge(tmp_path: Path) -> Iterator[tuple[str, UgppSimulator, object]]:
         f"sqlite:///{tmp_path / 'state.db'}",
         f"sqlite:///{tmp_path / 'bank.db'}",
     )
-    assert (
-        CliRunner()
-        .invoke(main, ["source", "import", str(DATA / "source_csv"), "--url", source_url])
-        .exit_code
-        == 0
+    imported = CliRunner().invoke(
+        main, ["source", "import", str(DATA / "source_csv"), "--url", source_url]
     )
+    assert imported.exit_code == 0, imported.output
     upgrade(state_url)
     settings = Settings(
         database_url=state_url, source_url=source_url, operator_nit="800197268",
@@ -77,23 +97,23 @@ def bridge(tmp_path: Path) -> Iterator[tuple[str, UgppSimulator, object]]:
         ugpp_endpoint=f"{ugpp_base}/ugpp/reporte", ugpp_token_url=f"{ugpp_base}/ugpp/token",
         ugpp_username="bridge", ugpp_password="bridge-secret", ugpp_client_id="ugpp-bridge",
         lote_max_records=4, send_backoff_seconds=0, session_secret="browser-test-secret-long-enough-1234",
+        require_approval=True,
     )  # fmt: skip
     stores = state_stores(state_url)
     register_golden_request(stores)
-    Jobs(settings, stores, "test-worker").run_once()  # build and send, as the scheduler would
-    stores.users.add(
-        "ana",
-        Role.OPERATOR,
-        PASSWORD,
-        at=stores.requests.find("UB-2026-000001").received_at,
-        actor="test",
-    )
+    jobs = Jobs(settings, stores, "test-worker")
+    jobs.run_once()  # builds; nothing is sent before an officer approves
+    assert stores.requests.find(FILING).state is RequestState.BUILT
+    at = stores.requests.find(FILING).received_at
+    stores.users.add("ana", Role.OPERATOR, PASSWORD, at=at, actor="test")
+    stores.users.add("olga", Role.OFFICER, PASSWORD, at=at, actor="test")
+    stores.users.add("pedro", Role.OFFICER, PASSWORD, at=at, actor="test")
     server = create_server(web_app(settings, stores, "test-web"), host="127.0.0.1", port=0, threads=4,
                            asyncore_loop_timeout=0.05)  # fmt: skip
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.effective_port}", simulator, stores
+        yield Bridge(f"http://127.0.0.1:{server.effective_port}", simulator, stores, jobs)
     finally:
         stop_waitress(server, thread)
         stores.close()
@@ -101,78 +121,191 @@ def bridge(tmp_path: Path) -> Iterator[tuple[str, UgppSimulator, object]]:
         ugpp.server_close()
 
 
-def test_an_operator_logs_in_sees_the_deadline_resends_and_downloads_the_evidence(
-    bridge: tuple[str, UgppSimulator, object], tmp_path: Path
-) -> None:
-    require_chromium()
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    require(CHROMIUM, "apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
-    base, simulator, stores = bridge
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-            page.set_default_timeout(15_000)
-            page.goto(f"{base}/solicitudes")
-            assert page.title().startswith("Iniciar sesión")
-            page.fill("#usuario", "ana")
-            page.fill("#clave", PASSWORD)
-            page.click("button[type=submit]")
-            row = page.locator('#solicitudes tr[data-radicado="UB-2026-000001"]')
-            assert "UGPP-2026-000451" in row.inner_text() and "2026-12-07" in row.inner_text()
-            assert "Enviada" in row.inner_text()
-            assert page.locator("#timeline rect").count() == 1
-            page.screenshot(path=str(ARTIFACTS / "dashboard-solicitudes.png"), full_page=True)
-
-            row.locator("a").first.click()
-            assert page.locator("#estado").inner_text() == "Enviada"
-            assert page.locator("#vence").inner_text() == "2026-12-07"
-            received_before = simulator.calls
-            page.click("#reenviar")
-            assert "Reenvío hecho" in page.locator(".flash.info").inner_text()
-            assert simulator.calls == received_before + 3  # the three lotes, same idEnvio and bytes
-            assert page.locator("#intentos tbody tr").count() == 6
-            page.screenshot(path=str(ARTIFACTS / "dashboard-solicitud.png"), full_page=True)
-
-            with page.expect_download() as download_info:
-                page.click("#evidencia")
-            bundle = tmp_path / "evidencia.zip"
-            download_info.value.save_as(bundle)
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+def open_page(browser: Any) -> Any:
+    # bypass_csp lets axe-core be injected under the dashboard's script-src 'self'.
+    context = browser.new_context(
+        viewport=DESKTOP,
+        accept_downloads=True,
+        bypass_csp=True,
+        locale="es-CO",
+        timezone_id="America/Bogota",
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+def check_page(page: Any, name: str) -> None:
+    """axe-core at desktop width and at 390 px, no sideways scroll on the phone, two screenshots."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for size, suffix in ((DESKTOP, "escritorio"), (PHONE, "390px")):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}-{suffix}.png"), full_page=True)
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.add_script_tag(path=str(AXE))
+        violations = page.evaluate(
+            "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
+            ".violations.filter(v => v.impact === 'serious' || v.impact === 'critical')"
+            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))",
+            AXE_TAGS,
+        )
+        assert violations == [], f"{name} at {suffix}: {violations}"
+        if size is PHONE:
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at 390 px"
+    page.set_viewport_size(DESKTOP)
+
+
+def log_in(page: Any, base: str, name: str) -> None:
+    page.goto(f"{base}/solicitudes")
+    assert page.title().startswith("Iniciar sesión")
+    page.fill("#usuario", name)
+    page.fill("#clave", PASSWORD)
+    page.click("button[type=submit]")
+    assert page.locator("#solicitudes").is_visible()
+
+
+def log_out(page: Any) -> None:
+    page.click("header button[type=submit]")  # Cerrar sesión
+    assert "Sesión cerrada" in page.content()
+
+
+def act(page: Any, slug: str, *, field: tuple[str, str] | None = None, name: str = "") -> str:
+    """Click an action, check its confirmation page, confirm; the flash message it leaves."""
+    page.click(f"#accion-{slug}")
+    assert page.locator("h1").inner_text().startswith("Revise antes de continuar")
+    if field:
+        page.fill(*field)
+    if name:
+        check_page(page, name)
+    page.click("#confirmar-accion")
+    return str(page.locator(".flash").first.inner_text())
+
+
+def test_the_desk_in_chromium_four_eyes_from_build_to_return(
+    bridge: Bridge, browser: Any, tmp_path: Path
+) -> None:
+    require(AXE, "cd interop && npm ci")
+    base, simulator, stores = bridge.base, bridge.simulator, bridge.stores
+    page = open_page(browser)
+
+    page.goto(f"{base}/login")
+    check_page(page, "ingreso")
+    log_in(page, base, "ana")
+    row = page.locator(f'#solicitudes tr[data-radicado="{FILING}"]')
+    assert "UGPP-2026-000451" in row.inner_text() and "Por aprobar" in row.inner_text()
+    assert page.locator("#por-aprobar").inner_text() == "1"
+    check_page(page, "solicitudes")
+
+    # The operator sees what will be reported, but approving is not hers to do.
+    row.locator("a").first.click()
+    assert page.locator("#estado").inner_text() == "Por aprobar"
+    assert page.locator("#accion-aprobar").count() == 0
+    page.click("#no-disponibles summary")
+    assert "Solo un oficial" in page.locator("#no-disponibles").inner_text()
+    check_page(page, "solicitud-por-aprobar")
+    assert page.goto(f"{base}/solicitudes/{FILING}/acciones/aprobar").status == 403
+    check_page(page, "sin-permiso")
+    page.goto(f"{base}/solicitudes/{FILING}")
+    log_out(page)
+
+    # An officer approves after the confirmation page, then sends.
+    log_in(page, base, "olga")
+    page.goto(f"{base}/solicitudes/{FILING}")
+    persons = page.locator("#personas tbody tr")
+    assert persons.count() == 3 and "Sin información" in persons.nth(2).inner_text()
+    with page.expect_download() as download:
+        page.click("#xlsx")
+    workbook_path = tmp_path / "vista-previa.xlsx"
+    download.value.save_as(workbook_path)
+    workbook = load_workbook(workbook_path, read_only=True)
+    assert len(workbook.sheetnames) >= 2
+    workbook.close()
+    flash = act(page, "aprobar", name="confirmar-aprobacion")
+    assert "Construcción aprobada" in flash
+    assert page.locator("#estado").inner_text() == "Aprobada, por enviar"
+    assert simulator.calls == 0  # approval alone sends nothing from the desk
+    lotes = page.locator("#lotes tbody tr").count()
+    flash = act(page, "enviar")
+    assert "Envío hecho" in flash and simulator.calls == lotes
+    assert page.locator("#estado").inner_text() == "Entregada"
+    assert page.locator("#intentos tbody tr").count() == lotes
+    check_page(page, "solicitud-entregada")
+    with page.expect_download() as download:
+        page.click("#evidencia")
+    bundle = tmp_path / "evidencia.zip"
+    download.value.save_as(bundle)
     with zipfile.ZipFile(bundle) as archive:
-        assert "manifest.json" in " ".join(archive.namelist())
-    trail = [(e.action, e.actor) for e in stores.requests.audit_trail("UB-2026-000001")]  # type: ignore[attr-defined]
-    assert ("operator.resend", "web:ana") in trail
-    assert stores.requests.find("UB-2026-000001").state is RequestState.SENT  # type: ignore[attr-defined]
+        assert "manifest.json" in archive.namelist()
+        (decision,) = json.loads(archive.read("approvals.json"))
+    assert decision["decision"] == "approved" and decision["oficial"] == "web:olga"
+
+    # The officer asks for a correction: the rebuilt answer is hers, so another must approve it.
+    assert "Reconstrucción en cola" in act(page, "corregir")
+    bridge.jobs.build()
+    page.reload()
+    assert page.locator("#estado").inner_text() == "Por aprobar"
+    assert page.locator("#accion-aprobar").count() == 0
+    page.click("#no-disponibles summary")
+    assert "debe aprobarla otro oficial" in page.locator("#no-disponibles").inner_text()
+    log_out(page)
+
+    # A second officer returns it with a reason; the operator is told to rebuild.
+    log_in(page, base, "pedro")
+    page.goto(f"{base}/solicitudes/{FILING}")
+    reason = "Faltan las cuentas AFC de marzo"
+    flash = act(page, "devolver", field=("#reason", reason), name="confirmar-devolucion")
+    assert "Construcción devuelta" in flash
+    assert page.locator("#estado").inner_text() == "Devuelta"
+    assert reason in page.locator("#decisiones").inner_text()
+    assert page.locator("#decisiones tbody tr").count() == 2
+    check_page(page, "solicitud-devuelta")
+    page.goto(f"{base}/auditoria")
+    assert "web:pedro" in page.locator("#auditoria").inner_text()
+    check_page(page, "auditoria")
+    page.goto(f"{base}/no-existe")
+    check_page(page, "no-encontrada")
+
+    stored = stores.requests.find(FILING)
+    assert stored.state is RequestState.RETURNED
+    decisions = [(d.decision.value, d.actor) for d in stores.requests.approvals(stored.key)]
+    assert decisions == [("approved", "web:olga"), ("returned", "web:pedro")]
+    trail = stores.requests.audit_trail(FILING)
+    rebuild = next(e for e in trail if e.action == "request.rebuild_requested")
+    assert rebuild.actor == "web:olga" and rebuild.details["address"] == "127.0.0.1"
 
 
 def test_in_the_browser_a_session_copied_before_logout_is_dead_and_an_offsite_next_is_ignored(
-    bridge: tuple[str, UgppSimulator, object],
+    bridge: Bridge, browser: Any
 ) -> None:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    base, _, _ = bridge
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            context = browser.new_context()
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            page.goto(f"{base}/login?next=/%09/evil.example")
-            page.fill("#usuario", "ana")
-            page.fill("#clave", PASSWORD)
-            page.click("button[type=submit]")
-            assert page.url.startswith(base) and "/solicitudes" in page.url
-            copied = context.cookies()
-            page.click("header button[type=submit]")  # Cerrar sesión
-            assert "Sesión cerrada" in page.content()
-            thief = browser.new_context()
-            thief.add_cookies(copied)  # type: ignore[arg-type]
-            stolen = thief.new_page()
-            stolen.goto(f"{base}/solicitudes")
-            assert stolen.title().startswith("Iniciar sesión")
-        finally:
-            browser.close()
+    base = bridge.base
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{base}/login?next=/%09/evil.example")
+    page.fill("#usuario", "ana")
+    page.fill("#clave", PASSWORD)
+    page.click("button[type=submit]")
+    assert page.url.startswith(base) and "/solicitudes" in page.url
+    copied = context.cookies()
+    log_out(page)
+    thief = browser.new_context()
+    thief.add_cookies(copied)
+    stolen = thief.new_page()
+    stolen.goto(f"{base}/solicitudes")
+    assert stolen.title().startswith("Iniciar sesión")

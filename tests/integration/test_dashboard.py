@@ -13,14 +13,22 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import key_of, register_golden_request
+from tests.conftest import DATA, key_of, register_golden_request
 from ugpp_bridge.adapters.migrations import upgrade
-from ugpp_bridge.bootstrap import StateStores, state_stores
-from ugpp_bridge.domain.filing import RequestKey, StoredRequest
+from ugpp_bridge.bootstrap import StateStores, dashboard_services, state_stores
+from ugpp_bridge.config import Settings
+from ugpp_bridge.domain.filing import (
+    Decision,
+    LoteDraft,
+    RequestKey,
+    StoredRequest,
+    SubmissionType,
+    submission_id,
+)
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.throttling import Scope
 from ugpp_bridge.domain.users import Role
-from ugpp_bridge.entrypoints.dashboard import DashboardServices, create_dashboard
+from ugpp_bridge.entrypoints.dashboard import create_dashboard
 from ugpp_bridge.service.evidence import export_evidence
 from ugpp_bridge.service.operations import confirm_request
 
@@ -35,6 +43,7 @@ def stores(sqlite_url: str) -> Iterator[StateStores]:
     opened = state_stores(sqlite_url)
     opened.users.add("ana", Role.OPERATOR, PASSWORD, at=NOW, actor="test")
     opened.users.add("vera", Role.VIEWER, PASSWORD, at=NOW, actor="test")
+    opened.users.add("olga", Role.OFFICER, PASSWORD, at=NOW, actor="test")
     yield opened
     opened.close()
 
@@ -51,9 +60,10 @@ def client(stores: StateStores, resent: list[tuple[str, str]]) -> FlaskClient:
         resent.append((stored.filing_number, actor))
         return stored
 
-    services = DashboardServices(
-        requests=stores.requests, lotes=stores.lotes, users=stores.users, throttle=stores.throttle,
-        clock=lambda: NOW, holidays=set(), uvt_values={2026: 52_374}, resend=resend,
+    settings = Settings(uvt_values={2026: 52_374}, environment="produccion")
+    services = replace(
+        dashboard_services(settings, stores, "test-web"), clock=lambda: NOW, holidays=set(),
+        resend=resend,
         confirm=lambda i, r, a: confirm_request(i, r, requests=stores.requests, clock=lambda: NOW, actor=a),
         evidence=lambda i, s, n, a: export_evidence(i, s, name=n, requests=stores.requests, lotes=stores.lotes, clock=lambda: NOW, actor=a),
     )  # fmt: skip
@@ -95,15 +105,15 @@ def test_a_wrong_password_is_refused_in_spanish(client: FlaskClient) -> None:
 def test_a_post_without_its_csrf_token_is_refused_before_any_view(
     client: FlaskClient, stores: StateStores
 ) -> None:
-    filing = register_golden_request(stores)
+    filing = sent(stores)
     assert client.post("/login", data={"usuario": "ana", "clave": PASSWORD}).status_code == 400
     assert login(client, "ana") == 302
-    refused = client.post(f"/solicitudes/{filing}/confirmar", data={"radicado": "R-1"})
+    refused = client.post(f"/solicitudes/{filing}/acciones/confirmar", data={"radicado": "R-1"})
     assert refused.status_code == 400 and "El formulario venció" in refused.get_data(as_text=True)
-    assert stores.requests.find(filing).state is RequestState.RECEIVED
+    assert stores.requests.find(filing).state is RequestState.SENT
 
 
-def test_the_list_shows_deadline_days_left_state_and_the_timeline(
+def test_the_desk_shows_tiles_the_deadline_in_words_and_the_timeline(
     client: FlaskClient, stores: StateStores
 ) -> None:
     filing = register_golden_request(stores)
@@ -111,61 +121,188 @@ def test_the_list_shows_deadline_days_left_state_and_the_timeline(
     page = client.get("/solicitudes")
     html = page.get_data(as_text=True)
     assert page.headers["Cache-Control"] == "no-store" and page.headers["X-Frame-Options"] == "DENY"
-    assert filing in html and "UGPP-2026-000451" in html and "2026-12-07" in html
-    assert "3 día(s) hábil(es)" in html and "Recibida" in html and 'id="timeline"' in html
+    assert filing in html and "UGPP-2026-000451" in html and "07/12/2026" in html
+    assert "Faltan 3 días hábiles" in html and "Recibida" in html and 'id="timeline"' in html
+    assert re.search(r'id="vencidas">0<', html) and re.search(r'id="en-riesgo">1<', html)
+    assert "AMBIENTE DE PRUEBAS" not in html  # production, here
 
 
-def test_a_viewer_sees_no_actions_and_is_refused_them(
+def drafts_for(filing: str) -> list[LoteDraft]:
+    """The golden lote (tests/data/wire/reporte.xml), stored as this request's only lote."""
+    xml = (DATA / "wire" / "reporte.xml").read_bytes()
+    return [LoteDraft(1, 1, submission_id(filing, 1, 1), SubmissionType.ORIGINAL, 10, xml)]
+
+
+def built(stores: StateStores, by: str = "scheduler") -> str:
+    filing = register_golden_request(stores)
+    key = key_of(stores, filing)
+    stores.requests.start_build(key, at=NOW, actor=by)
+    stores.lotes.store_lotes(key, drafts_for(filing), at=NOW, actor=by)
+    return filing
+
+
+def sent(stores: StateStores) -> str:
+    filing = built(stores)
+    key = key_of(stores, filing)
+    stores.requests.decide(key, Decision.APPROVED, at=NOW, actor="web:olga")
+    for target in (RequestState.SENDING, RequestState.SENT):
+        stores.requests.transition(key, target, at=NOW, actor="test")
+    return filing
+
+
+def test_a_viewer_sees_and_downloads_evidence_but_is_offered_no_action(
     client: FlaskClient, stores: StateStores, resent: list[tuple[str, str]]
 ) -> None:
-    filing = register_golden_request(stores)
+    filing = sent(stores)
     assert login(client, "vera") == 302
     html = client.get(f"/solicitudes/{filing}").get_data(as_text=True)
-    assert "Reenviar a la UGPP" not in html and "Descargar evidencia" not in html
+    assert 'id="accion-' not in html and "Su cuenta es de consulta" in html
+    assert client.get(f"/solicitudes/{filing}/acciones/reenviar").status_code == 403
     token = csrf(client, "/solicitudes")
     assert (
-        client.post(f"/solicitudes/{filing}/reenviar", data={"csrf_token": token}).status_code
+        client.post(
+            f"/solicitudes/{filing}/acciones/reenviar", data={"csrf_token": token}
+        ).status_code
         == 403
     )
-    assert client.get(f"/solicitudes/{filing}/evidencia").status_code == 403
+    download = client.get(f"/solicitudes/{filing}/evidencia")
+    assert download.status_code == 200 and download.data[:2] == b"PK"
+    download.close()
     assert resent == []
 
 
-def test_an_operator_resends_and_confirms_and_each_action_names_them(
+def act(client: FlaskClient, filing: str, slug: str, **form: str):  # type: ignore[no-untyped-def]
+    page = client.get(f"/solicitudes/radicado:{filing}/acciones/{slug}")
+    assert page.status_code == 200, page.status_code
+    assert "Revise antes de continuar" in page.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    return client.post(f"/solicitudes/radicado:{filing}/acciones/{slug}",
+                       data={"csrf_token": token, **form}, follow_redirects=True)  # fmt: skip
+
+
+def test_an_officer_approves_after_a_confirmation_step_and_the_decision_is_kept(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    filing = built(stores)
+    assert login(client, "olga") == 302
+    html = client.get(f"/solicitudes/{filing}").get_data(as_text=True)
+    assert "Por aprobar" in html and 'id="accion-aprobar"' in html and 'id="vista-previa"' in html
+    done = act(client, filing, "aprobar")
+    assert "Construcción aprobada" in done.get_data(as_text=True)
+    stored = stores.requests.find(filing)
+    assert stored.state is RequestState.APPROVED
+    (decision,) = stores.requests.approvals(stored.key)
+    assert decision.actor == "web:olga" and "Decisiones de los oficiales" in done.get_data(
+        as_text=True
+    )
+
+
+def test_an_operator_cannot_approve_and_the_officer_who_asked_cannot_either(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    filing = built(stores, by="web:olga")
+    assert login(client, "ana") == 302
+    html = client.get(f"/solicitudes/{filing}").get_data(as_text=True)
+    assert 'id="accion-aprobar"' not in html and "Solo un oficial" in html
+    assert client.get(f"/solicitudes/{filing}/acciones/aprobar").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf(client, "/solicitudes")})
+    assert login(client, "olga") == 302
+    html = client.get(f"/solicitudes/{filing}").get_data(as_text=True)
+    assert "debe aprobarla otro oficial" in html
+    assert client.get(f"/solicitudes/{filing}/acciones/aprobar").status_code == 403
+    assert stores.requests.find(filing).state is RequestState.BUILT
+
+
+def test_an_officer_returns_with_a_reason_and_an_operator_rebuilds(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    filing = built(stores)
+    assert login(client, "olga") == 302
+    blank = act(client, filing, "devolver", reason="   ")
+    assert "Escriba el motivo" in blank.get_data(as_text=True)
+    act(client, filing, "devolver", reason="Faltan las cuentas AFC de marzo")
+    stored = stores.requests.find(filing)
+    assert stored.state is RequestState.RETURNED
+    assert stores.requests.approvals(stored.key)[-1].reason == "Faltan las cuentas AFC de marzo"
+    client.post("/logout", data={"csrf_token": csrf(client, "/solicitudes")})
+    assert login(client, "ana") == 302
+    act(client, filing, "reconstruir")
+    trail = [e.action for e in stores.requests.audit_trail(filing)]
+    assert "request.rebuild_requested" in trail and "request.returned" in trail
+
+
+def test_an_operator_resends_and_confirms_and_corrects_the_radicado_each_audited(
     client: FlaskClient, stores: StateStores, resent: list[tuple[str, str]]
 ) -> None:
-    filing = register_golden_request(stores)
+    filing = sent(stores)
     assert login(client, "ana") == 302
-    token = csrf(client, f"/solicitudes/{filing}")
-    done = client.post(
-        f"/solicitudes/{filing}/reenviar", data={"csrf_token": token}, follow_redirects=True
+    html = client.get(f"/solicitudes/{filing}").get_data(as_text=True)
+    assert (
+        "Entregada" in html and 'id="accion-confirmar"' in html and 'id="accion-enviar"' not in html
     )
-    assert resent == [(filing, "web:ana")] and "Reenvío" in done.get_data(as_text=True)
-    refused = client.post(f"/solicitudes/{filing}/confirmar", data={"csrf_token": token, "radicado": "R-9"},
-                          follow_redirects=True)  # fmt: skip
-    assert "esa acción no es posible en el estado «Recibida»" in refused.get_data(as_text=True)
-    for target in (
-        RequestState.BUILDING,
-        RequestState.BUILT,
-        RequestState.SENDING,
-        RequestState.SENT,
-    ):
-        stores.requests.transition(key_of(stores, filing), target, at=NOW, actor="test")
-    blank = client.post(
-        f"/solicitudes/{filing}/confirmar",
-        data={"csrf_token": token, "radicado": "   "},
-        follow_redirects=True,
-    )
-    assert "Enter UGPP&#39;s radicado" in blank.get_data(as_text=True)
+    act(client, filing, "reenviar")
+    assert resent == [(filing, "web:ana")]
+    blank = act(client, filing, "confirmar", radicado="   ")
+    assert "Escriba el radicado" in blank.get_data(as_text=True)
     assert stores.requests.find(filing).state is RequestState.SENT
-    client.post(
-        f"/solicitudes/{filing}/confirmar", data={"csrf_token": token, "radicado": "2026-UGPP-77"}
-    )
+    act(client, filing, "confirmar", radicado="2026-UGPP-77")
+    act(client, filing, "corregir-radicado", radicado="2026-UGPP-78")
     stored = stores.requests.find(filing)
-    assert (stored.state, stored.confirmation) == (RequestState.CONFIRMED, "2026-UGPP-77")
+    assert (stored.state, stored.confirmation) == (RequestState.CONFIRMED, "2026-UGPP-78")
     trail = stores.requests.audit_trail(filing)
-    assert (trail[-1].action, trail[-1].actor) == ("request.confirmed", "web:ana")
+    corrected = [e for e in trail if e.action == "request.confirmation_corrected"]
+    assert corrected[0].details == {"antes": "2026-UGPP-77", "despues": "2026-UGPP-78",
+                                   "address": "127.0.0.1"}  # fmt: skip
+    assert corrected[0].actor == "web:ana"
     assert "dashboard.login" in [e.action for e in stores.requests.audit_trail()]
+
+
+def test_the_preview_downloads_as_xlsx_with_every_person_and_totals(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    import io
+
+    import openpyxl
+
+    filing = built(stores)
+    assert login(client, "vera") == 302
+    answer = client.get(f"/solicitudes/{filing}/vista-previa.xlsx")
+    assert answer.status_code == 200 and answer.data[:2] == b"PK"
+    data = answer.data
+    answer.close()
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    assert book.sheetnames == ["Totales", "Personas", "Cuentas", "Inversiones", "Rendimientos"]
+    totals = [row for row in book["Totales"].iter_rows(values_only=True)]
+    assert ("Radicado", filing) in [tuple(r[:2]) for r in totals]
+    assert "preview.exported" in [e.action for e in stores.requests.audit_trail(filing)]
+
+
+def test_the_audit_page_is_for_operators_and_officers(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    register_golden_request(stores)
+    assert login(client, "vera") == 302
+    assert client.get("/auditoria").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf(client, "/solicitudes")})
+    assert login(client, "ana") == 302
+    html = client.get("/auditoria").get_data(as_text=True)
+    assert (
+        "request.received" in html and "dashboard.login" in html and "dirección 127.0.0.1" in html
+    )
+
+
+def test_filters_and_search_by_radicado_id_or_person(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    filing = register_golden_request(stores)
+    assert login(client, "vera") == 302
+    for query in ({"q": "52123456"}, {"q": "UGPP-2026"}, {"q": filing}, {"estado": "received"},
+                  {"desde": "2026-12-01", "hasta": "07/12/2026"}):  # fmt: skip
+        html = client.get("/solicitudes", query_string=query).get_data(as_text=True)
+        assert f'data-radicado="{filing}"' in html, query
+    for query in ({"q": "99999999"}, {"estado": "sent"}, {"hasta": "2026-12-06"}):
+        html = client.get("/solicitudes", query_string=query).get_data(as_text=True)
+        assert f'data-radicado="{filing}"' not in html and "Ninguna solicitud cumple" in html, query
 
 
 def test_the_evidence_download_is_a_zip_and_is_audited(
@@ -184,19 +321,39 @@ def test_the_json_api_carries_what_the_pages_show(client: FlaskClient, stores: S
     filing = register_golden_request(stores)
     assert login(client, "vera") == 302
     (item,) = client.get("/api/solicitudes").json["solicitudes"]
-    assert (item["filing_number"], item["due_date"], item["business_days_left"], item["state"]) == (
-        filing, "2026-12-07", 3, "received",
-    )  # fmt: skip
+    assert (item["filing_number"], item["due_date"], item["state"]) == (
+        filing,
+        "2026-12-07",
+        "received",
+    )
+    assert item["deadline"] == {"kind": "ahead", "business_days_left": 3, "days_late": 0,
+                                "text": "Faltan 3 días hábiles"}  # fmt: skip
     assert item["exposure_estimate"] == {
-        "months_late": 0,
-        "uvt": 0,
-        "cop": 0,
-        "uvt_year": 2026,
-        "is_estimate": True,
-    }
+        "months_late": 0, "uvt": 0, "cop": 0, "uvt_year": 2026, "is_estimate": True,
+    }  # fmt: skip
     detail = client.get(f"/api/solicitudes/{filing}").json
     assert detail["periods"][:2] == ["2025-01", "2025-02"] and detail["attempts_detail"] == []
     assert client.get("/api/solicitudes/UB-1999-000001").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("moment", "words"),
+    [
+        (datetime(2026, 12, 4, 15, tzinfo=UTC), "Falta 1 día hábil"),  # Friday before
+        (datetime(2026, 12, 7, 15, tzinfo=UTC), "Vence hoy"),  # the day itself (Monday)
+        (datetime(2026, 12, 8, 15, tzinfo=UTC), "Vencida hace 1 día (vencía el 07/12/2026)"),
+        (datetime(2026, 12, 13, 15, tzinfo=UTC), "Vencida hace 6 días"),  # the Sunday after
+    ],
+)
+def test_the_deadline_reads_true_on_a_controlled_clock(
+    client: FlaskClient, stores: StateStores, moment: datetime, words: str
+) -> None:
+    register_golden_request(stores)
+    assert login(client, "vera") == 302
+    services = client.application.extensions["ugpp_bridge"]
+    client.application.extensions["ugpp_bridge"] = replace(services, clock=lambda: moment)
+    html = client.get("/solicitudes").get_data(as_text=True)
+    assert words in html
 
 
 def test_a_late_request_shows_its_estimated_exposure_in_pesos(
@@ -209,7 +366,7 @@ def test_a_late_request_shows_its_estimated_exposure_in_pesos(
     client.application.extensions["ugpp_bridge"] = replace(services, clock=lambda: late)
     html = client.get("/solicitudes").get_data(as_text=True)
     assert "$ 1.571.220" in html and "30 UVT, estimación" in html  # up to a month late: 30 UVT
-    assert "Vencida hace 2 día(s) hábil(es)" in html
+    assert "Vencida hace 2 días" in html and re.search(r'id="vencidas">1<', html)
 
 
 def test_a_cookie_copied_before_logout_opens_nothing_after_it(

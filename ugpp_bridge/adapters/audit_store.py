@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, select, update
 
 from ugpp_bridge.adapters.state_tables import audit_head, audit_log
-from ugpp_bridge.domain.audit import AuditEntry, AuditVerification, entry_hash, verify_chain
+from ugpp_bridge.domain.audit import (
+    ORIGIN,
+    AuditEntry,
+    AuditVerification,
+    entry_hash,
+    verify_chain,
+)
 
 BATCH = 1_000
 
@@ -29,7 +35,11 @@ def append_audit(
     details: Mapping[str, object] | None = None,
     reason: str | None = None,
 ) -> AuditEntry:
-    """Add one entry linked to the current head, and move the head to it."""
+    """Add one entry linked to the current head, and move the head to it. An entry written
+    while :data:`ORIGIN` is set (a dashboard request) records that address too."""
+    origin = ORIGIN.get()
+    if origin and not (details and "address" in details):
+        details = {**(details or {}), "address": origin}
     head = connection.execute(
         select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
     ).one()

@@ -12,10 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
 GENESIS_HASH = "0" * 64
+
+# Where the action being audited came from (the dashboard's client address), set by the
+# entrypoint for the duration of a request and added to every entry written meanwhile.
+ORIGIN: ContextVar[str | None] = ContextVar("audit_origin", default=None)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ugpp_bridge.domain.deadlines import DeadlineKind
+from ugpp_bridge.domain.labels import STATE_LABELS, deadline_text
 from ugpp_bridge.service.overview import RequestDetail, RequestOverview
 
 
@@ -13,10 +15,18 @@ def overview_json(item: RequestOverview) -> dict[str, Any]:
         "filing_number": r.filing_number,
         "request_id": r.request_id,
         "state": r.state.value,
+        "state_label": STATE_LABELS[r.state],
         "received_at": r.received_at.isoformat(),
         "due_date": r.due_date.isoformat(),
-        "business_days_left": item.business_days_left,
+        "deadline": {
+            "kind": item.status.kind.value,
+            "business_days_left": item.status.days if item.status.kind is DeadlineKind.AHEAD else 0,
+            "days_late": item.status.days if item.status.late else 0,
+            "text": deadline_text(item.status),
+        },
         "open": item.open,
+        "awaiting_approval": item.awaiting_approval,
+        "held_reason": r.held_reason,
         "persons": r.persons,
         "persons_done": r.persons_done,
         "lotes": item.lotes,
@@ -40,6 +50,17 @@ def detail_json(detail: RequestDetail) -> dict[str, Any]:
         **overview_json(detail.overview),
         "periods": [f"{p.year:04d}-{p.month:02d}" for p in detail.stored.request.periods],
         "generation": detail.stored.generation,
+        "built_by": detail.stored.built_by,
+        "decisions": [
+            {
+                "generation": a.generation,
+                "decision": a.decision.value,
+                "actor": a.actor,
+                "at": a.at.isoformat(),
+                "reason": a.reason,
+            }
+            for a in detail.approvals
+        ],
         "lotes_detail": [
             {
                 "submission_id": lote.submission_id,
@@ -64,6 +85,7 @@ def detail_json(detail: RequestDetail) -> dict[str, Any]:
                 "http_status": a.http_status,
                 "fault_code": a.fault_code,
                 "error": a.fault_message or a.error,
+                "warnings": list(a.warnings),
             }
             for a in detail.attempts
         ],

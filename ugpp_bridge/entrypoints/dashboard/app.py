@@ -8,7 +8,9 @@
   database (every process sees them), and audited with both.
 - Every POST carries a CSRF token (Flask-WTF's ``CSRFProtect``); a missing or wrong one is
   refused with 400 before any view runs.
-- A *viewer* sees; an *operator* may also resend, confirm and download evidence.
+- A *viewer* sees and downloads evidence; an *operator* also builds, sends, resends and
+  confirms; an *officer* also approves or returns a build (four eyes). Every page says which
+  environment it is (``UGPP_BRIDGE_ENVIRONMENT``: «AMBIENTE DE PRUEBAS» unless production).
 - Pages say ``no-store`` (they show balances' owners' requests) and may not be framed.
 """
 
@@ -20,16 +22,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import IO, Any
 
-from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from ugpp_bridge.domain.audit import ORIGIN
 from ugpp_bridge.domain.filing import RequestKey, StoredRequest
-from ugpp_bridge.domain.users import User
+from ugpp_bridge.domain.users import ROLE_LABELS, User
 from ugpp_bridge.entrypoints.dashboard import texts
 from ugpp_bridge.service.evidence import EvidenceBundle
-from ugpp_bridge.service.ports import AuthThrottle, LoteStore, RequestStore, UserStore
+from ugpp_bridge.service.ports import (
+    AlertStore,
+    AuthThrottle,
+    LoteStore,
+    RequestStore,
+    UserStore,
+)
+from ugpp_bridge.service.preview import Preview, PreviewTotals
 
 SESSION_LIFETIME = timedelta(hours=8)
 
@@ -47,9 +57,13 @@ class DashboardServices:
     clock: Callable[[], datetime]
     holidays: Container[date]
     uvt_values: Mapping[int, int]
+    alerts: AlertStore
+    environment: str  # pruebas | produccion
     resend: Callable[[RequestKey, str], StoredRequest]  # (key, actor)
     confirm: Callable[[RequestKey, str, str], StoredRequest]  # (key, UGPP's radicado, actor)
     evidence: Callable[[RequestKey, IO[bytes], str, str], EvidenceBundle]  # key, sink, name, actor
+    preview: Callable[[RequestKey], Preview]
+    export_preview: Callable[[RequestKey, IO[bytes]], PreviewTotals]
 
 
 class DashboardUser(UserMixin):  # type: ignore[misc]
@@ -69,6 +83,8 @@ class DashboardUser(UserMixin):  # type: ignore[misc]
 def create_dashboard(
     services: DashboardServices, *, secret_key: str, cookie_secure: bool = False
 ) -> Flask:
+    from ugpp_bridge.entrypoints.dashboard.action_pages import action_pages
+    from ugpp_bridge.entrypoints.dashboard.auth import auth
     from ugpp_bridge.entrypoints.dashboard.pages import pages
 
     app = Flask(__name__)
@@ -84,12 +100,18 @@ def create_dashboard(
     app.extensions["ugpp_bridge"] = services
     CSRFProtect(app)
     _login_manager(services).init_app(app)
-    app.register_blueprint(pages)
+    for blueprint in (auth, pages, action_pages):
+        app.register_blueprint(blueprint)
     app.jinja_env.filters.update(
-        pesos=texts.pesos, number=texts.number, moment=texts.moment, day=texts.day
+        pesos=texts.pesos, number=texts.number, moment=texts.moment, day=texts.day,
+        when=texts.when,
+    )  # fmt: skip
+    app.jinja_env.globals.update(
+        texts=texts, ref=texts.ref, roles=ROLE_LABELS, testing=services.environment != "produccion"
     )
-    app.jinja_env.globals.update(texts=texts, ref=texts.ref)
     app.after_request(_security_headers)
+    app.before_request(_audit_origin)
+    app.teardown_request(_end_audit_origin)
     app.register_error_handler(CSRFError, _csrf_refused)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
@@ -98,7 +120,7 @@ def create_dashboard(
 
 def _login_manager(services: DashboardServices) -> LoginManager:
     manager = LoginManager()
-    manager.login_view = "pages.login"
+    manager.login_view = "auth.login"
     manager.login_message = "Inicie sesión para ver las solicitudes."
     manager.session_protection = "strong"
 
@@ -111,9 +133,20 @@ def _login_manager(services: DashboardServices) -> LoginManager:
     def unauthorized() -> Any:
         if request.path.startswith("/api/"):
             return jsonify(error="Se requiere iniciar sesión."), 401
-        return redirect(url_for("pages.login", next=request.path))
+        return redirect(url_for("auth.login", next=request.path))
 
     return manager
+
+
+def _audit_origin() -> None:
+    """Every audit entry a dashboard request writes records the client's address."""
+    g.audit_origin = ORIGIN.set(request.remote_addr)
+
+
+def _end_audit_origin(_error: BaseException | None) -> None:
+    token = g.pop("audit_origin", None)
+    if token is not None:
+        ORIGIN.reset(token)
 
 
 def _security_headers(response: Response) -> Response:

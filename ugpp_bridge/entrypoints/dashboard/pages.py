@@ -1,64 +1,38 @@
-"""The dashboard's pages, actions and JSON API. Thin: read the form, call one use case, show.
+"""The dashboard's pages and JSON API. Thin: read the query, call one use case, show.
 
-Pages: ``/solicitudes`` (the list, sorted by deadline, and the timeline chart) and
-``/solicitudes/<ID>`` (progress, lotes, attempts, response times, exposure, actions).
-Actions (operators only, POST with CSRF, audited by the use cases): ``…/reenviar``,
-``…/confirmar``; ``…/evidencia`` downloads the evidence bundle (audited as an export).
-API: ``/api/solicitudes`` and ``/api/solicitudes/<ID>``, the same data as JSON.
+``/solicitudes`` (the desk: tiles, alerts, timeline, filters, search, the list — open and at
+risk first), ``/solicitudes/<ID>`` (the deadline in words, what to do next, the actions the
+state allows, the preview of what will be reported, decisions, lotes, attempts),
+``…/vista-previa.xlsx`` and ``…/evidencia`` (downloads), ``/auditoria`` (who did what, when,
+from where; operators and officers). API: ``/api/solicitudes[/<ID>]``.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import re
 import statistics
 import tempfile
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from datetime import date, timedelta
+from typing import IO, Any, TypeVar, cast
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    flash,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file
+from flask_login import current_user, login_required
 
-from ugpp_bridge.domain.filing import BOGOTA, RequestKey, StoredRequest
+from ugpp_bridge.domain.filing import StoredRequest
 from ugpp_bridge.domain.lifecycle import RequestState
-from ugpp_bridge.domain.throttling import Scope
 from ugpp_bridge.entrypoints.dashboard import api
-from ugpp_bridge.entrypoints.dashboard.app import (
-    SESSION_LIFETIME,
-    DashboardServices,
-    DashboardUser,
-)
-from ugpp_bridge.entrypoints.dashboard.texts import STATE_LABELS
+from ugpp_bridge.entrypoints.dashboard.actions import actions_for
+from ugpp_bridge.entrypoints.dashboard.auth import services
 from ugpp_bridge.entrypoints.dashboard.timeline import timeline
-from ugpp_bridge.errors import (
-    AmbiguousIdentifierError,
-    IllegalTransitionError,
-    RequestNotFoundError,
-    UgppBridgeError,
-    WorkInProgressError,
-)
-from ugpp_bridge.service.overview import overview, request_detail
+from ugpp_bridge.errors import AmbiguousIdentifierError, RequestNotFoundError
+from ugpp_bridge.service.overview import DeskSummary, RequestOverview, overview, request_detail
 
 logger = logging.getLogger(__name__)
 pages = Blueprint("pages", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def services() -> DashboardServices:
-    return cast(DashboardServices, current_app.extensions["ugpp_bridge"])
+AUDIT_PAGE = 100
 
 
 def operator_required(view: F) -> F:
@@ -71,124 +45,74 @@ def operator_required(view: F) -> F:
     return cast(F, login_required(wrapper))
 
 
-@pages.get("/")
-def home() -> Any:
-    return redirect(url_for("pages.requests_page"))
-
-
-@pages.route("/login", methods=["GET", "POST"])
-def login() -> Any:
-    if request.method == "GET":
-        return render_template("login.html")
-    s, address = services(), request.remote_addr
-    name = request.form.get("usuario", "").strip()[:80]
-    status = s.throttle.status(Scope.DASHBOARD, user=name, address=address, now=s.clock())
-    if (until := status.blocked_until) is not None:
-        logger.warning("Dashboard login refused: throttled")
-        flash(f"Demasiados intentos fallidos. Intente de nuevo después de las "
-              f"{until.astimezone(BOGOTA):%H:%M} (hora de Bogotá).", "error")  # fmt: skip
-        return render_template("login.html", name=name), 429
-    user = s.users.authenticate(name, request.form.get("clave", ""))
-    if user is None:
-        logger.warning("Dashboard login refused")
-        s.throttle.record_failure(Scope.DASHBOARD, user=name, address=address, now=s.clock())
-        s.requests.record_action(
-            at=s.clock(), actor="web:anonymous", action="dashboard.login_failed",
-            details={"user": name, "address": address},
-        )  # fmt: skip
-        flash("Usuario o contraseña incorrectos.", "error")
-        return render_template("login.html", name=name), 401
-    if status.user_has_failures:
-        s.throttle.record_success(Scope.DASHBOARD, user=user.name)
-    token = s.users.open_session(
-        user.name, at=s.clock(), lifetime=SESSION_LIFETIME, address=address
-    )
-    login_user(DashboardUser(user, token))
-    s.requests.record_action(
-        at=s.clock(), actor=f"web:{user.name}", action="dashboard.login",
-        details={"address": address},
-    )  # fmt: skip
-    return redirect(safe_next(request.args.get("next", "")))
-
-
-# A local path only: no scheme, no host, no backslash, no control or space characters —
-# so that neither "//evil.example" nor "/\t/evil.example" (browsers drop the tab) gets out.
-_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
-
-
-def safe_next(target: str) -> str:
-    """Where to go after login: ``target`` when it is a path of this site, else the list."""
-    return target if _LOCAL_PATH.fullmatch(target) and "%0" not in target.lower() else "/"
-
-
-@pages.post("/logout")
-@login_required
-def logout() -> Any:
-    services().users.close_session(current_user.token)
-    logout_user()
-    flash("Sesión cerrada.", "info")
-    return redirect(url_for("pages.login"))
-
-
 @pages.get("/solicitudes")
 @login_required
 def requests_page() -> Any:
+    s = services()
+    today = s.clock().date()
     items = _overview()
-    today = services().clock().date()
-    return render_template("requests.html", items=items, chart=timeline(items, today), today=today)
+    shown = _filtered(items)
+    banner = s.alerts.recent(s.clock() - timedelta(days=7))
+    return render_template(
+        "requests.html", items=shown, total=len(items), summary=DeskSummary.of(items),
+        chart=timeline(shown, today), today=today, banner=banner[:5], states=RequestState,
+        filters=request.args,
+    )  # fmt: skip
 
 
 @pages.get("/solicitudes/<identifier>")
 @login_required
 def request_page(identifier: str) -> Any:
-    detail = _detail(_get(identifier).key)
+    stored = get_request(identifier)
+    detail = _detail(stored)
     durations = detail.durations_ms
     times = {
         "median": int(statistics.median(durations)) if durations else None,
         "max": max(durations) if durations else None,
     }
-    return render_template("request.html", detail=detail, times=times)
-
-
-@pages.post("/solicitudes/<identifier>/reenviar")
-@operator_required
-def resend(identifier: str) -> Any:
-    def act() -> str:
-        done = services().resend(_get(identifier).key, current_user.actor)
-        if done.last_error:
-            return f"Reenvío intentado; sigue pendiente: {done.last_error}"
-        return f"Reenvío hecho: la solicitud quedó en estado «{_label(done)}»."
-
-    return _action(identifier, act)
-
-
-@pages.post("/solicitudes/<identifier>/confirmar")
-@operator_required
-def confirm(identifier: str) -> Any:
-    radicado = request.form.get("radicado", "")
-
-    def act() -> str:
-        services().confirm(_get(identifier).key, radicado, current_user.actor)
-        return f"Confirmación registrada con el radicado UGPP {radicado.strip()}."
-
-    return _action(identifier, act)
+    offered, missing = actions_for(stored, current_user.user)
+    preview = services().preview(stored.key) if stored.generation else None
+    return render_template(
+        "request.html", detail=detail, times=times, offered=offered, missing=missing,
+        preview=preview,
+    )  # fmt: skip
 
 
 @pages.get("/solicitudes/<identifier>/evidencia")
-@operator_required
+@login_required
 def evidence(identifier: str) -> Response:
-    stored = _get(identifier)
+    stored = get_request(identifier)
     name = f"evidencia-{stored.filing_number}.zip"
-    # An anonymous temporary file: it has no name on disk, so nothing with personal data is
-    # left behind, whatever happens to this process or the download.
-    sink = tempfile.TemporaryFile(prefix="ugpp-bridge-")
-    try:
-        services().evidence(stored.key, sink, name, current_user.actor)
-        sink.seek(0)
-    except BaseException:
-        sink.close()
-        raise
-    return send_file(sink, as_attachment=True, download_name=name, mimetype="application/zip")
+    return _download(
+        lambda sink: services().evidence(stored.key, sink, name, current_user.actor),
+        name, "application/zip",
+    )  # fmt: skip
+
+
+@pages.get("/solicitudes/<identifier>/vista-previa.xlsx")
+@login_required
+def preview_xlsx(identifier: str) -> Response:
+    stored = get_request(identifier)
+    if not stored.generation:
+        abort(404)
+    name = f"vista-previa-{stored.filing_number}-construccion-{stored.generation}.xlsx"
+    services().requests.record_action(
+        at=services().clock(), actor=current_user.actor, action="preview.exported",
+        filing_number=stored.filing_number, details={"generation": stored.generation},
+    )  # fmt: skip
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return _download(lambda sink: services().export_preview(stored.key, sink), name, xlsx)
+
+
+@pages.get("/auditoria")
+@operator_required
+def audit_page() -> Any:
+    entries = services().requests.audit_trail()
+    page = max(1, request.args.get("pagina", 1, type=int) or 1)
+    newest = list(reversed(entries))
+    shown = newest[(page - 1) * AUDIT_PAGE : page * AUDIT_PAGE]
+    pages_total = max(1, -(-len(entries) // AUDIT_PAGE))
+    return render_template("audit.html", entries=shown, page=page, pages=pages_total)
 
 
 @pages.get("/api/solicitudes")
@@ -200,41 +124,10 @@ def api_requests() -> Any:
 @pages.get("/api/solicitudes/<identifier>")
 @login_required
 def api_request(identifier: str) -> Any:
-    return jsonify(api.detail_json(_detail(_get(identifier).key)))
+    return jsonify(api.detail_json(_detail(get_request(identifier))))
 
 
-def _action(identifier: str, act: Callable[[], str]) -> Any:
-    try:
-        flash(act(), "info")
-    except RequestNotFoundError:
-        abort(404)
-    except WorkInProgressError as exc:
-        flash(f"No se pudo: otro proceso ({exc.owner}) está trabajando en esta solicitud hasta "
-              f"{exc.until}. Intente de nuevo en unos minutos.", "error")  # fmt: skip
-    except IllegalTransitionError as exc:
-        current = STATE_LABELS[RequestState(exc.current)]
-        flash(f"No se pudo: esa acción no es posible en el estado «{current}».", "error")
-    except UgppBridgeError as exc:
-        flash(f"No se pudo: {exc}", "error")
-    return redirect(url_for("pages.request_page", identifier=identifier))
-
-
-def _overview() -> list[Any]:
-    s = services()
-    return overview(
-        s.requests, s.lotes, today=s.clock().date(), holidays=s.holidays, uvt_values=s.uvt_values
-    )
-
-
-def _detail(key: RequestKey) -> Any:
-    s = services()
-    return request_detail(
-        key, s.requests, s.lotes, today=s.clock().date(), holidays=s.holidays,
-        uvt_values=s.uvt_values,
-    )  # fmt: skip
-
-
-def _get(identifier: str) -> StoredRequest:
+def get_request(identifier: str) -> StoredRequest:
     """The request an operator's ID names; 404 when none, 409 when it names two (SPEC §9)."""
     try:
         return services().requests.find(identifier)
@@ -244,5 +137,60 @@ def _get(identifier: str) -> StoredRequest:
         abort(409, description=exc)
 
 
-def _label(stored: Any) -> str:
-    return STATE_LABELS[stored.state]
+def _download(write: Callable[[IO[bytes]], object], name: str, mimetype: str) -> Response:
+    # An anonymous temporary file: it has no name on disk, so nothing with personal data is
+    # left behind, whatever happens to this process or the download.
+    sink = tempfile.TemporaryFile(prefix="ugpp-bridge-")
+    try:
+        write(sink)
+        sink.seek(0)
+    except BaseException:
+        sink.close()
+        raise
+    return send_file(sink, as_attachment=True, download_name=name, mimetype=mimetype)
+
+
+def _overview() -> list[RequestOverview]:
+    s = services()
+    return overview(
+        s.requests, s.lotes, today=s.clock().date(), holidays=s.holidays, uvt_values=s.uvt_values
+    )
+
+
+def _filtered(items: list[RequestOverview]) -> list[RequestOverview]:
+    """The list as the filters say: state, due from/to (dd/mm/aaaa or aaaa-mm-dd) and a search
+    by radicado, idSolicitud or a person's document number."""
+    state, text = request.args.get("estado", ""), request.args.get("q", "").strip()
+    since, until = _date(request.args.get("desde")), _date(request.args.get("hasta"))
+    keys = services().requests.search(text) if text else None
+    return [
+        item
+        for item in items
+        if (not state or item.request.state.value == state)
+        and (since is None or item.request.due_date >= since)
+        and (until is None or item.request.due_date <= until)
+        and (keys is None or item.request.key in keys)
+    ]
+
+
+def _date(text: str | None) -> date | None:
+    text = (text or "").strip()
+    for parse in (date.fromisoformat, _day_first):
+        try:
+            return parse(text)
+        except ValueError:
+            continue
+    return None
+
+
+def _day_first(text: str) -> date:
+    day, month, year = (int(part) for part in text.split("/"))
+    return date(year, month, day)
+
+
+def _detail(stored: StoredRequest) -> Any:
+    s = services()
+    return request_detail(
+        stored.key, s.requests, s.lotes, today=s.clock().date(), holidays=s.holidays,
+        uvt_values=s.uvt_values,
+    )  # fmt: skip

@@ -1,5 +1,10 @@
-"""The deadline timeline chart: one bar per request from its receipt to its deadline, a line
-for today, drawn as SVG on the server (no script, nothing fetched)."""
+"""The deadline timeline: one row per request from its receipt to its deadline, a marker for
+the due date and a line for today — as HTML (links, text and positions in %), so it reads on
+a phone and to a screen reader, and its colours always come with words.
+
+The span starts at the earliest receipt or due date shown, so the most overdue request is on
+the chart; rows are labelled by radicado, as the table is.
+"""
 
 from __future__ import annotations
 
@@ -7,70 +12,68 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ugpp_bridge.domain.filing import BOGOTA
-from ugpp_bridge.entrypoints.dashboard.texts import urgency
+from ugpp_bridge.domain.labels import deadline_text
+from ugpp_bridge.entrypoints.dashboard.texts import deadline_class, deadline_symbol
 from ugpp_bridge.service.overview import RequestOverview
 
-WIDTH, LABEL, ROW, TOP = 900, 190, 22, 28
 MAX_ROWS = 40
 
 
 @dataclass(frozen=True)
-class Bar:
-    label: str
+class Row:
     filing_number: str
-    y: int
-    x: float
-    width: float
-    due_x: float
+    left: float  # % of the span where the bar starts (receipt)
+    width: float  # % the bar spans (to the due date)
+    due: float  # % where the due date is
     css: str
-    title: str
+    symbol: str
+    words: str  # the deadline in words, beside the colour
 
 
 @dataclass(frozen=True)
 class Tick:
-    x: float
+    at: float
     label: str
 
 
 @dataclass(frozen=True)
 class Timeline:
-    width: int
-    height: int
-    bars: list[Bar]
+    rows: list[Row]
     ticks: list[Tick]
-    today_x: float
-    label_width: int = LABEL
+    today: float
+    start: date
+    end: date
 
 
 def timeline(items: list[RequestOverview], today: date) -> Timeline | None:
     """The chart of the most urgent requests (open ones first), or None when there are none."""
-    chosen = sorted(items, key=lambda i: (not i.open, i.request.due_date))[:MAX_ROWS]
+    chosen = items[:MAX_ROWS]  # the overview's order: open and most urgent first
     if not chosen:
         return None
     received = [i.request.received_at.astimezone(BOGOTA).date() for i in chosen]
-    start = min([*received, today]) - timedelta(days=2)
-    end = max([*(i.request.due_date for i in chosen), today]) + timedelta(days=3)
+    dues = [i.request.due_date for i in chosen]
+    start = min([*received, *dues, today]) - timedelta(days=2)
+    end = max([*dues, today]) + timedelta(days=3)
     span = max((end - start).days, 1)
 
-    def x(day: date) -> float:
-        return round(LABEL + (WIDTH - LABEL - 10) * (day - start).days / span, 1)
+    def at(day: date) -> float:
+        return round(100 * (day - start).days / span, 2)
 
-    bars = [
-        Bar(
-            label=item.request.request_id[:26],
+    rows = [
+        Row(
             filing_number=item.request.filing_number,
-            y=TOP + n * ROW,
-            x=x(day),
-            width=max(x(item.request.due_date) - x(day), 2.0),
-            due_x=x(item.request.due_date),
-            css=urgency(item.business_days_left, item.open),
-            title=f"{item.request.filing_number}: recibida {day}, vence {item.request.due_date}",
+            left=at(got),
+            width=max(at(item.request.due_date) - at(got), 0.6),
+            due=at(item.request.due_date),
+            css=deadline_class(item.status),
+            symbol=deadline_symbol(item.status),
+            words=deadline_text(item.status),
         )
-        for n, (item, day) in enumerate(zip(chosen, received, strict=True))
+        for item, got in zip(chosen, received, strict=True)
     ]
-    step = max(span // 8, 1)
+    step = max(span // 6, 1)
     ticks = [
-        Tick(x(start + timedelta(days=d)), f"{start + timedelta(days=d):%d/%m}")
+        Tick(at(start + timedelta(days=d)), f"{start + timedelta(days=d):%d/%m}")
         for d in range(0, span + 1, step)
     ]
-    return Timeline(WIDTH, TOP + len(bars) * ROW + 10, bars, ticks, x(today))
+    return Timeline(rows, ticks, at(today), start, end)
