@@ -153,6 +153,22 @@ def test_a_zeep_client_gets_a_receipt_with_radicado_deadline_and_bogota_offset(
     assert (stored.state, stored.request) == (RequestState.RECEIVED, SOLICITUD)
 
 
+def test_each_message_and_the_receipt_answered_are_kept_byte_for_byte(server: Server) -> None:
+    body = (DATA / "wire" / "solicitud.xml").read_bytes()
+    answers = []
+    for _ in range(2):  # the second is a duplicate: kept too, with its own answer
+        message = envelope(body)
+        answer = requests.post(server.url, data=message, timeout=30,
+                               headers={"Content-Type": "text/xml; charset=utf-8"})  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        answers.append((message, answer.content))
+    stored = server.stores.requests.find("UGPP-2026-000451")
+    kept = server.stores.requests.inbound_messages(stored.key)
+    assert [(m.request_bytes, m.response_bytes) for m in kept] == answers
+    assert b"RECIBIDA" in answers[0][1] and b"DUPLICADA" in answers[1][1]
+    assert all(m.answered_at is not None and m.answered_at >= m.received_at for m in kept)
+
+
 def test_plain_text_passwords_are_accepted_too(server: Server) -> None:
     assert send(server, use_digest=False).status == "RECIBIDA"
 

@@ -7,14 +7,16 @@ from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
-from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
+from ugpp_bridge.domain.audit import AuditEntry, AuditSegment, AuditVerification
 from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
     Approval,
     Attempt,
+    BuildRecord,
     Correction,
     Decision,
     Exchange,
+    InboundMessage,
     LoteContext,
     LoteDraft,
     LoteSummary,
@@ -50,11 +52,49 @@ class FakeRequestStore(RequestStore):
         self.actions: list[tuple[str, str]] = []  # (filing number, action)
         self.progress: list[int] = []
         self.decisions: list[Approval] = []
+        self.messages: dict[int, tuple[RequestKey, InboundMessage]] = {}
+        self.build_records: dict[RequestKey, list[BuildRecord]] = {}
 
     def register(
         self, request: FinancialInfoRequest, *, received_at: datetime, due_date: date, actor: str,
-        nonce: str | None = None,
+        nonce: str | None = None, message: bytes | None = None,
     ) -> Receipt:  # fmt: skip
+        receipt = self._register(request, received_at, due_date)
+        if message is None:
+            return receipt
+        key = self.find(receipt.filing_number).key
+        message_id = len(self.messages) + 1
+        self.messages[message_id] = (
+            key,
+            InboundMessage(message_id, received_at, message, None, None),
+        )
+        return replace(receipt, message_id=message_id)
+
+    def record_answer(self, message_id: int, response: bytes, *, at: datetime) -> None:
+        key, message = self.messages[message_id]
+        self.messages[message_id] = (key, replace(message, response_bytes=response, answered_at=at))
+
+    def inbound_messages(self, key: RequestKey) -> list[InboundMessage]:
+        return [message for owner, message in self.messages.values() if owner == key]
+
+    def record_build(self, key: RequestKey, build: BuildRecord) -> None:
+        self.build_records.setdefault(key, []).append(build)
+
+    def builds(self, key: RequestKey) -> list[BuildRecord]:
+        return list(self.build_records.get(key, []))
+
+    def keep_acknowledged(self, key: RequestKey, generation: int, *, at: datetime,
+                          actor: str) -> StoredRequest:  # fmt: skip
+        stored = self.get(key)
+        assert stored.state is RequestState.BUILDING
+        target = RequestState.CONFIRMED if stored.confirmation else RequestState.SENT
+        self.requests[key] = replace(stored, state=target, generation=generation)
+        self.actions.append((stored.filing_number, "request.rebuild_unchanged"))
+        return self.requests[key]
+
+    def _register(
+        self, request: FinancialInfoRequest, received_at: datetime, due_date: date
+    ) -> Receipt:
         for stored in self.requests.values():
             if stored.request.request_id == request.request_id:
                 if request_fingerprint(stored.request) != request_fingerprint(request):
@@ -107,8 +147,9 @@ class FakeRequestStore(RequestStore):
 
     def start_build(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
         stored = self.transition(key, RequestState.BUILDING, at=at, actor=actor)
+        used = [stored.generation, *(b.generation for b in self.build_records.get(key, []))]
         self.requests[key] = replace(
-            stored, generation=stored.generation + 1, generated_at=at, built_by=actor
+            stored, generation=max(used) + 1, generated_at=at, built_by=actor
         )
         return self.requests[key]
 
@@ -147,6 +188,9 @@ class FakeRequestStore(RequestStore):
         self.requests[key] = replace(self.get(key), held_reason=None)
 
     def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
+        raise AssertionError("not used by these use cases")
+
+    def audit_segment(self, filing_number: str) -> AuditSegment:
         raise AssertionError("not used by these use cases")
 
     def record_action(self, **_: object) -> AuditEntry:  # type: ignore[override]

@@ -11,12 +11,14 @@ import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, RowMapping, func, select, update
 
 from ugpp_bridge.adapters.state_tables import audit_head, audit_log
 from ugpp_bridge.domain.audit import (
     ORIGIN,
     AuditEntry,
+    AuditLink,
+    AuditSegment,
     AuditVerification,
     entry_hash,
     verify_chain,
@@ -75,27 +77,61 @@ def append_audit(
 
 def audit_entries(connection: Connection, filing_number: str | None = None) -> Iterator[AuditEntry]:
     """Entries in seq order (all of them, or one request's), read in batches."""
-    last = 0
+    for row in _rows(connection, filing_number=filing_number):
+        yield _entry(row)
+
+
+def audit_segment(connection: Connection, filing_number: str) -> AuditSegment:
+    """``filing_number``'s entries and the links of every other entry from its first entry to
+    the head, as of one reading of the head (entries appended meanwhile are left out)."""
+    head = connection.execute(select(audit_head.c.seq, audit_head.c.hash)).one()
+    first = connection.execute(
+        select(func.min(audit_log.c.seq)).where(audit_log.c.filing_number == filing_number)
+    ).scalar()
+    entries: list[AuditEntry] = []
+    links: list[AuditLink] = []
+    if first is not None:
+        for row in _rows(connection, after=first - 1, until=head.seq):
+            if row["filing_number"] == filing_number:
+                entries.append(_entry(row))
+            else:
+                links.append(AuditLink(row["seq"], row["prev_hash"], row["hash"]))
+    return AuditSegment(tuple(entries), tuple(links), head.seq, head.hash)
+
+
+def _rows(
+    connection: Connection,
+    *,
+    filing_number: str | None = None,
+    after: int = 0,
+    until: int | None = None,
+) -> Iterator[RowMapping]:
+    last = after
     while True:
         query = select(audit_log).where(audit_log.c.seq > last).order_by(audit_log.c.seq)
         if filing_number is not None:
             query = query.where(audit_log.c.filing_number == filing_number)
+        if until is not None:
+            query = query.where(audit_log.c.seq <= until)
         rows = connection.execute(query.limit(BATCH)).mappings().all()
-        for row in rows:
-            yield AuditEntry(
-                seq=row["seq"],
-                at=row["at"],
-                actor=row["actor"],
-                action=row["action"],
-                filing_number=row["filing_number"],
-                details=json.loads(row["details"]),
-                reason=row["reason"],
-                prev_hash=row["prev_hash"],
-                hash=row["hash"],
-            )
+        yield from rows
         if len(rows) < BATCH:
             return
         last = rows[-1]["seq"]
+
+
+def _entry(row: RowMapping) -> AuditEntry:
+    return AuditEntry(
+        seq=row["seq"],
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        filing_number=row["filing_number"],
+        details=json.loads(row["details"]),
+        reason=row["reason"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
 
 
 def verify_audit(connection: Connection) -> AuditVerification:

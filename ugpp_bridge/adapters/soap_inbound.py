@@ -80,10 +80,12 @@ class HeaderVerifier(Protocol):
 @dataclass(frozen=True)
 class Admitted:
     """An authenticated, schema-valid request, and the nonce of its token: the caller records
-    it with what it stores (or ``spend_nonce`` when it stores nothing)."""
+    it with what it stores (or ``spend_nonce`` when it stores nothing). ``message`` is the
+    body exactly as it arrived (kept as evidence; only an authenticated body is kept)."""
 
     request: FinancialInfoRequest
     nonce: str | None
+    message: bytes
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ def admit(
     _check_header_blocks(header)
     credential = _authenticate(header, address, gate)
     try:
-        return Admitted(_request(_parse_whole(prefix, chunks, encoding)), credential.nonce)
+        root, message = _parse_whole(prefix, chunks, encoding)
+        return Admitted(_request(root), credential.nonce, message)
     except SoapFault:
         spend_nonce(gate, credential.nonce)
         raise
@@ -306,15 +309,20 @@ def _authenticate(header: etree._Element | None, address: str | None, gate: Gate
     return credential
 
 
-def _parse_whole(prefix: bytes, rest: Iterator[bytes], encoding: str | None) -> etree._Element:
+def _parse_whole(
+    prefix: bytes, rest: Iterator[bytes], encoding: str | None
+) -> tuple[etree._Element, bytes]:
+    """The whole message parsed, and its bytes as they arrived."""
     parser = wire.secure_parser(encoding, inbound=True)
+    message = bytearray(prefix)
     try:
         parser.feed(prefix)
         for chunk in rest:
+            message += chunk
             parser.feed(chunk)
         root: etree._Element = parser.close()
     except (etree.XMLSyntaxError, LookupError, UnicodeError) as exc:
         raise SoapFault(
             "SolicitudInvalida", "el mensaje no es XML bien formado.", detail=type(exc).__name__
         ) from exc
-    return root
+    return root, bytes(message)

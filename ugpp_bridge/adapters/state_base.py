@@ -158,5 +158,12 @@ class SqlAlchemyStateBase:
 
 
 def _error_detail(values: dict[str, object] | None) -> dict[str, object]:
-    error = (values or {}).get("last_error")
-    return {"error": error} if error else {}
+    """What the audit keeps of a transition's values: the error, and UGPP's confirmation
+    radicado (art. 7) when one is registered."""
+    values = values or {}
+    kept: dict[str, object] = {}
+    if values.get("last_error"):
+        kept["error"] = values["last_error"]
+    if values.get("confirmation"):
+        kept["radicado"] = values["confirmation"]
+    return kept

@@ -6,21 +6,30 @@ Registration is idempotent (SPEC §4) and allocates the radicado under a row loc
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import Connection, RowMapping, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ugpp_bridge.adapters import state_tables as t
-from ugpp_bridge.adapters.audit_store import append_audit, audit_entries, verify_audit
+from ugpp_bridge.adapters.audit_store import (
+    append_audit,
+    audit_entries,
+    audit_segment,
+    verify_audit,
+)
 from ugpp_bridge.adapters.defence_store import record_nonce
 from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
 from ugpp_bridge.adapters.state_rows import insert_sequence_row, summary_from_row
-from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
+from ugpp_bridge.domain.audit import AuditEntry, AuditSegment, AuditVerification
 from ugpp_bridge.domain.filing import (
     BOGOTA,
     Approval,
+    BuildRecord,
     Decision,
+    InboundMessage,
     Receipt,
     ReceiptStatus,
     RequestKey,
@@ -55,6 +64,7 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
         due_date: date,
         actor: str,
         nonce: str | None = None,
+        message: bytes | None = None,
     ) -> Receipt:
         fingerprint = request_fingerprint(request)
         for _ in range(REGISTER_RETRIES):
@@ -62,8 +72,14 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
                 with self._tx() as connection:
                     if nonce is not None:
                         _spend_nonce(connection, nonce, received_at)
-                    return self._register(
+                    receipt = self._register(
                         connection, request, fingerprint, received_at, due_date, actor
+                    )
+                    if message is None:
+                        return receipt
+                    return replace(
+                        receipt,
+                        message_id=_store_message(connection, receipt, message, received_at),
                     )
             except StoreUnavailableError as exc:
                 if not isinstance(exc.__cause__, IntegrityError):
@@ -209,11 +225,85 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
             self._move(connection, row, target, at=at, actor=actor, reason=reason, values=values)
             return self._load(connection, self._row(connection, key))
 
+    def record_answer(self, message_id: int, response: bytes, *, at: datetime) -> None:
+        with self._tx() as connection:
+            connection.execute(
+                update(t.inbound_messages)
+                .where(t.inbound_messages.c.id == message_id)
+                .values(response_bytes=response, answered_at=at)
+            )
+
+    def inbound_messages(self, key: RequestKey) -> list[InboundMessage]:
+        m = t.inbound_messages
+        query = select(m).where(m.c.request_pk == key).order_by(m.c.received_at, m.c.id)
+        with self._read() as connection:
+            return [
+                InboundMessage(
+                    row.id, row.received_at, row.request_bytes, row.response_bytes, row.answered_at
+                )  # fmt: skip
+                for row in connection.execute(query)
+            ]
+
+    def record_build(self, key: RequestKey, build: BuildRecord) -> None:
+        with self._tx() as connection:
+            connection.execute(
+                t.builds.insert().values(request_pk=key, **dataclasses.asdict(build))
+            )
+
+    def builds(self, key: RequestKey) -> list[BuildRecord]:
+        b = t.builds
+        query = select(b).where(b.c.request_pk == key).order_by(b.c.generation)
+        with self._read() as connection:
+            return [
+                BuildRecord(**{f.name: row[f.name] for f in dataclasses.fields(BuildRecord)})
+                for row in connection.execute(query).mappings()
+            ]
+
+    def keep_acknowledged(
+        self, key: RequestKey, generation: int, *, at: datetime, actor: str
+    ) -> StoredRequest:
+        """The build found nothing changed since ``generation``'s acknowledged lotes: the
+        request goes back to them (sent, or confirmed), and no correction is made."""
+        with self._tx() as connection:
+            row = self._row(connection, key, lock=True)
+            if RequestState(row["state"]) is not RequestState.BUILDING:
+                raise IllegalTransitionError("request", row["state"], RequestState.SENT.value)
+            b = t.builds
+            kept_at = connection.execute(
+                select(b.c.generated_at).where(b.c.request_pk == key, b.c.generation == generation)
+            ).scalar_one_or_none()
+            if kept_at is None:  # built before builds were recorded: its lotes' creation time
+                kept_at = connection.execute(
+                    select(func.min(t.lotes.c.created_at)).where(
+                        t.lotes.c.request_pk == key, t.lotes.c.generation == generation
+                    )
+                ).scalar_one()
+            connection.execute(
+                update(b)
+                .where(b.c.request_pk == key, b.c.generation == row["generation"])
+                .values(kept_generation=generation)
+            )
+            target = RequestState.CONFIRMED if row["confirmation"] else RequestState.SENT
+            connection.execute(
+                update(t.requests)
+                .where(t.requests.c.id == key)
+                .values(
+                    state=target.value, generation=generation, generated_at=kept_at, updated_at=at
+                )  # fmt: skip
+            )
+            append_audit(
+                connection, at=at, actor=actor, action="request.rebuild_unchanged",
+                filing_number=row["filing_number"],
+                details={"from": RequestState.BUILDING.value, "to": target.value,
+                         "build": row["generation"], "kept": generation},
+            )  # fmt: skip
+            return self._load(connection, self._row(connection, key))
+
     def start_build(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
         with self._tx() as connection:
             row = self._row(connection, key, lock=True)
             values = {
-                "generation": row["generation"] + 1,
+                "generation": _next_generation(connection, row),
                 "generated_at": at,
                 "persons_done": 0,
                 "last_error": None,
@@ -351,6 +441,10 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
         with self._read() as connection:
             return list(audit_entries(connection, filing_number))
 
+    def audit_segment(self, filing_number: str) -> AuditSegment:
+        with self._read() as connection:
+            return audit_segment(connection, filing_number)
+
     def record_action(
         self,
         *,
@@ -385,6 +479,37 @@ def _spend_nonce(connection: Connection, nonce: str, at: datetime) -> None:
             record_nonce(connection, nonce, at)
     except IntegrityError as exc:
         raise NotAuthorizedError() from exc
+
+
+def _next_generation(connection: Connection, row: RowMapping) -> int:
+    """One past every generation used so far: an unchanged rebuild sends the request back to
+    an earlier generation, and the next build must not reuse a later one's number."""
+    used = [
+        row["generation"],
+        connection.execute(
+            select(func.max(t.lotes.c.generation)).where(t.lotes.c.request_pk == row["id"])
+        ).scalar(),
+        connection.execute(
+            select(func.max(t.builds.c.generation)).where(t.builds.c.request_pk == row["id"])
+        ).scalar(),
+    ]
+    return max(value or 0 for value in used) + 1
+
+
+def _store_message(
+    connection: Connection, receipt: Receipt, message: bytes, received_at: datetime
+) -> int:
+    """The inbound SOAP message as it arrived, kept with the request it carried (evidence)."""
+    request_pk = connection.execute(
+        select(t.requests.c.id).where(t.requests.c.filing_number == receipt.filing_number)
+    ).scalar_one()
+    inserted = connection.execute(
+        t.inbound_messages.insert().values(
+            request_pk=request_pk, received_at=received_at, request_bytes=message
+        )
+    ).inserted_primary_key
+    assert inserted is not None
+    return int(inserted[0])
 
 
 def _receipt(row: RowMapping, status: ReceiptStatus, persons: int) -> Receipt:

@@ -300,3 +300,32 @@ scheduler_heartbeats = Table(
     Column("owner", String(120), primary_key=True),
     Column("beat_at", UtcDateTime, nullable=False),
 )
+
+# -- Evidence an auditor can verify (SPEC §9): migration 0006 --------------------------------
+
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_pk", ForeignKey("requests.id"), nullable=False, index=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("request_bytes", LargeBinary, nullable=False),  # the SOAP message as it arrived
+    Column("response_bytes", LargeBinary, nullable=True),  # the AcuseSolicitud we answered
+    Column("answered_at", UtcDateTime, nullable=True),
+)
+
+builds = Table(
+    "builds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_pk", ForeignKey("requests.id"), nullable=False, index=True),
+    Column("generation", Integer, nullable=False),
+    Column("generated_at", UtcDateTime, nullable=False),  # fechaGeneracion of its lotes
+    Column("actor", String(120), nullable=False),
+    Column("operator_nit", String(20), nullable=False),
+    Column("operator_name", String(200), nullable=False),
+    Column("lote_max_records", Integer, nullable=False),
+    Column("account_number_digits", Integer, nullable=False),
+    Column("kept_generation", Integer, nullable=True),  # unchanged: the lotes it kept
+    UniqueConstraint("request_pk", "generation", name="uq_builds_generation"),
+)

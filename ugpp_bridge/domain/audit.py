@@ -88,3 +88,48 @@ def verify_chain(entries: Iterable[AuditEntry], head_seq: int, head_hash: str) -
             "entries were removed or added outside the bridge"
         )
     return AuditVerification(count, head_hash, tuple(problems))
+
+
+@dataclass(frozen=True)
+class AuditLink:
+    """An entry of the chain reduced to its links (another request's: no content)."""
+
+    seq: int
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class AuditSegment:
+    """One request's entries as a verifiable piece of the chain: from its first entry to the
+    head at export time, the request's entries in full and every other entry as its links."""
+
+    entries: tuple[AuditEntry, ...]
+    links: tuple[AuditLink, ...]
+    head_seq: int
+    head_hash: str
+
+
+def verify_segment(segment: AuditSegment) -> list[str]:
+    """Problems found walking a segment (Spanish, for the auditor): each of the request's
+    entries must hash to its recorded hash, every entry must link to the one before it with no
+    gap, and the last one must be the head at export time."""
+    problems: list[str] = []
+    for entry in segment.entries:
+        if entry.computed_hash() != entry.hash:
+            problems.append(f"la entrada {entry.seq} fue alterada después de escrita")
+    chain = sorted(
+        [(e.seq, e.prev_hash, e.hash) for e in segment.entries]
+        + [(link.seq, link.prev_hash, link.hash) for link in segment.links]
+    )
+    for (seq, _, hash_), (next_seq, next_prev, _) in zip(chain, chain[1:], strict=False):
+        if next_seq != seq + 1:
+            problems.append(f"faltan las entradas {seq + 1} a {next_seq - 1}")
+        elif next_prev != hash_:
+            problems.append(f"la entrada {next_seq} no enlaza con la entrada {seq}")
+    if chain and (chain[-1][0], chain[-1][2]) != (segment.head_seq, segment.head_hash):
+        problems.append(
+            f"la cadena termina en la entrada {chain[-1][0]} pero la cabeza exportada es la "
+            f"{segment.head_seq}"
+        )
+    return problems

@@ -52,3 +52,9 @@ def diff_records(before: Iterable[WireRecord], after: Iterable[WireRecord]) -> d
         "cambiados": changed,
         "resumen": {"agregados": len(added), "eliminados": len(removed), "cambiados": len(changed)},
     }
+
+
+def is_unchanged(diff: Mapping[str, object]) -> bool:
+    """Whether a diff of :func:`diff_records` found nothing added, removed or changed."""
+    summary = diff.get("resumen")
+    return isinstance(summary, Mapping) and not any(summary.values())

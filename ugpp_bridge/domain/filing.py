@@ -114,6 +114,35 @@ class Receipt:
     received_at: datetime
     due_date: date
     total_persons: int
+    message_id: int | None = None  # the stored inbound message it answers (Paso 1 over SOAP)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A Paso 1 exchange as it crossed the wire: UGPP's SOAP message and our AcuseSolicitud
+    (``None`` until it was answered; a message whose answer never left stays ``None``)."""
+
+    message_id: int
+    received_at: datetime
+    request_bytes: bytes
+    response_bytes: bytes | None
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """What a build was made with — enough to rebuild its lotes byte for byte from the same
+    data (SPEC §9, reproducible lotes). ``kept_generation``: the build found nothing changed
+    since the lotes UGPP acknowledged, and kept those instead of sending a correction."""
+
+    generation: int
+    generated_at: datetime
+    actor: str
+    operator_nit: str
+    operator_name: str
+    lote_max_records: int
+    account_number_digits: int
+    kept_generation: int | None = None
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ The front serves the shipped WSDL at ``GET /soap/solicitudes?wsdl`` (its address
    before the Body is parsed (``adapters/soap_inbound.py``) — unauthenticated callers cost a
    bounded amount of memory and CPU, and repeated failures are throttled;
 3. parses the rest securely, validates it against ``xsd/solicitud-v1.xsd`` and maps it;
-4. runs the use case (register, or recognise a duplicate);
-5. lets spyne serialize the ``AcuseSolicitud``.
+4. runs the use case (register, or recognise a duplicate), keeping the message as it arrived;
+5. lets spyne serialize the ``AcuseSolicitud``, and keeps those exact bytes with the message
+   (evidence: what UGPP sent and what we answered).
 
 Faults are SOAP 1.1 faults whose ``faultstring`` starts with a stable code and a colon, then
 Spanish text only; technical detail goes to the log, never personal data. Expected Client
@@ -75,8 +76,9 @@ class Paso1Endpoint:
     WSDL it serves."""
 
     gate: Gate
-    receive: Callable[[FinancialInfoRequest, str | None], Receipt]  # (request, nonce)
+    receive: Callable[[FinancialInfoRequest, str | None, bytes], Receipt]  # request, nonce, bytes
     wsdl: bytes
+    answered: Callable[[int, bytes], None] = lambda _message_id, _response: None
 
 
 def make_wsgi_app(endpoint: Paso1Endpoint) -> WsgiApp:
@@ -94,15 +96,28 @@ def make_wsgi_app(endpoint: Paso1Endpoint) -> WsgiApp:
         if method != "POST":
             return _plain(start_response, "405 Method Not Allowed", b"POST a SOAP envelope\n")
         try:
-            environ[RECEIPT_KEY] = _receive(environ, endpoint)
+            receipt = environ[RECEIPT_KEY] = _receive(environ, endpoint)
         except SoapFault as fault:
             return fault_response(start_response, fault)
         environ["wsgi.input"] = BytesIO(_ROUTING_STUB)
         environ["CONTENT_LENGTH"] = str(len(_ROUTING_STUB))
         environ["CONTENT_TYPE"] = "text/xml; charset=utf-8"
-        return spyne_app(environ, start_response)  # type: ignore[no-any-return]
+        body = b"".join(spyne_app(environ, start_response))
+        if receipt.message_id is not None:
+            _keep_answer(endpoint, receipt.message_id, body)
+        return [body]
 
     return app
+
+
+def _keep_answer(endpoint: Paso1Endpoint, message_id: int, body: bytes) -> None:
+    """The request is stored already: failing to keep the answer's bytes is logged, and the
+    answer still goes out (UGPP must get its receipt)."""
+    try:
+        endpoint.answered(message_id, body)
+    except Exception:
+        logger.exception("Could not keep the AcuseSolicitud bytes of inbound message %d",
+                         message_id)  # fmt: skip
 
 
 def _receive(environ: dict[str, Any], endpoint: Paso1Endpoint) -> Receipt:
@@ -117,7 +132,8 @@ def _receive(environ: dict[str, Any], endpoint: Paso1Endpoint) -> Receipt:
             gate=endpoint.gate,
         )
         nonce = admitted.nonce
-        return endpoint.receive(admitted.request, nonce)  # records the nonce with the request
+        # records the nonce and the message with the request
+        return endpoint.receive(admitted.request, nonce, admitted.message)
     except SoapFault:
         raise
     except NotAuthorizedError as exc:  # its nonce was recorded by another call in the meantime
@@ -256,7 +272,17 @@ def stop_waitress(server: Any, thread: threading.Thread, timeout: float = 10) ->
                 channel.close()
         server.trigger.close()
 
-    server.trigger.pull_trigger(close_all)
+    try:
+        server.trigger.pull_trigger(close_all)
+    except OSError:
+        # The trigger's pipe is gone (seen rarely in the PostgreSQL test runs: EBADF on its
+        # write end; cause not found): close everything from here; the loop ends with its map.
+        # Its write end may now be another file's number: it is left alone, not closed.
+        logger.warning("waitress's trigger is closed; closing its channels directly")
+        for channel in list(server._map.values()):
+            if channel is not server.trigger:
+                channel.close()
+        server.trigger.del_channel()
     server.task_dispatcher.shutdown(timeout=5)
     thread.join(timeout=timeout)
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ugpp_bridge.domain.corrections import diff_records
+from ugpp_bridge.domain.corrections import diff_records, is_unchanged
 from ugpp_bridge.domain.filing import (
+    BuildRecord,
     CorrectedLotes,
     Correction,
     Decision,
@@ -82,11 +83,18 @@ def build_request(
 
     A rebuild after UGPP acknowledged lotes is a correction: ``tipoEnvio`` CORRECCION, new
     ``idEnvio``s, each pointing at the acknowledged lote it replaces, and the diff of what
-    changed kept with the corrections.
+    changed kept with the corrections. A rebuild that finds no record changed keeps the
+    acknowledged lotes (the request goes back to ``sent`` or ``confirmed``): UGPP never gets
+    an empty correction.
+
+    What the build is made with (fechaGeneracion, NIT, name, lote size, account digits) is
+    recorded, so its lotes can be rebuilt byte for byte from the same data
+    (``evidence verify --source``).
     """
     stored = requests.start_build(key, at=clock(), actor=actor)
     filing = stored.filing_number
     assert stored.generated_at is not None
+    requests.record_build(key, build_record(stored, options, actor))
     tracker = _ProgressTracker(requests, key, len(stored.request.persons), clock, progress)
     try:
         _check_ready(stored.request, source, options)
@@ -106,6 +114,10 @@ def build_request(
             records = report_records(stored.request, source, options, tracker)
             written = writer.write(records, context, options.lote_max_records, Path(folder))
             diff = _diff(writer, corrected, written) if corrected else None
+            if diff is not None and is_unchanged(diff):
+                kept = corrected[0].generation
+                logger.info("Rebuilt request %s: nothing changed; build %d kept", filing, kept)
+                return requests.keep_acknowledged(key, kept, at=clock(), actor=actor)
             count = lotes.store_lotes(key, _drafts(written), at=clock(), actor=actor)
         if diff is not None:
             _record_corrections(lotes, key, written, diff, clock(), actor)
@@ -119,6 +131,19 @@ def build_request(
             reason="aprobación no requerida (UGPP_BRIDGE_REQUIRE_APPROVAL=false)",
         )  # fmt: skip
     return requests.get(key)
+
+
+def build_record(stored: StoredRequest, options: BuildOptions, actor: str) -> BuildRecord:
+    assert stored.generated_at is not None
+    return BuildRecord(
+        generation=stored.generation,
+        generated_at=stored.generated_at,
+        actor=actor,
+        operator_nit=options.operator_nit,
+        operator_name=options.operator_name,
+        lote_max_records=options.lote_max_records,
+        account_number_digits=options.account_number_digits,
+    )
 
 
 def preview_lotes(
@@ -146,6 +171,22 @@ def preview_lotes(
     return writer.write(
         records, context, options.lote_max_records, out_dir, file_name=f"{safe_id}-{{number}}.xml"
     )
+
+
+def rebuild_lotes(
+    request: FinancialInfoRequest,
+    context: LoteContext,
+    *,
+    source: ReportSource,
+    writer: LoteWriter,
+    options: BuildOptions,
+    out_dir: Path,
+) -> list[WrittenLote]:
+    """The lotes a recorded build would write over the source as it is now — the same code as
+    ``build_request``, storing nothing (``evidence verify --source``)."""
+    _check_ready(request, source, options)
+    records = report_records(request, source, options, lambda _done: None)
+    return writer.write(records, context, options.lote_max_records, out_dir)
 
 
 def report_records(

@@ -9,14 +9,16 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from ugpp_bridge.domain.alerts import DeadlineAlert
-from ugpp_bridge.domain.audit import AuditEntry, AuditVerification
+from ugpp_bridge.domain.audit import AuditEntry, AuditSegment, AuditVerification
 from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
     Approval,
     Attempt,
+    BuildRecord,
     Correction,
     Decision,
     Exchange,
+    InboundMessage,
     LoteContext,
     LoteDraft,
     LoteSummary,
@@ -155,10 +157,36 @@ class RequestStore(abc.ABC):
         due_date: date,
         actor: str,
         nonce: str | None = None,
+        message: bytes | None = None,
     ) -> Receipt:
         """Store a new request, or recognise a duplicate; a conflicting one raises. ``nonce``
         (the WS-Security nonce that carried it) is recorded in the same transaction; one seen
-        before raises ``NotAuthorizedError`` and nothing is stored."""
+        before raises ``NotAuthorizedError`` and nothing is stored. ``message`` (the SOAP
+        message as it arrived) is kept with the request, duplicates too; the receipt names it
+        (``message_id``) for ``record_answer``."""
+
+    @abc.abstractmethod
+    def record_answer(self, message_id: int, response: bytes, *, at: datetime) -> None:
+        """The exact AcuseSolicitud bytes answered to an inbound message."""
+
+    @abc.abstractmethod
+    def inbound_messages(self, key: RequestKey) -> list[InboundMessage]:
+        """Every Paso 1 exchange that carried this request, oldest first."""
+
+    @abc.abstractmethod
+    def record_build(self, key: RequestKey, build: BuildRecord) -> None:
+        """What the current build is made with (generation, fechaGeneracion, settings)."""
+
+    @abc.abstractmethod
+    def builds(self, key: RequestKey) -> list[BuildRecord]:
+        """Every recorded build of a request, by generation."""
+
+    @abc.abstractmethod
+    def keep_acknowledged(
+        self, key: RequestKey, generation: int, *, at: datetime, actor: str
+    ) -> StoredRequest:
+        """``building → sent`` (or ``confirmed``) back on ``generation``, whose acknowledged
+        lotes already say what the data says: no correction is sent; audited."""
 
     @abc.abstractmethod
     def find(self, identifier: str) -> StoredRequest:
@@ -194,7 +222,8 @@ class RequestStore(abc.ABC):
 
     @abc.abstractmethod
     def start_build(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
-        """``→ building`` with a new generation whose ``fechaGeneracion`` is ``at``."""
+        """``→ building`` with a new generation (one past every generation used) whose
+        ``fechaGeneracion`` is ``at``."""
 
     @abc.abstractmethod
     def record_progress(self, key: RequestKey, persons_done: int, *, at: datetime) -> None:
@@ -249,6 +278,11 @@ class RequestStore(abc.ABC):
     @abc.abstractmethod
     def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
         """Audit entries in order: all, or one request's."""
+
+    @abc.abstractmethod
+    def audit_segment(self, filing_number: str) -> AuditSegment:
+        """One request's entries with the links that make them a verifiable chain segment,
+        up to the head as read now."""
 
     @abc.abstractmethod
     def record_action(

@@ -31,13 +31,15 @@ def receive_request(
     policy: ReceptionPolicy,
     actor: str,
     nonce: str | None = None,
+    message: bytes | None = None,
 ) -> Receipt:
     """Register ``request`` (art. 10 deadline computed now) or recognise it as a duplicate.
 
     Raises ``WrongOperatorError`` when it names another NIT, ``RequestTooLargeError`` over the
     person limit, ``ConflictingRequestError`` for a known idSolicitud with other content,
     ``NotAuthorizedError`` when ``nonce`` (the WS-Security nonce that carried it, recorded with
-    it) was used before. A refused request stores nothing.
+    it) was used before. A refused request stores nothing. ``message`` (the SOAP message as
+    it arrived) is kept with the request, as evidence.
     """
     if request.operator_nit != policy.operator_nit:
         raise WrongOperatorError(
@@ -55,4 +57,6 @@ def receive_request(
             value=policy.max_persons,
         )
     due = due_date(request.term_starts_on, holidays, starts_next_day=policy.term_starts_next_day)
-    return requests.register(request, received_at=clock(), due_date=due, actor=actor, nonce=nonce)
+    return requests.register(
+        request, received_at=clock(), due_date=due, actor=actor, nonce=nonce, message=message
+    )
