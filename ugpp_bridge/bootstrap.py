@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import tempfile
 import time
 from collections.abc import Callable, Container
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from ugpp_bridge.adapters.alert_store import SqlAlchemyAlertStore
@@ -29,10 +31,16 @@ from ugpp_bridge.adapters.wsse import UsernameTokenVerifier
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.config import MIN_INBOUND_PASSWORD, MIN_SESSION_SECRET, Settings
 from ugpp_bridge.domain.alerts import DeadlineAlert
-from ugpp_bridge.domain.filing import BOGOTA, Receipt, RequestKey, StoredRequest
+from ugpp_bridge.domain.filing import BOGOTA, Receipt, RequestKey, StoredRequest, sha256_hex
 from ugpp_bridge.domain.request import FinancialInfoRequest
-from ugpp_bridge.service.build import BuildOptions, build_request
-from ugpp_bridge.service.evidence import export_evidence
+from ugpp_bridge.service.build import SCRATCH_PREFIX, BuildOptions, build_request, rebuild_lotes
+from ugpp_bridge.service.evidence import (
+    EvidenceBundle,
+    EvidenceTools,
+    export_certificate,
+    export_evidence,
+)
+from ugpp_bridge.service.evidence_check import BundleChecks, RebuildPlan
 from ugpp_bridge.service.operations import confirm_request, resend_request
 from ugpp_bridge.service.overview import overview
 from ugpp_bridge.service.ports import UgppGateway
@@ -231,7 +239,7 @@ def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
     )
     holidays = holiday_calendar()
 
-    def receive(request: FinancialInfoRequest, nonce: str | None) -> Receipt:
+    def receive(request: FinancialInfoRequest, nonce: str | None, message: bytes) -> Receipt:
         return receive_request(
             request,
             requests=stores.requests,
@@ -240,10 +248,14 @@ def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
             policy=policy,
             actor="ugpp:soap",
             nonce=nonce,
+            message=message,
         )
 
+    def answered(message_id: int, response: bytes) -> None:
+        stores.requests.record_answer(message_id, response, at=system_clock())
+
     wsdl = served_wsdl(SOLICITUDES_WSDL, settings.paso1_public_url)
-    return make_wsgi_app(Paso1Endpoint(paso1_gate(settings, stores), receive, wsdl))
+    return make_wsgi_app(Paso1Endpoint(paso1_gate(settings, stores), receive, wsdl, answered))
 
 
 def health_app(
@@ -349,16 +361,78 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
         confirm=lambda key, radicado, actor: confirm_request(
             key, radicado, requests=stores.requests, clock=system_clock, actor=actor
         ),
-        evidence=lambda key, sink, name, actor: export_evidence(
-            key,
-            sink,
-            name=name,
-            requests=stores.requests,
-            lotes=stores.lotes,
-            clock=system_clock,
-            actor=actor,
-        ),  # fmt: skip
+        evidence=evidence_exporter(settings, stores),
+        certificate=evidence_exporter(settings, stores, certificate_only=True),
     )
+
+
+def evidence_tools(settings: Settings) -> EvidenceTools:
+    """The certificate's renderer, the signer (``UGPP_BRIDGE_SIGNING_KEY``) and the verdict's
+    calendar and UVT values."""
+    from ugpp_bridge.adapters.pdf_certificate import render_certificate
+
+    signer = None
+    if settings.signing_key:
+        from ugpp_bridge.adapters.signing import Ed25519Signer
+
+        signer = Ed25519Signer.from_file(Path(settings.signing_key))
+    return EvidenceTools(
+        render_certificate=render_certificate,
+        holidays=holiday_calendar(),
+        uvt_values=settings.uvt_values,
+        operator_name=settings.operator_name or "",
+        operator_nit=settings.operator_nit or "",
+        signer=signer,
+    )
+
+
+def evidence_exporter(
+    settings: Settings, stores: StateStores, *, certificate_only: bool = False
+) -> Callable[[RequestKey, IO[bytes], str, str], EvidenceBundle]:
+    """(key, sink, file name, actor) → the bundle (or its certificate alone) written and
+    audited. The signing key is read once, here: a bad key fails at start-up."""
+    tools = evidence_tools(settings)
+    export = export_certificate if certificate_only else export_evidence
+
+    def run(key: RequestKey, sink: IO[bytes], name: str, actor: str) -> EvidenceBundle:
+        return export(key, sink, name=name, requests=stores.requests, lotes=stores.lotes,
+                      clock=system_clock, actor=actor, tools=tools)  # fmt: skip
+
+    return run
+
+
+def bundle_checks() -> BundleChecks:
+    from ugpp_bridge.adapters import wire
+    from ugpp_bridge.adapters.signing import check_signature
+
+    return BundleChecks(
+        lote_problem=wire.lote_problem,
+        canonical=wire.canonical,
+        canonical_body_child=wire.canonical_body_child,
+        check_signature=check_signature,
+    )
+
+
+def source_rebuilder(settings: Settings, url: str) -> Callable[[RebuildPlan], dict[str, str]]:
+    """idEnvio → SHA-256 of the lotes a recorded build gives over the source at ``url`` now,
+    written in a private folder that is removed afterwards."""
+
+    def rebuild(plan: RebuildPlan) -> dict[str, str]:
+        options = BuildOptions(
+            operator_nit=plan.context.operator_nit,
+            operator_name=plan.context.operator_name,
+            lote_max_records=plan.lote_max_records,
+            account_number_digits=plan.account_number_digits,
+        )
+        prefix = f"{SCRATCH_PREFIX}{os.getpid()}-"
+        with closing(report_source_for(settings, url)) as source, \
+                tempfile.TemporaryDirectory(prefix=prefix) as folder:  # fmt: skip
+            written = rebuild_lotes(plan.request, plan.context, source=source,
+                                    writer=LxmlLoteWriter(), options=options,
+                                    out_dir=Path(folder))  # fmt: skip
+            return {lote.submission_id: sha256_hex(lote.path.read_bytes()) for lote in written}
+
+    return rebuild
 
 
 def export_preview(stores: StateStores, key: RequestKey, sink: IO[bytes]) -> PreviewTotals:

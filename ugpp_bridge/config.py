@@ -79,6 +79,8 @@ class Settings:
     environment: str = "pruebas"  # pruebas | produccion
     smtp_url: str | None = field(default=None, repr=False)
     alert_emails: tuple[str, ...] = ()
+    # Evidence (SPEC §9): an Ed25519 private key file (PEM) that signs bundle seals.
+    signing_key: str | None = None
 
     @property
     def paso1_public_url(self) -> str:

@@ -45,9 +45,9 @@ def test_demo_runs_the_whole_job_on_loopback_and_leaves_evidence(runner: CliRunn
     with zipfile.ZipFile(evidence) as bundle:
         names = bundle.namelist()
         lotes = [name for name in names if name.startswith("lotes/") and name.endswith(".xml")]
-        assert lotes and "manifest.json" in names
-        (approval,) = json.loads(bundle.read("approvals.json"))
-        assert approval["decision"] == "approved" and approval["construccion"] == 1
+        assert lotes and "manifiesto.json" in names and "paso1/01-solicitud-ugpp.xml" in names
+        (approval,) = json.loads(bundle.read("aprobaciones.json"))
+        assert approval["decision"] == "aprobada" and approval["construccion"] == 1
         for name in lotes:
             wire.validate(
                 etree.fromstring(bundle.read(name), wire.secure_parser()), wire.REPORTE_XSD

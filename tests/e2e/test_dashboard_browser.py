@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
@@ -71,6 +72,7 @@ class Bridge:
     simulator: UgppSimulator
     stores: StateStores
     jobs: Jobs
+    source_url: str
 
 
 @pytest.fixture
@@ -113,7 +115,9 @@ def bridge(tmp_path: Path) -> Iterator[Bridge]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield Bridge(f"http://127.0.0.1:{server.effective_port}", simulator, stores, jobs)
+        yield Bridge(
+            f"http://127.0.0.1:{server.effective_port}", simulator, stores, jobs, source_url
+        )
     finally:
         stop_waitress(server, thread)
         stores.close()
@@ -251,11 +255,14 @@ def test_the_desk_in_chromium_four_eyes_from_build_to_return(
     bundle = tmp_path / "evidencia.zip"
     download.value.save_as(bundle)
     with zipfile.ZipFile(bundle) as archive:
-        assert "manifest.json" in archive.namelist()
-        (decision,) = json.loads(archive.read("approvals.json"))
-    assert decision["decision"] == "approved" and decision["oficial"] == "web:olga"
+        assert "manifiesto.json" in archive.namelist()
+        (decision,) = json.loads(archive.read("aprobaciones.json"))
+    assert decision["decision"] == "aprobada" and decision["oficial"] == "web:olga"
 
-    # The officer asks for a correction: the rebuilt answer is hers, so another must approve it.
+    # The entity finds an error in its data; the officer asks for a correction: the rebuilt
+    # answer is hers, so another officer must approve it.
+    with sa.create_engine(bridge.source_url).begin() as bank:
+        bank.execute(sa.text("UPDATE transactions SET amount = amount * 2"))
     assert "Reconstrucción en cola" in act(page, "corregir")
     bridge.jobs.build()
     page.reload()

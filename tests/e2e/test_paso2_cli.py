@@ -126,19 +126,20 @@ def test_evidence_bundles_everything_under_a_manifest(
     result = runner.invoke(main, ["evidence", filing, "--out", str(out)], env=environment)
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(out) as bundle:
-        manifest = json.loads(bundle.read("manifest.json"))["files"]
+        manifest = json.loads(bundle.read("manifiesto.json"))["archivos"]
         assert manifest and all(
             hashlib.sha256(bundle.read(name)).hexdigest() == digest
             for name, digest in manifest.items()
         )
         names = set(bundle.namelist())
-        attempts = json.loads(bundle.read("attempts.json"))
-        audit = json.loads(bundle.read("audit.json"))
-    assert {"request.json", "attempts.json", "audit.json", "corrections.json"} <= names
+        attempts = json.loads(bundle.read("envios.json"))
+        audit = json.loads(bundle.read("auditoria.json"))
+    assert {"solicitud.json", "envios.json", "auditoria.json", "correcciones.json"} <= names
     assert len([n for n in names if n.startswith("lotes/") and n.endswith(".xml")]) == 3
-    assert [a["resultado"] for a in attempts] == ["acknowledged"] * 3
-    assert audit["cadena_integra"] is True
+    assert [a["resultado"] for a in attempts] == ["Acuse recibido"] * 3
     assert "request.sent" in [e["accion"] for e in audit["entradas"]]
+    verified = runner.invoke(main, ["evidence", "verify", str(out)], env=environment)
+    assert verified.exit_code == 0 and "VERIFICADO" in verified.output, verified.output
     shown = runner.invoke(main, ["show", "UGPP-2026-000451"], env=environment)
     assert shown.exit_code == 0, shown.output
     assert "state Entregada" in shown.output and "response time mean" in shown.output

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import DATA, key_of, register_golden_request
 from ugpp_bridge.adapters.migrations import upgrade
-from ugpp_bridge.bootstrap import StateStores, dashboard_services, state_stores
+from ugpp_bridge.bootstrap import StateStores, dashboard_services, evidence_tools, state_stores
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import (
     Decision,
@@ -29,12 +29,13 @@ from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.throttling import Scope
 from ugpp_bridge.domain.users import Role
 from ugpp_bridge.entrypoints.dashboard import create_dashboard
-from ugpp_bridge.service.evidence import export_evidence
+from ugpp_bridge.service.evidence import export_certificate, export_evidence
 from ugpp_bridge.service.operations import confirm_request
 
 NOW = datetime(2026, 12, 2, 15, tzinfo=UTC)  # 3 business days before the 2026-12-07 deadline
 PASSWORD = "una clave bien larga"
 SECRET = "a-session-secret-of-32-characters-at-least"
+TOOLS = evidence_tools(Settings(operator_name="Banco de Ejemplo S.A.", operator_nit="800197268"))
 
 
 @pytest.fixture
@@ -65,7 +66,8 @@ def client(stores: StateStores, resent: list[tuple[str, str]]) -> FlaskClient:
         dashboard_services(settings, stores, "test-web"), clock=lambda: NOW, holidays=set(),
         resend=resend,
         confirm=lambda i, r, a: confirm_request(i, r, requests=stores.requests, clock=lambda: NOW, actor=a),
-        evidence=lambda i, s, n, a: export_evidence(i, s, name=n, requests=stores.requests, lotes=stores.lotes, clock=lambda: NOW, actor=a),
+        evidence=lambda i, s, n, a: export_evidence(i, s, name=n, requests=stores.requests, lotes=stores.lotes, clock=lambda: NOW, actor=a, tools=TOOLS),
+        certificate=lambda i, s, n, a: export_certificate(i, s, name=n, requests=stores.requests, lotes=stores.lotes, clock=lambda: NOW, actor=a, tools=TOOLS),
     )  # fmt: skip
     return create_dashboard(services, secret_key=SECRET).test_client()
 
@@ -315,6 +317,21 @@ def test_the_evidence_download_is_a_zip_and_is_audited(
     assert f"evidencia-{filing}.zip" in response.headers["Content-Disposition"]
     response.close()
     assert stores.requests.audit_trail(filing)[-1].actor == "web:ana"
+
+
+def test_a_viewer_downloads_the_certificate_alone_and_it_is_audited(
+    client: FlaskClient, stores: StateStores
+) -> None:
+    filing = register_golden_request(stores)
+    assert login(client, "vera") == 302
+    assert 'id="constancia"' in client.get(f"/solicitudes/{filing}").get_data(as_text=True)
+    response = client.get(f"/solicitudes/{filing}/constancia.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    assert f"constancia-{filing}.pdf" in response.headers["Content-Disposition"]
+    response.close()
+    last = stores.requests.audit_trail(filing)[-1]
+    assert (last.action, last.actor) == ("evidence.certificate_exported", "web:vera")
+    assert filing.encode() in response.data and last.details["manifest"].encode() in response.data
 
 
 def test_the_json_api_carries_what_the_pages_show(client: FlaskClient, stores: StateStores) -> None:

@@ -288,3 +288,45 @@ def read_acuse(root: etree._Element) -> AcuseReading | None:
         else:
             unknown.append(name.localname)
     return AcuseReading(fields.get("radicadoUGPP") or None, fields, tuple(unknown))
+
+
+# -- evidence checks (``evidence verify``) -----------------------------------------------------
+
+
+def lote_problem(xml: bytes) -> str | None:
+    """Why a lote is not a valid ``reporte-v1`` document (Spanish, with the line), or None."""
+    try:
+        document = etree.fromstring(xml, secure_parser())
+        validate(document, REPORTE_XSD)
+    except etree.XMLSyntaxError:
+        return "no es XML bien formado"
+    except SchemaValidationError as exc:
+        issue = exc.issues[0]
+        return f"no cumple {REPORTE_XSD.name}: línea {issue.line}, {issue.element}: {issue.reason}"
+    return None
+
+
+def canonical(xml: bytes) -> bytes | None:
+    """Exclusive C14N of a document's root (None: not XML): the same lote reads the same
+    whether stored alone or carried in a SOAP Body."""
+    try:
+        root = etree.fromstring(xml, secure_parser())
+    except etree.XMLSyntaxError:
+        return None
+    return etree.tostring(root, method="c14n", exclusive=True)
+
+
+def canonical_body_child(envelope: bytes) -> bytes | None:
+    """Exclusive C14N of the first element in a SOAP 1.1 Body (what a Paso 2 call carried),
+    or None when the message has no such element."""
+    try:
+        root = etree.fromstring(envelope, secure_parser())
+    except etree.XMLSyntaxError:
+        return None
+    body = root.find(f"{{{SOAP_ENV}}}Body")
+    child = (
+        next((node for node in body if isinstance(node.tag, str)), None)
+        if body is not None
+        else None
+    )
+    return None if child is None else etree.tostring(child, method="c14n", exclusive=True)

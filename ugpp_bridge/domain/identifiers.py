@@ -72,6 +72,11 @@ def nit_check_digit(nit: str) -> int:
     return int(stdnum_nit.calc_check_digit(validate_operator_nit(nit)))
 
 
+def format_operator_nit(nit: str) -> str:
+    """A NIT as people write it, with its check digit: ``800.197.268-4``."""
+    return str(stdnum_nit.format(nit + str(nit_check_digit(nit))))
+
+
 def validate_operator_nit(nit: str) -> str:
     """An operator NIT as the wire carries it: digits only, without the check digit."""
     if not OPERATOR_NIT_PATTERN.fullmatch(nit):

@@ -39,6 +39,7 @@ from ugpp_bridge.config import Settings, load_settings
 from ugpp_bridge.domain.filing import BOGOTA, RequestKey, StoredRequest
 from ugpp_bridge.entrypoints import demo as demo_command
 from ugpp_bridge.entrypoints.cli_desk import COMMANDS as DESK_COMMANDS
+from ugpp_bridge.entrypoints.cli_evidence import COMMANDS as EVIDENCE_COMMANDS
 from ugpp_bridge.entrypoints.cli_operations import COMMANDS, operator_name
 from ugpp_bridge.entrypoints.cli_service import COMMANDS as SERVICE_COMMANDS
 from ugpp_bridge.entrypoints.cli_sim import COMMANDS as SIM_COMMANDS
@@ -280,5 +281,5 @@ def audit_verify(settings: Settings) -> None:
     sys.exit(1)
 
 
-for _command in (*COMMANDS, *SERVICE_COMMANDS, *SIM_COMMANDS, *DESK_COMMANDS):
+for _command in (*COMMANDS, *SERVICE_COMMANDS, *SIM_COMMANDS, *DESK_COMMANDS, *EVIDENCE_COMMANDS):
     main.add_command(_command)

@@ -1,4 +1,4 @@
-"""CLI commands of Paso 2 and operations: ``send``, ``resubmit``, ``show``, ``evidence``,
+"""CLI commands of Paso 2 and operations: ``send``, ``resubmit``, ``show``,
 ``requests``, ``deadlines``, ``confirm``. Registered on the main command by ``cli.py``.
 """
 
@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import getpass
 import sys
-from pathlib import Path
 
 import click
 from rich.console import Console
@@ -28,7 +27,6 @@ from ugpp_bridge.entrypoints.console import (
     sent_lotes_table,
     wide_console,
 )
-from ugpp_bridge.service.evidence import export_evidence
 from ugpp_bridge.service.operations import confirm_request
 from ugpp_bridge.service.overview import RequestOverview, overview
 from ugpp_bridge.service.submit import SendResult, submit_request
@@ -110,26 +108,6 @@ def show(settings: Settings, identifier: str) -> None:
         console.print(attempts_table(attempts))
 
 
-@click.command()
-@click.argument("identifier", metavar="ID")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.pass_obj
-def evidence(settings: Settings, identifier: str, out: Path) -> None:
-    """Package the request, every lote, every attempt and the audit trail (art. 12)."""
-    stores = settings_stores(settings)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        key = stores.requests.find(identifier).key
-        with out.open("wb") as sink:
-            bundle = export_evidence(
-                key, sink, name=out.name, requests=stores.requests, lotes=stores.lotes,
-                clock=system_clock, actor=operator_name(),
-            )  # fmt: skip
-    finally:
-        stores.close()
-    click.echo(f"Evidence bundle {out}: {bundle.files} files, SHA-256 {bundle.sha256}.")
-
-
 @click.command("requests")
 @click.pass_obj
 def requests_command(settings: Settings) -> None:
@@ -180,4 +158,4 @@ def _overview(settings: Settings) -> list[RequestOverview]:
         stores.close()
 
 
-COMMANDS = (send, resubmit, show, evidence, requests_command, deadlines, confirm)
+COMMANDS = (send, resubmit, show, requests_command, deadlines, confirm)

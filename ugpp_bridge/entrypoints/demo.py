@@ -33,6 +33,7 @@ from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
     StateStores,
+    evidence_exporter,
     process_name,
     send_context,
     source_for,
@@ -51,7 +52,6 @@ from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.domain.users import Role
 from ugpp_bridge.entrypoints import console as view
 from ugpp_bridge.service.build import BuildOptions, build_request, report_records
-from ugpp_bridge.service.evidence import export_evidence
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
 from ugpp_bridge.service.submit import submit_request
 
@@ -178,8 +178,7 @@ def _job(
         context.gateway.close()
     evidence = folder / f"evidencia-{sent.filing_number}.zip"
     with evidence.open("wb") as sink:
-        export_evidence(key, sink, name=evidence.name, requests=stores.requests,
-                        lotes=stores.lotes, clock=system_clock, actor=ACTOR)  # fmt: skip
+        evidence_exporter(settings, stores)(key, sink, evidence.name, ACTOR)
     _show(console, stores, sent, records, receipt, evidence, folder)
     return DemoRun(folder, receipt, sent, evidence)
 

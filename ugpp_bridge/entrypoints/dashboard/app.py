@@ -62,6 +62,7 @@ class DashboardServices:
     resend: Callable[[RequestKey, str], StoredRequest]  # (key, actor)
     confirm: Callable[[RequestKey, str, str], StoredRequest]  # (key, UGPP's radicado, actor)
     evidence: Callable[[RequestKey, IO[bytes], str, str], EvidenceBundle]  # key, sink, name, actor
+    certificate: Callable[[RequestKey, IO[bytes], str, str], EvidenceBundle]  # the PDF alone
     preview: Callable[[RequestKey], Preview]
     export_preview: Callable[[RequestKey, IO[bytes]], PreviewTotals]
 

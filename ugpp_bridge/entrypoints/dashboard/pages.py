@@ -89,6 +89,17 @@ def evidence(identifier: str) -> Response:
     )  # fmt: skip
 
 
+@pages.get("/solicitudes/<identifier>/constancia.pdf")
+@login_required
+def certificate(identifier: str) -> Response:
+    stored = get_request(identifier)
+    name = f"constancia-{stored.filing_number}.pdf"
+    return _download(
+        lambda sink: services().certificate(stored.key, sink, name, current_user.actor),
+        name, "application/pdf",
+    )  # fmt: skip
+
+
 @pages.get("/solicitudes/<identifier>/vista-previa.xlsx")
 @login_required
 def preview_xlsx(identifier: str) -> Response:
