@@ -132,3 +132,28 @@ def stores(state_url: str) -> Iterator[StateStores]:
 def key_of(stores: StateStores, identifier: str) -> RequestKey:
     """The primary key of the request an operator's ID names (the stores address by key)."""
     return stores.requests.find(identifier).key
+
+
+def bridge_env(
+    database_url: str | None, source_url: str, ugpp_base: str, **extra: str
+) -> dict[str, str]:
+    """The settings of a bridge that builds from ``source_url`` and sends to the UGPP stand-in
+    at ``ugpp_base``: golden operator, lotes of 4, no backoff, approval off unless ``extra``
+    says otherwise (keys are setting names without the prefix, lower case)."""
+    env = {
+        "UGPP_BRIDGE_SOURCE_URL": source_url,
+        "UGPP_BRIDGE_OPERATOR_NIT": "800197268",
+        "UGPP_BRIDGE_OPERATOR_NAME": "Banco de Ejemplo S.A.",
+        "UGPP_BRIDGE_LOTE_MAX_RECORDS": "4",
+        "UGPP_BRIDGE_UGPP_ENDPOINT": f"{ugpp_base}/ugpp/reporte",
+        "UGPP_BRIDGE_UGPP_TOKEN_URL": f"{ugpp_base}/ugpp/token",
+        "UGPP_BRIDGE_UGPP_USERNAME": "bridge",
+        "UGPP_BRIDGE_UGPP_PASSWORD": "bridge-secret",
+        "UGPP_BRIDGE_UGPP_CLIENT_ID": "ugpp-bridge",
+        "UGPP_BRIDGE_SEND_BACKOFF_SECONDS": "0",
+        "UGPP_BRIDGE_REQUIRE_APPROVAL": "false",
+    }
+    if database_url is not None:
+        env["UGPP_BRIDGE_DATABASE_URL"] = database_url
+    env.update({f"UGPP_BRIDGE_{name.upper()}": value for name, value in extra.items()})
+    return env

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
 
-from tests.conftest import DATA
+from tests.conftest import DATA, bridge_env
 from tests.integration.test_paso1 import SETTINGS, envelope, serving
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.domain.filing import PreparedCall
@@ -68,14 +68,8 @@ def scene(tmp_path: Path, db_url: str) -> Iterator[Scene]:
     threading.Thread(target=ugpp.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{ugpp.server_address[1]}"
     source_url = f"sqlite:///{tmp_path / 'bank.db'}"
-    env = {"UGPP_BRIDGE_DATABASE_URL": db_url, "UGPP_BRIDGE_SOURCE_URL": source_url,
-           "UGPP_BRIDGE_OPERATOR_NIT": "800197268", "UGPP_BRIDGE_OPERATOR_NAME": "Banco de Ejemplo S.A.",
-           "UGPP_BRIDGE_LOTE_MAX_RECORDS": "4", "UGPP_BRIDGE_UGPP_ENDPOINT": f"{base}/ugpp/reporte",
-           "UGPP_BRIDGE_UGPP_TOKEN_URL": f"{base}/ugpp/token", "UGPP_BRIDGE_UGPP_USERNAME": "bridge",
-           "UGPP_BRIDGE_UGPP_PASSWORD": "bridge-secret", "UGPP_BRIDGE_UGPP_CLIENT_ID": "ugpp-bridge",
-           "UGPP_BRIDGE_SEND_BACKOFF_SECONDS": "0", "UGPP_BRIDGE_REQUIRE_APPROVAL": "false",
-           "UGPP_BRIDGE_SEND_MAX_ATTEMPTS": "3",
-           "UGPP_BRIDGE_SIGNING_KEY": str(signing_key(tmp_path / "firma.pem"))}  # fmt: skip
+    key = str(signing_key(tmp_path / "firma.pem"))
+    env = bridge_env(db_url, source_url, base, send_max_attempts="3", signing_key=key)
     try:
         run(env, "source", "import", str(DATA / "source_csv"))
         run(env, "db", "upgrade")
@@ -255,12 +249,7 @@ def test_an_unchanged_rebuild_keeps_the_acknowledged_lotes_and_sends_no_correcti
     ugpp = make_server(simulator)
     threading.Thread(target=ugpp.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{ugpp.server_address[1]}"
-    env = {"UGPP_BRIDGE_DATABASE_URL": sqlite_url, "UGPP_BRIDGE_SOURCE_URL": f"sqlite:///{tmp_path / 'bank.db'}",
-           "UGPP_BRIDGE_OPERATOR_NIT": "800197268", "UGPP_BRIDGE_OPERATOR_NAME": "Banco de Ejemplo S.A.",
-           "UGPP_BRIDGE_LOTE_MAX_RECORDS": "4", "UGPP_BRIDGE_UGPP_ENDPOINT": f"{base}/ugpp/reporte",
-           "UGPP_BRIDGE_UGPP_TOKEN_URL": f"{base}/ugpp/token", "UGPP_BRIDGE_UGPP_USERNAME": "bridge",
-           "UGPP_BRIDGE_UGPP_PASSWORD": "bridge-secret", "UGPP_BRIDGE_UGPP_CLIENT_ID": "ugpp-bridge",
-           "UGPP_BRIDGE_SEND_BACKOFF_SECONDS": "0", "UGPP_BRIDGE_REQUIRE_APPROVAL": "false"}  # fmt: skip
+    env = bridge_env(sqlite_url, f"sqlite:///{tmp_path / 'bank.db'}", base)
     try:
         run(env, "source", "import", str(DATA / "source_csv"))
         run(env, "db", "upgrade")

@@ -17,7 +17,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from tests.conftest import DATA, free_port, key_of, register_golden_request
+from tests.conftest import DATA, bridge_env, free_port, key_of, register_golden_request
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.domain.lifecycle import LoteState
 from ugpp_bridge.entrypoints.cli import main
@@ -192,13 +192,7 @@ def test_send_exits_with_the_code_of_how_it_ended_and_says_why_in_spanish(
     server = make_server(simulator)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    env = {"UGPP_BRIDGE_DATABASE_URL": sqlite_url, "UGPP_BRIDGE_SOURCE_URL": f"sqlite:///{tmp_path / 'bank.db'}",
-           "UGPP_BRIDGE_OPERATOR_NIT": "800197268", "UGPP_BRIDGE_OPERATOR_NAME": "Banco de Ejemplo S.A.",
-           "UGPP_BRIDGE_LOTE_MAX_RECORDS": "4", "UGPP_BRIDGE_UGPP_ENDPOINT": f"{base}/ugpp/reporte",
-           "UGPP_BRIDGE_UGPP_TOKEN_URL": f"{base}/ugpp/token", "UGPP_BRIDGE_UGPP_USERNAME": "bridge",
-           "UGPP_BRIDGE_UGPP_PASSWORD": "bridge-secret", "UGPP_BRIDGE_UGPP_CLIENT_ID": "ugpp-bridge",
-           "UGPP_BRIDGE_SEND_BACKOFF_SECONDS": "0", "UGPP_BRIDGE_REQUIRE_APPROVAL": "false",
-           "UGPP_BRIDGE_SEND_MAX_ATTEMPTS": "2"}  # fmt: skip
+    env = bridge_env(sqlite_url, f"sqlite:///{tmp_path / 'bank.db'}", base, send_max_attempts="2")
     try:
         runner = CliRunner()
         filing = prepare(runner, env)
