@@ -209,8 +209,8 @@ def _check_signature(
         return
     key = checks.check_signature(files[PUBLIC_KEY], files[SIGNATURE], files[SEAL])
     if key is None:
-        result.fail(SIGNATURE, f"no corresponde a {SEAL} con esta clave pública: la firma o el sello "
-                               "fueron modificados")  # fmt: skip
+        result.fail(SIGNATURE, f"no corresponde a {SEAL} con esta clave pública: la firma o "
+                               "el sello fueron modificados")  # fmt: skip
     elif seal.get("huella_clave_publica") not in (None, key):
         result.fail(SEAL, "la huella de la clave pública no es la de clave-publica.pem")
     else:
