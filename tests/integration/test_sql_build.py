@@ -259,6 +259,90 @@ def test_bad_rows_of_requested_persons_stop_the_build_naming_relation_column_and
     ]
 
 
+# SPEC §9 "Readings made precise": data that breaks the contract stops the build, naming the
+# relation, the column and example keys; `source check` names the same rows.
+BREACHES = [
+    ("UPDATE accounts SET holder_doc_type = 'cc' WHERE account_id = 'A1'",
+     "accounts.holder_doc_type", "A1"),
+    ("UPDATE accounts SET holder_doc_type = 'C.C.' WHERE account_id = 'A2'",
+     "accounts.holder_doc_type", "A2"),
+    ("UPDATE titles SET holder_doc_type = 'NIT' WHERE title_id = 'T1'",
+     "titles.holder_doc_type", "T1"),
+    ("UPDATE accounts SET holder_doc_number = '52.123.456' WHERE account_id = 'A1'",
+     "accounts.holder_doc_number", "A1"),
+    ("UPDATE trust_yield_payments SET holder_doc_type = 'pt' WHERE amount > 50000",
+     "trust_yield_payments.holder_doc_type", "pt@2025-02-28"),
+    ("UPDATE accounts SET account_number = 'CTA-١٢٣٤٥' WHERE account_id = 'A1'",
+     "accounts.account_number", "A1"),
+    ("UPDATE titles SET title_number = '' WHERE title_id = 'T1'", "titles.title_number", "T1"),
+    (f"UPDATE titles SET title_number = '{'9' * 41}' WHERE title_id = 'T1'",
+     "titles.title_number", "T1"),
+    ("UPDATE transactions SET amount = 50000000000000000 WHERE account_id = 'B1'",
+     "transactions.amount", "B1@2025-01-25"),
+]  # fmt: skip
+
+
+def breach_problems(sources: Sources, db_url: str, statements: list[str]) -> tuple[list, list]:  # type: ignore[type-arg]
+    """(the problems that stop the build, the problems `source check` names)."""
+    source = sources(db_url)
+    import_csv_directory(DATA / "source_csv", source)
+    with source.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(sa.text(statement))
+    request = request_for((PersonId("CC", "52123456"), PersonId("PT", "7788990")), MONTHS)
+    with pytest.raises(SourceDataError) as caught:
+        sql_records(db_url, request)
+    return caught.value.problems, source.check()
+
+
+@pytest.mark.parametrize(("statement", "where", "key"), BREACHES)
+def test_data_breaking_the_contract_stops_the_build_and_source_check_names_it(
+    sources: Sources, db_url: str, statement: str, where: str, key: str
+) -> None:
+    stopped, checked = breach_problems(sources, db_url, [statement])
+    assert [f"{p.relation}.{p.column}" for p in stopped] == [where], stopped
+    assert key in stopped[0].example_keys, stopped
+    assert any(f"{p.relation}.{p.column}" == where and key in p.example_keys for p in checked), (
+        checked
+    )
+
+
+SQLITE_BREACHES = [
+    # A view exposing amounts as text: '0.00' would count as a credit, compared as text.
+    (["ALTER TABLE transactions RENAME TO transactions_base",
+      "CREATE VIEW transactions AS SELECT account_id, booked_on, CAST(amount AS TEXT) AS amount, "
+      "kind, counterparty_account_id FROM transactions_base"],
+     "transactions.amount"),
+    (["UPDATE transactions SET booked_on = booked_on || ' 10:30:00' WHERE account_id = 'A1'"],
+     "transactions.booked_on"),
+    (["UPDATE trust_yield_payments SET from_fideicomiso = 'true'"],
+     "trust_yield_payments.from_fideicomiso"),
+    (["UPDATE transactions SET amount = 10.005 WHERE account_id = 'B1'"], "transactions.amount"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("statements", "where"), SQLITE_BREACHES)
+def test_values_sqlite_lets_through_stop_the_build(
+    sources: Sources, sqlite_url: str, statements: list[str], where: str
+) -> None:
+    stopped, checked = breach_problems(sources, sqlite_url, statements)
+    assert where in [f"{p.relation}.{p.column}" for p in stopped], stopped
+    assert where in [f"{p.relation}.{p.column}" for p in checked], checked
+
+
+@pytest.mark.postgresql
+def test_a_postgresql_view_with_timestamps_for_dates_stops_the_build(
+    sources: Sources, postgres_url: str
+) -> None:
+    stopped, checked = breach_problems(sources, postgres_url, [
+        "ALTER TABLE transactions RENAME TO transactions_base",
+        "CREATE VIEW transactions AS SELECT account_id, booked_on + interval '22 hours' AS "
+        "booked_on, amount, kind, counterparty_account_id FROM transactions_base",
+    ])  # fmt: skip
+    assert "transactions.booked_on" in [f"{p.relation}.{p.column}" for p in stopped], stopped
+    assert "transactions.booked_on" in [f"{p.relation}.{p.column}" for p in checked], checked
+
+
 def test_bad_rows_of_other_persons_do_not_stop_a_build_but_source_check_names_them(
     sources: Sources, db_url: str
 ) -> None:

@@ -199,10 +199,17 @@ def test_two_balance_rows_for_one_day_are_bad_source_data() -> None:
         ("001-234567-89", 4, "6789"),
         ("0012345678", 6, "345678"),
         ("12", 4, "12"),
+        ("12\u0663\u0664-5678", 4, "5678"),  # Arabic-Indic digits are not sent (the XSD: 0-9)
+        ("9\uff18\uff17-12", 4, "912"),  # nor full-width ones
     ],
 )
 def test_account_number_keeps_only_its_last_digits(number: str, digits: int, expected: str) -> None:
     assert account_number_suffix(number, digits) == expected
+
+
+def test_an_account_number_without_an_ascii_digit_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="0-9"):
+        account_number_suffix("CTA-\u0661\u0662\u0663\u0664", 4)
 
 
 def test_fewer_than_four_account_digits_is_refused() -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters import report_sql as q
 from ugpp_bridge.adapters.read_ahead import read_ahead
-from ugpp_bridge.adapters.source_check import shape_problems, value_problems
+from ugpp_bridge.adapters.source_check import misfiled_holders, shape_problems, value_problems
 from ugpp_bridge.adapters.source_sql import chunked, describe_error, source_unavailable
 from ugpp_bridge.domain.accounts import AccountMonthRecord, account_number_suffix
 from ugpp_bridge.domain.codes import (
@@ -84,6 +84,9 @@ class SqlAlchemyReportSource(ReportSource):
 
         def produce() -> Iterator[tuple[PersonReport, ...]]:
             with self.engine.connect() as connection:
+                misfiled = misfiled_holders(connection, request.persons)
+                if misfiled:
+                    raise SourceDataError(misfiled)
                 for chunk in chunks:
                     started = time.perf_counter()
                     yield self._chunk(connection, request, chunk, account_number_digits)

@@ -7,28 +7,32 @@ checked where it lives and the operator gets something to search for.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Date,
     Select,
     Table,
+    Text,
     and_,
     case,
+    cast,
     func,
     inspect,
     not_,
     or_,
     select,
+    type_coerce,
 )
 
 from ugpp_bridge.adapters import source_schema as schema
 from ugpp_bridge.adapters.source_records import row_key
 from ugpp_bridge.domain.codes import AccountType, TitleEventKind, TitleType, TransactionKind
-from ugpp_bridge.domain.identifiers import DOCUMENT_TYPES, NUMERIC_DOCUMENT_TYPES
+from ugpp_bridge.domain.identifiers import DOCUMENT_TYPES, NUMERIC_DOCUMENT_TYPES, PersonId
 from ugpp_bridge.errors import SourceProblem
 
 EXAMPLES = 5
@@ -61,12 +65,69 @@ def value_problems(
     """The value checks over whole relations, or only the rows ``scopes`` selects per relation
     (the build checks just the rows of the persons it is about to report)."""
     problems: list[SourceProblem] = []
+    dialect = connection.dialect.name
+    every = (*VALUE_CHECKS, *ENGINE_CHECKS.get(dialect, ()))
     for relation in schema.RELATION_ORDER:
-        checks = [check for check in VALUE_CHECKS if check.relation == relation]
+        checks = [check for check in every if check.relation == relation]
         if checks:
             problems.extend(_run_relation(connection, checks, (scopes or {}).get(relation)))
     problems.extend(_duplicates(connection, scopes))
     return problems
+
+
+HOLDER_SCAN_LIMIT = 10_000
+_HOLDER_BREACHES = (
+    ("holder_doc_type", f"a document type outside {', '.join(DOCUMENT_TYPES)}"),
+    ("holder_doc_number", "a document number that is not letters and digits"),
+)
+
+
+def misfiled_holders(connection: Connection, persons: Iterable[PersonId]) -> list[SourceProblem]:
+    """Rows whose holder document type or number is outside the contract (``cc``, ``C.C.``,
+    ``NIT``, ``52.123.456``) and whose number, read leniently, is a requested person's.
+
+    The build's scoped checks look at the rows that match a requested person exactly, so these
+    rows would be left out and the person reported «sin información» — a false answer. One
+    scan per holder relation per build finds them; more than ``HOLDER_SCAN_LIMIT`` such rows
+    is a systematic mapping error that stops the build as well.
+    """
+    wanted = {_lenient(person.doc_number) for person in persons}
+    problems = []
+    for relation in _HOLDER_RELATIONS:
+        table = schema.RELATIONS[relation]
+        bad = or_(_not_in(list(DOCUMENT_TYPES))(table, "holder_doc_type"),
+                  _doc_number(relation).bad(table))  # fmt: skip
+        rows = connection.execute(select(*_raw(table)).where(bad).limit(HOLDER_SCAN_LIMIT + 1))
+        found = rows.mappings().all()
+        if len(found) > HOLDER_SCAN_LIMIT:
+            keys = tuple(row_key(relation, row) for row in found[:EXAMPLES])
+            message = (f"more than {HOLDER_SCAN_LIMIT:,} rows with a document type or number "
+                       "outside the contract; fix the relation before building")  # fmt: skip
+            problems.append(SourceProblem(relation, "holder_doc_type", message, keys))
+            continue
+        mine = [row for row in found if _lenient(str(row["holder_doc_number"] or "")) in wanted]
+        for column, what in _HOLDER_BREACHES:
+            keys = tuple(
+                row_key(relation, row)
+                for row in mine
+                if (row["holder_doc_type"] in DOCUMENT_TYPES) == (column != "holder_doc_type")
+            )
+            if keys:
+                message = (f"{what} on rows of a requested person: they would be left out and "
+                           "the person reported «sin información»")  # fmt: skip
+                problems.append(SourceProblem(relation, column, message, keys[:EXAMPLES]))
+    return problems
+
+
+def _raw(table: Table) -> list[ColumnElement[Any]]:
+    """The relation's columns read as the driver gives them: a malformed date in a SQLite
+    source must be reported, not break the reading."""
+    return [type_coerce(column, Text).label(column.name) for column in table.c]
+
+
+def _lenient(number: str) -> str:
+    """A document number without punctuation, spaces, case or leading zeros."""
+    return "".join(ch for ch in number.upper() if ch.isalnum()).lstrip("0")
 
 
 def _run_relation(
@@ -80,7 +141,9 @@ def _run_relation(
     table = schema.RELATIONS[checks[0].relation]
     flags = [case((c.bad(table), 1), else_=0).label(f"check_{n}") for n, c in enumerate(checks)]
     rows_of = scope(table) if scope is not None else select(table)
-    query = rows_of.add_columns(*flags).where(or_(*(check.bad(table) for check in checks)))
+    query = rows_of.with_only_columns(*_raw(table), *flags).where(
+        or_(*(check.bad(table) for check in checks))
+    )
     rows = connection.execute(query.limit(ROW_LIMIT)).mappings().all()
     examples: dict[int, list[str]] = {}
     for row in rows:
@@ -115,7 +178,8 @@ def shape_problems(connection: Connection) -> list[SourceProblem]:
 
 def _run(connection: Connection, check: ValueCheck, scope: Scope) -> list[SourceProblem]:
     table = schema.RELATIONS[check.relation]
-    query = (scope(table) if scope is not None else select(table)).where(check.bad(table))
+    rows_of = scope(table) if scope is not None else select(table)
+    query = rows_of.with_only_columns(*_raw(table)).where(check.bad(table))
     rows = connection.execute(query.limit(EXAMPLES)).mappings()
     keys = tuple(row_key(check.relation, row) for row in rows)
     if not keys:
@@ -203,6 +267,63 @@ def _doc_number(relation: str) -> ValueCheck:
 
 
 _HOLDER_RELATIONS = ("accounts", "titles", "trust_yield_payments")
+_AMOUNTS = (("transactions", "amount"), ("daily_balances", "balance"),
+            ("title_events", "amount"), ("trust_yield_payments", "amount"))  # fmt: skip
+_DATES = (("accounts", "opened_on"), ("accounts", "closed_on"), ("transactions", "booked_on"),
+          ("daily_balances", "balance_date"), ("title_events", "event_date"),
+          ("trust_yield_payments", "paid_on"))  # fmt: skip
+# Amounts are summed as whole centavos in a BIGINT: 10^16 pesos (10^18 centavos) leaves room
+# for the sums of a month. numeric(20,2) allows more; no real account holds it.
+AMOUNT_LIMIT = 10**16
+MAX_TITLE_NUMBER = 40
+
+
+def _decimals(relation: str, column: str) -> ValueCheck:
+    return ValueCheck(relation, column, "more than two decimals (dos decimales como máximo)",
+                      lambda t: t.c[column] != func.round(t.c[column], 2))  # fmt: skip
+
+
+def _in_range(relation: str, column: str) -> ValueCheck:
+    message = "too large to report (10.000.000.000.000.000 pesos or more)"
+    return ValueCheck(relation, column, message,
+                      lambda t: func.abs(t.c[column]) >= AMOUNT_LIMIT)  # fmt: skip
+
+
+def _sqlite_number(relation: str, column: str) -> ValueCheck:
+    """SQLite keeps what it is given: an amount stored as text compares as text."""
+    numeric = ["integer", "real", "null"]
+    return ValueCheck(relation, column, "not a number (stored as text): write it as a number",
+                      lambda t: func.typeof(t.c[column]).not_in(numeric))  # fmt: skip
+
+
+def _sqlite_date(relation: str, column: str) -> ValueCheck:
+    """A date with a time part, or in another format, falls out of its month on SQLite."""
+
+    def bad(table: Table) -> ColumnElement[bool]:
+        col = table.c[column]
+        return and_(col.is_not(None), or_(func.typeof(col) != "text",
+                                          func.coalesce(func.date(col), "") != col))  # fmt: skip
+
+    return ValueCheck(relation, column, "not a date YYYY-MM-DD (a time part or another format)",
+                      bad)  # fmt: skip
+
+
+def _postgresql_date(relation: str, column: str) -> ValueCheck:
+    """A view may expose a timestamp: a time part moves a row out of its day."""
+    return ValueCheck(relation, column, "has a time part: the contract's dates are dates",
+                      lambda t: cast(t.c[column], Date) != t.c[column])  # fmt: skip
+
+
+def _account_number(table: Table) -> ColumnElement[bool]:
+    return and_(table.c.account_number.is_not(None),
+                not_(table.c.account_number.regexp_match("[0-9]")))  # fmt: skip
+
+
+def _title_number(table: Table) -> ColumnElement[bool]:
+    length = func.length(func.trim(table.c.title_number))
+    return and_(table.c.title_number.is_not(None),
+                or_(length == 0, func.length(table.c.title_number) > MAX_TITLE_NUMBER))  # fmt: skip
+
 
 VALUE_CHECKS: tuple[ValueCheck, ...] = (
     *(_codes(name, "holder_doc_type", list(DOCUMENT_TYPES)) for name in _HOLDER_RELATIONS),
@@ -234,4 +355,37 @@ VALUE_CHECKS: tuple[ValueCheck, ...] = (
     _required("trust_yield_payments", "paid_on"),
     _required("trust_yield_payments", "amount"),
     _required("trust_yield_payments", "from_fideicomiso"),
+    ValueCheck(
+        "accounts", "account_number", "no digit 0-9 (only ASCII digits are sent)", _account_number
+    ),  # fmt: skip
+    ValueCheck(
+        "titles",
+        "title_number",
+        f"empty or longer than {MAX_TITLE_NUMBER} characters",
+        _title_number,
+    ),  # fmt: skip
+    *(_decimals(relation, column) for relation, column in _AMOUNTS),
+    *(_in_range(relation, column) for relation, column in _AMOUNTS),
 )
+
+# Checks of what one engine lets through: SQLite's dynamic types (text where a number, a date
+# or a boolean belongs), PostgreSQL views exposing timestamps for dates.
+ENGINE_CHECKS: dict[str, tuple[ValueCheck, ...]] = {
+    "sqlite": (
+        *(_sqlite_number(relation, column) for relation, column in _AMOUNTS),
+        *(_sqlite_date(relation, column) for relation, column in _DATES),
+        ValueCheck(
+            "trust_yield_payments",
+            "from_fideicomiso",
+            "not a boolean (1 or 0, not text)",
+            lambda t: and_(
+                t.c.from_fideicomiso.is_not(None),
+                or_(
+                    func.typeof(t.c.from_fideicomiso) != "integer",
+                    t.c.from_fideicomiso.not_in([0, 1]),
+                ),
+            ),
+        ),  # fmt: skip
+    ),
+    "postgresql": tuple(_postgresql_date(relation, column) for relation, column in _DATES),
+}

@@ -41,6 +41,9 @@ class AccountMonthRecord:
     account_id: str  # source key, kept for ordering and diagnostics; never sent
 
 
+ASCII_DIGITS = frozenset("0123456789")  # only these are sent: the XSD allows no others
+
+
 def account_number_suffix(account_number: str, digits: int = DEFAULT_ACCOUNT_NUMBER_DIGITS) -> str:
     """The last ``digits`` digits of an account number (art. 2 asks for at least four)."""
     if digits < 4:
@@ -49,9 +52,9 @@ def account_number_suffix(account_number: str, digits: int = DEFAULT_ACCOUNT_NUM
             field="account_number_digits",
             value=digits,
         )
-    only_digits = "".join(ch for ch in account_number if ch.isdigit())
+    only_digits = "".join(ch for ch in account_number if ch in ASCII_DIGITS)
     if not only_digits:
-        raise InvalidInputError("An account number must hold digits.", field="account_number")
+        raise InvalidInputError("An account number must hold digits (0-9).", field="account_number")
     return only_digits[-digits:]
 
 
