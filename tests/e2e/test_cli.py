@@ -90,6 +90,26 @@ def test_source_import_loads_the_files(runner: CliRunner, db_url: str) -> None:
     assert "28" in result.output
 
 
+def test_source_import_modes_encodings_and_notices(
+    runner: CliRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "csv"
+    shutil.copytree(DATA / "source_csv", folder)
+    path = folder / "titles.csv"
+    path.write_bytes(path.read_text().replace("CDT-0001", "CDT-Ñ001").encode("cp1252"))
+    first = runner.invoke(main, ["source", "import", str(folder), "--url", sqlite_url])
+    assert first.exit_code == 0, first.output
+    assert "titles.csv is not UTF-8" in first.output and "(append)" in first.output
+    again = runner.invoke(main, ["source", "import", str(folder), "--url", sqlite_url])
+    assert again.exit_code == 1 and "A1 is already in the source" in again.output
+    replaced = runner.invoke(main, ["source", "import", str(folder), "--url", sqlite_url,
+                                    "--mode", "replace", "--encoding", "cp1252"])  # fmt: skip
+    assert replaced.exit_code == 0 and "(replace)" in replaced.output, replaced.output
+    unknown = runner.invoke(main, ["source", "import", str(folder), "--url", sqlite_url,
+                                   "--encoding", "klingon"])  # fmt: skip
+    assert unknown.exit_code == 1 and "'klingon' is not an encoding" in unknown.output
+
+
 def test_a_source_command_without_a_url_says_which_setting_to_set(runner: CliRunner) -> None:
     result = runner.invoke(main, ["source", "check"], env={"UGPP_BRIDGE_SOURCE_URL": None})
     assert result.exit_code == 1

@@ -162,11 +162,101 @@ def test_a_missing_file_is_named(tmp_path: Path, sources: Sources, sqlite_url: s
         import_csv_directory(folder, sources(sqlite_url))
 
 
-def test_an_import_into_a_source_that_already_holds_the_rows_keeps_the_first(
+def test_appending_keys_the_source_holds_names_them_and_replace_loads_anew(
     sources: Sources, db_url: str
 ) -> None:
     source = sources(db_url)
     import_csv_directory(GOLDEN, source)
-    with pytest.raises(Exception, match="nothing was kept"):
+    with pytest.raises(SourceImportError) as caught:
         import_csv_directory(GOLDEN, source)
+    assert "accounts.csv line 2, column account_id: A1 is already in the source" in str(
+        caught.value
+    ) and "titles.csv line 2, column title_id: T1" in str(caught.value)
     assert len(source.load([ANA, PEDRO]).transactions) == 10
+    counts = import_csv_directory(GOLDEN, source, replace=True)
+    assert counts.total == 28 and len(source.load([ANA, PEDRO]).transactions) == 10
+
+
+def test_rows_of_unknown_accounts_or_titles_are_named_with_their_keys(
+    sources: Sources, db_url: str, tmp_path: Path
+) -> None:
+    folder = copy_golden(tmp_path)
+    edit(folder, "transactions.csv", "A2,2025-01-06", "Z9,2025-01-06")
+    edit(folder, "daily_balances.csv", "B1,", "B7,")
+    edit(folder, "title_events.csv", "T1,2025-01-01", "T4,2025-01-01")
+    with pytest.raises(SourceImportError) as caught:
+        import_csv_directory(folder, sources(db_url))
+    text = str(caught.value)
+    assert "transactions.csv line 4, column account_id: Z9 is not in accounts.csv" in text
+    assert "daily_balances.csv" in text and "B7 is not in accounts.csv" in text
+    assert "title_events.csv line 3, column title_id: T4 is not in titles.csv" in text
+
+
+def test_a_bank_export_in_windows_1252_with_decimal_commas_gives_the_same_records(
+    sources: Sources, tmp_path: Path
+) -> None:
+    """Excel and core systems write cp1252, semicolons, thousands dots and decimal commas."""
+    folder = copy_golden(tmp_path)
+    for path in folder.glob("*.csv"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        converted = [lines[0].replace(",", ";")]
+        for line in lines[1:]:
+            cells = [_comma_amount(cell) for cell in line.split(",")]
+            converted.append(";".join(cells))
+        path.write_bytes(("\r\n".join(converted) + "\r\n").encode("cp1252"))
+    (folder / "titles.csv").write_bytes(
+        (folder / "titles.csv").read_bytes().replace(b"CDT-0001", "CDT-Ñ001".encode("cp1252"))
+    )
+    utf8, windows = (
+        sources(f"sqlite:///{tmp_path / 'a.db'}"),
+        sources(f"sqlite:///{tmp_path / 'b.db'}"),
+    )
+    golden = copy_golden(tmp_path / "twin")
+    edit(golden, "titles.csv", "CDT-0001", "CDT-Ñ001")
+    import_csv_directory(golden, utf8)
+    from ugpp_bridge.adapters.source_csv import CsvFormat, import_csv
+
+    report = import_csv(folder, windows, CsvFormat(decimal_comma=True), replace=False)
+    assert report.counts.total == 28
+    assert any("titles.csv is not UTF-8" in notice and "cp1252" in notice
+               for notice in report.notices)  # fmt: skip
+    assert windows.load([ANA, PEDRO]) == utf8.load([ANA, PEDRO])
+    assert windows.check() == []
+
+
+def _comma_amount(cell: str) -> str:
+    """1500000.50 → 1.500.000,50 (the golden data's amounts have a dot and two decimals)."""
+    if not cell or "." not in cell or not cell.replace("-", "").replace(".", "").isdigit():
+        return cell
+    whole, cents = cell.split(".")
+    sign, whole = ("-", whole[1:]) if whole.startswith("-") else ("", whole)
+    groups = f"{int(whole):,}".replace(",", ".")
+    return f"{sign}{groups},{cents}"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("10.005", "more than two decimals (dos decimales como máximo)"),
+     ("1,500", "is not an amount")],
+)  # fmt: skip
+def test_amount_messages_say_what_is_wrong(
+    sources: Sources, sqlite_url: str, tmp_path: Path, text: str, words: str
+) -> None:
+    folder = copy_golden(tmp_path)
+    edit(folder, "transactions.csv", "1500000.50", f'"{text}"')
+    with pytest.raises(SourceImportError, match="transactions.csv line 2, column amount") as caught:
+        import_csv_directory(folder, sources(sqlite_url))
+    assert words in str(caught.value)
+
+
+def test_a_misnamed_file_is_named_with_a_hint(
+    tmp_path: Path, sources: Sources, sqlite_url: str
+) -> None:
+    folder = copy_golden(tmp_path)
+    (folder / "accounts.csv").rename(folder / "Accounts.CSV")
+    (folder / "transactions.csv").rename(folder / "transaction.csv")
+    with pytest.raises(SourceImportError) as caught:
+        import_csv_directory(folder, sources(sqlite_url))
+    text = str(caught.value)
+    assert "is Accounts.CSV meant to be accounts.csv?" in text
+    assert "is transaction.csv meant to be transactions.csv?" in text

@@ -343,6 +343,19 @@ def test_a_postgresql_view_with_timestamps_for_dates_stops_the_build(
     assert "transactions.booked_on" in [f"{p.relation}.{p.column}" for p in checked], checked
 
 
+def test_source_check_names_rows_of_unknown_accounts_and_titles(
+    sources: Sources, db_url: str
+) -> None:
+    source = sources(db_url)
+    import_csv_directory(DATA / "source_csv", source)
+    with source.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE transactions SET account_id = 'Z9' WHERE amount = 0"))
+        connection.execute(sa.text("DELETE FROM titles"))
+    found = {(p.relation, p.column, p.example_keys) for p in source.check()}
+    assert ("transactions", "account_id", ("Z9@2025-01-25",)) in found
+    assert ("title_events", "title_id", ("T1@2024-10-01", "T1@2025-01-01")) in found
+
+
 def test_bad_rows_of_other_persons_do_not_stop_a_build_but_source_check_names_them(
     sources: Sources, db_url: str
 ) -> None:

@@ -56,7 +56,36 @@ Scope = Callable[[Table], Select[Any]] | None  # the rows to check: ``select(tab
 
 def check_relations(connection: Connection) -> list[SourceProblem]:
     """Every breach found; shape problems first, and value checks only when the shape is right."""
-    return shape_problems(connection) or value_problems(connection)
+    return shape_problems(connection) or [
+        *value_problems(connection),
+        *orphan_problems(connection),
+    ]
+
+
+_ORPHANS = (  # relation, column, the relation whose key it must name
+    ("transactions", "account_id", "accounts"),
+    ("daily_balances", "account_id", "accounts"),
+    ("title_events", "title_id", "titles"),
+)
+
+
+def orphan_problems(connection: Connection) -> list[SourceProblem]:
+    """Rows that name an account or title the source does not have (referential integrity):
+    no report can carry them, and they usually mean a relation was loaded incompletely."""
+    problems = []
+    for relation, column, target in _ORPHANS:
+        table, parent = schema.RELATIONS[relation], schema.RELATIONS[target]
+        key = parent.c[column]
+        query = (
+            select(*_raw(table))
+            .where(~select(key).where(key == table.c[column]).exists())
+            .limit(EXAMPLES)
+        )
+        keys = tuple(row_key(relation, row) for row in connection.execute(query).mappings())
+        if keys:
+            message = f"names a {column.removesuffix('_id')} that is not in {target}"
+            problems.append(SourceProblem(relation, column, message, keys))
+    return problems
 
 
 def value_problems(

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, Table, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Engine, Table, inspect, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters import source_schema as schema
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 500
 WRITE_BATCH = 5_000
+KEY_BATCH = 1_000
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -96,12 +97,15 @@ class SqlAlchemySource(SourceReader, SourceWriter):
         )
         return data
 
-    def write(self, parts: Iterable[SourceData]) -> WriteCounts:
+    def write(self, parts: Iterable[SourceData], *, replace: bool = False) -> WriteCounts:
         counts = WriteCounts()
         pending: dict[str, list[dict[str, object]]] = {name: [] for name in schema.RELATIONS}
         try:
             with self.engine.begin() as connection:
                 schema.metadata.create_all(connection, checkfirst=True)
+                if replace:
+                    for relation in reversed(schema.RELATION_ORDER):
+                        connection.execute(schema.RELATIONS[relation].delete())
                 for part in parts:
                     for relation, rows in rows_of(part).items():
                         pending[relation].extend(rows)
@@ -116,6 +120,25 @@ class SqlAlchemySource(SourceReader, SourceWriter):
                 f"nothing was kept: {describe_error(exc)}"
             ) from exc
         return counts
+
+    def existing_keys(self, relation: str, keys: Iterable[str]) -> set[str]:
+        table = schema.RELATIONS[relation]
+        column = table.c[{"accounts": "account_id", "titles": "title_id"}[relation]]
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        try:
+            with self.engine.connect() as connection:
+                if not inspect(connection).has_table(table.name):
+                    return found
+                for start in range(0, len(wanted), KEY_BATCH):
+                    batch = wanted[start : start + KEY_BATCH]
+                    found.update(connection.scalars(select(column).where(column.in_(batch))))
+        except SQLAlchemyError as exc:
+            raise SourceUnavailableError(
+                f"Reading the source database {safe_url(self.engine.url)} failed: "
+                f"{describe_error(exc)}"
+            ) from exc
+        return found
 
     def _analyze(self, counts: WriteCounts) -> None:
         """Refresh PostgreSQL's statistics after a bulk load, so the build gets good plans."""

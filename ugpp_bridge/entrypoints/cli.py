@@ -23,7 +23,7 @@ from rich.console import Console
 from ugpp_bridge import __version__
 from ugpp_bridge.adapters.database import safe_url
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
-from ugpp_bridge.adapters.source_csv import import_csv_directory
+from ugpp_bridge.adapters.source_csv import CsvFormat, import_csv
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
     build_options,
@@ -217,13 +217,32 @@ def source_sample(settings: Settings, url: str | None, persons: int, seed: int, 
 @source.command("import")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @_url_option
+@click.option("--encoding", default="auto", show_default=True,
+              help="auto: UTF-8 (BOM or not), else Windows-1252 with a notice; or a codec name "
+                   "such as cp1252 or latin-1.")  # fmt: skip
+@click.option("--decimal-comma", is_flag=True,
+              help="Amounts written 1.234.567,89 (thousands dots, decimal comma).")  # fmt: skip
+@click.option("--mode", type=click.Choice(["append", "replace"]), default="append",
+              show_default=True,
+              help="append: add to what the source holds (a key already there is an error); "
+                   "replace: empty the six relations first, in the same transaction.")  # fmt: skip
 @click.pass_obj
-def source_import(settings: Settings, directory: Path, url: str | None) -> None:
+def source_import(
+    settings: Settings,
+    directory: Path,
+    url: str | None,
+    encoding: str,
+    decimal_comma: bool,
+    mode: str,
+) -> None:
     """Load one CSV file per relation from DIRECTORY; all or nothing."""
     console = Console()
+    csv_format = CsvFormat(encoding=encoding, decimal_comma=decimal_comma)
     with source_from_settings(settings, url) as target:
-        counts = import_csv_directory(directory, target)
-    console.print(write_counts_table(counts, f"Imported from {directory}"))
+        report = import_csv(directory, target, csv_format, replace=mode == "replace")
+    for notice in report.notices:
+        click.echo(f"Note: {notice}", err=True)
+    console.print(write_counts_table(report.counts, f"Imported from {directory} ({mode})"))
 
 
 @source.command("check")

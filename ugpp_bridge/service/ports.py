@@ -137,8 +137,14 @@ class SourceWriter(abc.ABC):
     """Writes the six relations; used for sample data and CSV imports, never by the build."""
 
     @abc.abstractmethod
-    def write(self, parts: Iterable[SourceData]) -> WriteCounts:
-        """Create the relations if missing and write every part in one transaction."""
+    def write(self, parts: Iterable[SourceData], *, replace: bool = False) -> WriteCounts:
+        """Create the relations if missing and write every part in one transaction;
+        ``replace`` empties the six relations first, in the same transaction."""
+
+    @abc.abstractmethod
+    def existing_keys(self, relation: str, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` (``account_id`` of accounts, ``title_id`` of titles) the source
+        already holds; none when the relation does not exist yet."""
 
 
 class RequestStore(abc.ABC):
