@@ -170,8 +170,9 @@ def test_check_finds_two_balances_for_one_account_and_day(sources: Sources, db_u
     with source.engine.begin() as connection:
         connection.execute(schema.daily_balances.insert(), [row, row])
     problems = source.check()
-    assert [(p.relation, p.example_keys) for p in problems] == [
-        ("daily_balances", ("A9@2025-01-01",))
+    assert [(p.relation, p.column, p.example_keys) for p in problems] == [
+        ("daily_balances", "balance_date", ("A9@2025-01-01",)),
+        ("daily_balances", "account_id", ("A9@2025-01-01", "A9@2025-01-01")),  # no account A9
     ]
 
 
