@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING
 
 from ugpp_bridge.adapters.alert_store import SqlAlchemyAlertStore
 from ugpp_bridge.adapters.calendar import colombian_holidays
-from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.database import make_engine, require_existing
 from ugpp_bridge.adapters.defence_store import SqlAlchemyAuthThrottle, SqlAlchemyNonceStore
 from ugpp_bridge.adapters.lote_store import SqlAlchemyLoteStore
 from ugpp_bridge.adapters.metrics_reader import SqlAlchemyMetricsReader
@@ -74,8 +74,16 @@ def source_for(url: str) -> SqlAlchemySource:
     return SqlAlchemySource(make_engine(url))
 
 
-def source_from_settings(settings: Settings, url: str | None = None) -> SqlAlchemySource:
-    return source_for(url or settings.require("source_url", "read the entity's source data"))
+def source_from_settings(
+    settings: Settings, url: str | None = None, *, create: bool = False
+) -> SqlAlchemySource:
+    """The source on ``url`` or UGPP_BRIDGE_SOURCE_URL; unless ``create`` (samples, imports),
+    a SQLite file that does not exist is an error, not a new empty file."""
+    source_url = url or settings.require("source_url", "read the entity's source data")
+    if not create:
+        require_existing(source_url, "source database",
+                         "check the URL, or load one with `ugpp-bridge source import`")  # fmt: skip
+    return source_for(source_url)
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,10 @@ def state_stores(url: str, *, lock_timeout: float = 10) -> StateStores:
 
 
 def settings_stores(settings: Settings) -> StateStores:
+    """The state stores on UGPP_BRIDGE_DATABASE_URL, which must exist (a SQLite file is not
+    created by a command that reads: `db upgrade` creates it)."""
+    require_existing(settings.database_url, "state database",
+                     "create it with `ugpp-bridge db upgrade`")  # fmt: skip
     return state_stores(settings.database_url, lock_timeout=settings.lock_timeout_seconds)
 
 
@@ -198,6 +210,7 @@ def send_context(
 def report_source_for(settings: Settings, url: str | None = None) -> SqlAlchemyReportSource:
     """The build's source (R1–R3 as SQL) on UGPP_BRIDGE_SOURCE_URL or ``url``."""
     source_url = url or settings.require("source_url", "build from the entity's source data")
+    require_existing(source_url, "source database", "check UGPP_BRIDGE_SOURCE_URL")
     return SqlAlchemyReportSource(make_engine(source_url))
 
 

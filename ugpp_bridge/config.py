@@ -7,6 +7,7 @@ the environment wins over the file. Secrets have no defaults and are never shown
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -105,39 +106,99 @@ class Settings:
         return str(value)
 
 
+# Variables with the prefix that are not settings of the bridge: the test suite's own.
+NOT_SETTINGS = frozenset({"test_postgres_url", "test_artifacts"})
+
+# What each role needs (SPEC §8): ``check_required`` lists every one missing, at once.
+NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "paso1": (("operator_nit", "check whom each request is addressed to"),
+              ("inbound_username", "authenticate UGPP's Paso 1 calls"),
+              ("inbound_password", "authenticate UGPP's Paso 1 calls")),
+    "dashboard": (("session_secret", "sign the dashboard's session cookies"),),
+    "build": (("source_url", "build from the entity's source data"),
+              ("operator_name", "write the lote headers (razonSocialOperador)")),
+    "send": (("ugpp_endpoint", "send the lotes to UGPP (Paso 2)"),),
+}  # fmt: skip
+_TOKEN_NEEDS = tuple(
+    (name, "get UGPP's token (UGPP_BRIDGE_UGPP_AUTH=token)")
+    for name in ("ugpp_token_url", "ugpp_username", "ugpp_password", "ugpp_client_id")
+)
+_WSSE_NEEDS = (("ugpp_username", "sign Paso 2 with WS-Security"),
+               ("ugpp_password", "sign Paso 2 with WS-Security"))  # fmt: skip
+
+
+def missing_settings(settings: Settings, roles: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(setting, what it is for) of every setting ``roles`` need and ``settings`` lack."""
+    needs = [need for role in roles for need in NEEDS[role]]
+    if "send" in roles:
+        needs += {"token": _TOKEN_NEEDS, "wsse": _WSSE_NEEDS}.get(settings.ugpp_auth, ())
+    missing: dict[str, str] = {}
+    for name, purpose in needs:
+        if getattr(settings, name) in (None, "") and name not in missing:
+            missing[name] = purpose
+    return list(missing.items())
+
+
+def check_required(settings: Settings, roles: tuple[str, ...]) -> None:
+    """Raise one ``ConfigurationError`` naming every setting ``roles`` need that is missing."""
+    missing = missing_settings(settings, roles)
+    if missing:
+        lines = "\n".join(f"  - {PREFIX}{name.upper()}: to {why}" for name, why in missing)
+        raise ConfigurationError(
+            f"{len(missing)} setting(s) missing; set them in the environment or the --config "
+            f"file:\n{lines}",
+            setting=", ".join(PREFIX + name.upper() for name, _ in missing),
+        )
+
+
 def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -> Settings:
-    """Settings from a TOML file (optional) overlaid with the environment."""
+    """Settings from a TOML file (optional) overlaid with the environment; every unknown or
+    invalid one is reported at once (with its TOML line when it came from the file)."""
     raw: dict[str, object] = {}
+    origin: dict[str, str] = {}
     if config_file is not None:
-        raw.update(_read_toml(config_file))
+        for name, (value, line) in _read_toml(config_file).items():
+            raw[name] = value
+            origin[name] = f"{config_file.name} line {line}, key {name}"
     for key, value in environ.items():
         if key.startswith(PREFIX):
-            raw[key[len(PREFIX) :].lower()] = value
+            name = key[len(PREFIX) :].lower()
+            raw[name] = value
+            origin[name] = PREFIX + name.upper()
     known = {f.name for f in fields(Settings)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        names = ", ".join(PREFIX + name.upper() for name in unknown)
-        raise ConfigurationError(f"Unknown settings: {names}; check their spelling.")
-    parsed = {name: _parse(name, value) for name, value in raw.items()}
+    problems = []
+    for name in sorted(set(raw) - known - NOT_SETTINGS):
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f" (did you mean {PREFIX}{close[0].upper()}?)" if close else ""
+        problems.append(f"  - {origin[name]}: not a setting of the bridge{hint}")
+    parsed: dict[str, object] = {}
+    for name in sorted(set(raw) & known):
+        try:
+            parsed[name] = _PARSERS.get(name, _text)(raw[name])
+        except (ValueError, TypeError, InvalidInputError) as exc:
+            problems.append(f"  - {origin[name]}: {exc}")
+    if problems:
+        raise ConfigurationError(
+            f"{len(problems)} setting(s) are not valid; nothing was started:\n"
+            + "\n".join(problems)
+        )
     return Settings(**parsed)  # type: ignore[arg-type]
 
 
-def _read_toml(path: Path) -> dict[str, object]:
+def _read_toml(path: Path) -> dict[str, tuple[object, int]]:
+    """name → (value, line) of every key of a TOML config file."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"Cannot read the config file {path}: {exc}.") from exc
-    return {key.removeprefix(PREFIX).lower(): value for key, value in data.items()}
-
-
-def _parse(name: str, value: object) -> object:
-    parser = _PARSERS.get(name, _text)
-    try:
-        return parser(value)
-    except (ValueError, TypeError, InvalidInputError) as exc:
-        raise ConfigurationError(
-            f"{PREFIX}{name.upper()} is not valid: {exc}", setting=PREFIX + name.upper()
-        ) from exc
+    lines = text.splitlines()
+    found = {}
+    for key, value in data.items():
+        line = next((n for n, text_line in enumerate(lines, start=1)
+                     if re.match(rf"\s*\"?{re.escape(key)}\"?\s*=", text_line)), 0)  # fmt: skip
+        found[key.removeprefix(PREFIX).lower()] = (value, line)
+    return found
 
 
 def _text(value: object) -> str:
@@ -155,10 +216,10 @@ def _bool(value: object) -> bool:
 
 def _bounded_int(low: int, high: int) -> Callable[[object], int]:
     def parse(value: object) -> int:
-        number = int(str(value))
-        if not low <= number <= high:
-            raise ValueError(f"use a whole number from {low} to {high}.")
-        return number
+        text = str(value).strip()
+        if not re.fullmatch(r"-?[0-9]+", text) or not low <= int(text) <= high:
+            raise ValueError(f"{text!r} is not a whole number from {low} to {high}.")
+        return int(text)
 
     return parse
 

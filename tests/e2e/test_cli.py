@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from lxml import etree
 
-from tests.conftest import DATA, free_port, key_of, register_golden_request
+from tests.conftest import DATA, bridge_env, free_port, key_of, register_golden_request
 from ugpp_bridge.adapters import wire
 from ugpp_bridge.adapters.migrations import head_revision
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
@@ -66,6 +66,9 @@ def test_source_sample_then_check_passes(runner: CliRunner, db_url: str) -> None
 
 
 def test_source_check_lists_what_is_missing_and_exits_1(runner: CliRunner, sqlite_url: str) -> None:
+    import sqlite3
+
+    sqlite3.connect(sqlite_url.removeprefix("sqlite:///")).close()  # an empty database file
     result = runner.invoke(main, ["source", "check", "--url", sqlite_url])
     assert result.exit_code == 1
     assert "accounts: the relation (table or view) is missing" in result.output
@@ -119,7 +122,9 @@ def test_a_source_command_without_a_url_says_which_setting_to_set(runner: CliRun
 def test_a_bad_setting_is_reported_before_anything_runs(runner: CliRunner) -> None:
     result = runner.invoke(main, ["demo"], env={"UGPP_BRIDGE_PORT": "http"})
     assert result.exit_code == 1
-    assert "ConfigurationError: UGPP_BRIDGE_PORT is not valid" in result.output
+    assert result.output.startswith("ConfigurationError: ")
+    assert "UGPP_BRIDGE_PORT: 'http' is not a whole number from 0 to 65535" in result.output
+    assert "invalid literal" not in result.output
 
 
 def test_db_upgrade_then_audit_verify_and_tampering_is_reported(
@@ -152,6 +157,9 @@ def test_db_upgrade_then_audit_verify_and_tampering_is_reported(
 def test_a_state_database_without_migrations_says_to_run_db_upgrade(
     runner: CliRunner, sqlite_url: str
 ) -> None:
+    import sqlite3
+
+    sqlite3.connect(sqlite_url.removeprefix("sqlite:///")).close()  # a file with no tables
     result = runner.invoke(main, ["audit", "verify"], env={"UGPP_BRIDGE_DATABASE_URL": sqlite_url})
     assert result.exit_code == 1
     assert result.output.startswith("StoreUnavailableError: ")
@@ -312,14 +320,20 @@ def test_user_add_reads_the_password_from_stdin_and_refuses_a_duplicate(
         stores.close()
 
 
-def test_worker_refuses_to_start_without_a_source(runner: CliRunner, sqlite_url: str) -> None:
+def test_worker_refuses_to_start_without_its_settings_or_migrations(
+    runner: CliRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    import sqlite3
+
     env = {"UGPP_BRIDGE_DATABASE_URL": sqlite_url}
-    unmigrated = runner.invoke(main, ["worker", "--once"], env=env)
-    assert unmigrated.exit_code == 1 and "run `ugpp-bridge db upgrade` first" in unmigrated.output
-    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
     result = runner.invoke(main, ["worker", "--once"], env=env)
     assert result.exit_code == 1
-    assert result.output.startswith("ConfigurationError: UGPP_BRIDGE_SOURCE_URL is required")
+    assert result.output.startswith("ConfigurationError: 7 setting(s) missing")
+    assert "UGPP_BRIDGE_SOURCE_URL: to build" in result.output
+    sqlite3.connect(sqlite_url.removeprefix("sqlite:///")).close()
+    env = bridge_env(sqlite_url, f"sqlite:///{tmp_path / 'bank.db'}", "http://127.0.0.1:9")
+    unmigrated = runner.invoke(main, ["worker", "--once"], env=env)
+    assert unmigrated.exit_code == 1 and "run `ugpp-bridge db upgrade` first" in unmigrated.output
 
 
 def test_demo_keep_running_leaves_the_dashboard_up_with_a_login_until_interrupted(

@@ -7,20 +7,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ugpp_bridge.errors import ConfigurationError
 
-_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+    "oracle": "oracle+oracledb",
+    "mssql": "mssql+pymssql",
+}
+# The optional extra that installs each engine's driver (pyproject.toml).
+EXTRAS = {"mysql": "mysql", "mariadb": "mysql", "oracle": "oracle", "mssql": "mssql"}
 
 
 def normalise_url(url: str) -> URL:
-    """The URL with the shipped driver filled in; a malformed URL is a configuration error."""
+    """The URL with the shipped (or extra's) driver filled in; a malformed URL is a
+    configuration error that says how to write it."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -28,8 +39,46 @@ def normalise_url(url: str) -> URL:
             f"{url!r} is not a database URL; write it like sqlite:///file.db or "
             "postgresql://user@host/db."
         ) from exc
+    if parsed.get_backend_name() == "sqlite" and parsed.host:
+        raise ConfigurationError(
+            f"{url!r} names a host, not a file: write sqlite:///{parsed.host}"
+            f"{'/' + parsed.database if parsed.database else ''} (three slashes) for a file in "
+            "this folder, or sqlite:////absolute/path.db (four) for an absolute path."
+        )
     driver = _DRIVERS.get(parsed.drivername)
     return parsed.set(drivername=driver) if driver else parsed
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None: another engine, or in memory)."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database))
+
+
+def require_existing(url: str, what: str, how: str) -> None:
+    """Refuse to open a SQLite file that does not exist (SQLite would create it empty):
+    commands that only read must not leave empty database files behind."""
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise ConfigurationError(f"There is no {what} at {path} ({safe_url(url)}); {how}.")
+
+
+def connection_advice(url: str | URL, exc: BaseException) -> str:
+    """What to do about a failure to connect, in one sentence (or "")."""
+    text = str(getattr(exc, "orig", None) or exc)
+    parsed = url if isinstance(url, URL) else normalise_url(url)
+    if "does not exist" in text and "database" in text:
+        return (f"the database {parsed.database!r} does not exist on that server: create it "
+                f"(createdb {parsed.database}); `ugpp-bridge db upgrade` creates tables, not "
+                "databases")  # fmt: skip
+    if "Connection refused" in text or "could not connect" in text.lower():
+        where = f"{parsed.host}:{parsed.port or 'the default port'}"
+        return f"nothing answers at {where}; is the server running?"
+    if "password authentication failed" in text or "Access denied" in text:
+        return "the server refused the user or password in the URL"
+    return ""
 
 
 def safe_url(url: str | URL) -> str:
@@ -65,7 +114,10 @@ def make_engine(
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite:
         options.setdefault("connect_args", {}).setdefault("timeout", lock_timeout or 30)
-    engine = create_engine(parsed, **options)
+    try:
+        engine = create_engine(parsed, **options)
+    except (ImportError, NoSuchModuleError) as exc:
+        raise _missing_driver(parsed, exc) from exc
     if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
         if serialised_writes:
@@ -74,6 +126,20 @@ def make_engine(
     elif parsed.get_backend_name() == "postgresql" and (lock_timeout or statement_timeout):
         event.listen(engine, "connect", _postgresql_timeouts(lock_timeout, statement_timeout))
     return engine
+
+
+def _missing_driver(parsed: URL, exc: BaseException) -> ConfigurationError:
+    backend = parsed.get_backend_name()
+    extra = EXTRAS.get(backend)
+    if extra:
+        return ConfigurationError(
+            f"The {backend} driver is not installed; install it with: "
+            f"pip install 'ugpp-bridge[{extra}]'"
+        )
+    return ConfigurationError(
+        f"No driver for {parsed.drivername!r} URLs ({type(exc).__name__}: {exc}); the bridge "
+        "reads sqlite:///, postgresql://, and with their extras mysql://, oracle://, mssql://."
+    )
 
 
 def _postgresql_timeouts(

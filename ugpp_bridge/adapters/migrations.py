@@ -14,7 +14,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
-from ugpp_bridge.adapters.database import make_engine, normalise_url, safe_url
+from ugpp_bridge.adapters.database import (
+    connection_advice,
+    make_engine,
+    normalise_url,
+    safe_url,
+)
 from ugpp_bridge.errors import StoreUnavailableError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -60,8 +65,10 @@ def current_revision(url: str) -> str | None:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
+        advice = connection_advice(url, exc)
         raise StoreUnavailableError(
-            f"The state database {safe_url(url)} cannot be read: {exc.__class__.__name__}."
+            f"The state database {safe_url(url)} cannot be read: {exc.__class__.__name__}"
+            + (f"; {advice}." if advice else ".")
         ) from exc
     finally:
         engine.dispose()
@@ -72,7 +79,9 @@ def _run(url: str, action: object) -> None:
         action(alembic_config(url))  # type: ignore[operator]
     except SQLAlchemyError as exc:
         reason = getattr(exc, "orig", None) or exc
+        advice = connection_advice(url, exc)
         raise StoreUnavailableError(
             f"Migrating the state database {safe_url(url)} failed and was rolled back: "
             f"{type(reason).__name__}: {(str(reason).strip().splitlines() or [''])[0]}"
+            + (f"; {advice}." if advice else "")
         ) from exc

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Table, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters import source_schema as schema
-from ugpp_bridge.adapters.database import safe_url
+from ugpp_bridge.adapters.database import connection_advice, safe_url
 from ugpp_bridge.adapters.source_check import check_relations
 from ugpp_bridge.adapters.source_records import (
     RowError,
@@ -201,9 +201,14 @@ class _Connection:
 
 
 def source_unavailable(engine: Engine, exc: SQLAlchemyError) -> SourceUnavailableError:
+    advice = connection_advice(engine.url, exc)
     return SourceUnavailableError(
         f"The source database {safe_url(engine.url)} could not be read ({describe_error(exc)}); "
-        "check UGPP_BRIDGE_SOURCE_URL and run `ugpp-bridge source check`."
+        + (
+            f"{advice}."
+            if advice
+            else "check UGPP_BRIDGE_SOURCE_URL and run `ugpp-bridge source check`."
+        )  # fmt: skip
     )
 
 

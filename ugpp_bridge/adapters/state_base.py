@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters import state_tables as t
 from ugpp_bridge.adapters.audit_store import append_audit
-from ugpp_bridge.adapters.database import READ_ONLY, safe_url
+from ugpp_bridge.adapters.database import READ_ONLY, connection_advice, safe_url
 from ugpp_bridge.adapters.state_rows import request_from_rows
 from ugpp_bridge.domain.filing import RequestKey, StoredRequest, parse_operator_id
 from ugpp_bridge.domain.lifecycle import RequestState, check_request_transition
@@ -68,10 +68,12 @@ class SqlAlchemyStateBase:
         except SQLAlchemyError as exc:
             reason = getattr(exc, "orig", None) or exc
             first = (str(reason).strip().splitlines() or [""])[0]
+            advice = connection_advice(self.engine.url, exc) or (
+                "check UGPP_BRIDGE_DATABASE_URL and run `ugpp-bridge db upgrade`"
+            )
             raise StoreUnavailableError(
                 f"The state database {safe_url(self.engine.url)} failed and nothing of this "
-                f"action was kept ({type(reason).__name__}: {first}); check "
-                "UGPP_BRIDGE_DATABASE_URL and run `ugpp-bridge db upgrade`."
+                f"action was kept ({type(reason).__name__}: {first}); {advice}."
             ) from exc
 
     def _move(

@@ -35,7 +35,7 @@ from ugpp_bridge.bootstrap import (
     source_from_settings,
     system_clock,
 )
-from ugpp_bridge.config import Settings, load_settings
+from ugpp_bridge.config import Settings, check_required, load_settings
 from ugpp_bridge.domain.filing import BOGOTA, RequestKey, StoredRequest
 from ugpp_bridge.entrypoints import demo as demo_command
 from ugpp_bridge.entrypoints.cli_desk import COMMANDS as DESK_COMMANDS
@@ -158,6 +158,8 @@ def report(
 @click.pass_obj
 def build(settings: Settings, identifier: str, source_url: str | None) -> None:
     """Build a stored request (radicado or idSolicitud) into stored, validated lotes."""
+    if source_url is None:
+        check_required(settings, ("build",))
     console = Console()
     stores = settings_stores(settings)
     actor = operator_name()
@@ -205,7 +207,7 @@ def source_sample(settings: Settings, url: str | None, persons: int, seed: int, 
     """Write synthetic bank data into an empty source database, reproducibly for a seed."""
     console = Console()
     with (
-        source_from_settings(settings, url) as target,
+        source_from_settings(settings, url, create=True) as target,
         progress_bar(console, "Generating sample data", persons) as advance,
     ):
         counts = target.write(advance(sample_bank(persons, seed, year)))
@@ -238,7 +240,7 @@ def source_import(
     """Load one CSV file per relation from DIRECTORY; all or nothing."""
     console = Console()
     csv_format = CsvFormat(encoding=encoding, decimal_comma=decimal_comma)
-    with source_from_settings(settings, url) as target:
+    with source_from_settings(settings, url, create=True) as target:
         report = import_csv(directory, target, csv_format, replace=mode == "replace")
     for notice in report.notices:
         click.echo(f"Note: {notice}", err=True)

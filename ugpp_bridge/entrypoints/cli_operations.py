@@ -18,7 +18,7 @@ from ugpp_bridge.bootstrap import (
     settings_stores,
     system_clock,
 )
-from ugpp_bridge.config import Settings
+from ugpp_bridge.config import Settings, check_required
 from ugpp_bridge.entrypoints.console import (
     approvals_table,
     attempts_table,
@@ -57,6 +57,7 @@ def resubmit(settings: Settings, identifier: str) -> None:
 def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
     """Exit 0 sent, 3 parked (the scheduler retries it), 4 rejected by UGPP, 1 anything else
     (credentials refused included: nothing retries those until someone fixes them)."""
+    check_required(settings, ("send",))
     console = Console()
     stores = settings_stores(settings)
     context = send_context(settings, stores, operator_name())

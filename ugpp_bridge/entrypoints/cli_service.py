@@ -8,7 +8,7 @@ import logging
 import click
 
 from ugpp_bridge.bootstrap import process_name, settings_stores, web_app
-from ugpp_bridge.config import Settings
+from ugpp_bridge.config import Settings, check_required
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ def serve(settings: Settings, no_scheduler: bool, threads: int) -> None:
     from ugpp_bridge.entrypoints.health import Heartbeat
     from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler
 
+    check_required(settings, ("paso1", "dashboard", *(() if no_scheduler else ("build", "send"))))
     _service_logging()
     require_head(settings.database_url)
     stores = settings_stores(settings)
@@ -62,6 +63,7 @@ def worker(settings: Settings, once: bool) -> None:
     from ugpp_bridge.adapters.migrations import require_head
     from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler
 
+    check_required(settings, ("build", "send"))
     _service_logging()
     require_head(settings.database_url)
     stores = settings_stores(settings)
