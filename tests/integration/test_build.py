@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
 from ugpp_bridge.domain.periods import Period
-from ugpp_bridge.domain.report import build_report
+from ugpp_bridge.domain.report import PersonReport, build_report
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import SchemaValidationError, SourceDataError
@@ -156,7 +157,7 @@ def test_bad_source_data_fails_the_build_keeps_the_request_and_a_rebuild_succeed
     ]  # fmt: skip
 
 
-def test_a_lote_that_breaks_the_xsd_stops_the_build_naming_the_element(
+def test_a_title_number_outside_the_contract_stops_the_build_naming_the_column(
     stores: StateStores, sources: Sources, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'golden.db'}"
@@ -165,8 +166,34 @@ def test_a_lote_that_breaks_the_xsd_stops_the_build_naming_the_element(
     with writer.engine.begin() as connection:
         connection.execute(source_schema.titles.update().values(title_number="X" * 41))
     filing = register(stores, solicitud((PersonId("CC", "52123456"),)))
-    with pytest.raises(SchemaValidationError, match="numeroTitulo"):
+    with pytest.raises(SourceDataError, match="titles.title_number"):
         build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=SqlAlchemyReportSource(writer.engine),
+                      writer=LxmlLoteWriter(), options=OPTIONS, clock=Clock())  # fmt: skip
+    assert stores.requests.find(filing).state is RequestState.BUILD_FAILED
+
+
+class _DoctoredSource(SqlAlchemyReportSource):
+    """A source whose records carry a title number longer than the XSD allows: what a source
+    check that missed a case would let through."""
+
+    def person_reports(  # type: ignore[override]
+        self, request: FinancialInfoRequest, *, account_number_digits: int
+    ) -> Iterator[PersonReport]:
+        for report in super().person_reports(request, account_number_digits=account_number_digits):
+            titles = tuple(replace(title, title_number="X" * 41) for title in report.titles)
+            yield replace(report, titles=titles)
+
+
+def test_a_lote_that_breaks_the_xsd_stops_the_build_naming_the_element(
+    stores: StateStores, sources: Sources, tmp_path: Path
+) -> None:
+    # The contract checks catch bad source values first; the XSD is the last line of defence.
+    url = f"sqlite:///{tmp_path / 'golden.db'}"
+    writer = sources(url)
+    import_csv_directory(DATA / "source_csv", writer)
+    filing = register(stores, solicitud((PersonId("CC", "52123456"),)))
+    with pytest.raises(SchemaValidationError, match="numeroTitulo"):
+        build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=_DoctoredSource(writer.engine),
                       writer=LxmlLoteWriter(), options=OPTIONS, clock=Clock())  # fmt: skip
     assert stores.requests.find(filing).state is RequestState.BUILD_FAILED
 

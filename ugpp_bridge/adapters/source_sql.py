@@ -204,11 +204,8 @@ def source_unavailable(engine: Engine, exc: SQLAlchemyError) -> SourceUnavailabl
     advice = connection_advice(engine.url, exc)
     return SourceUnavailableError(
         f"The source database {safe_url(engine.url)} could not be read ({describe_error(exc)}); "
-        + (
-            f"{advice}."
-            if advice
-            else "check UGPP_BRIDGE_SOURCE_URL and run `ugpp-bridge source check`."
-        )  # fmt: skip
+        + (f"{advice}; " if advice else "")
+        + "check UGPP_BRIDGE_SOURCE_URL and run `ugpp-bridge source check`."
     )
 
 
