@@ -107,6 +107,7 @@ class TokenProvider:
         self.token: str | None = None
         self.renew_at = 0.0
         self.fetched = 0
+        self.lifetime = 0.0  # seconds, as the token service said
         self.lock = threading.Lock()
 
     def current(self) -> str:
@@ -150,7 +151,7 @@ class TokenProvider:
             raise RemoteUnavailableError(
                 f"El servicio de token de la UGPP no entregó un token (HTTP {answer.status_code})."
             ) from exc
-        self.token = token
+        self.token, self.lifetime = token, lifetime
         self.renew_at = self.clock() + lifetime - renew_margin(lifetime)
         self.fetched += 1
         logger.info("Fetched a UGPP token valid for %.0f s", lifetime)
@@ -163,6 +164,13 @@ class ZeepUgppGateway(UgppGateway):
         self, settings: GatewaySettings, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.settings = settings
+        for name, path in (("UGPP_CLIENT_CERT", settings.client_cert),
+                           ("UGPP_CA_BUNDLE", settings.ca_bundle)):  # fmt: skip
+            if path and not Path(path).is_file():
+                raise ConfigurationError(
+                    f"UGPP_BRIDGE_{name} names {path}, which is not a readable file.",
+                    setting=f"UGPP_BRIDGE_{name}",
+                )
         self.session = requests.Session()
         if settings.client_cert:
             self.session.cert = settings.client_cert

@@ -39,6 +39,7 @@ from ugpp_bridge.config import Settings, check_required, load_settings
 from ugpp_bridge.domain.filing import BOGOTA, RequestKey, StoredRequest
 from ugpp_bridge.entrypoints import demo as demo_command
 from ugpp_bridge.entrypoints.cli_desk import COMMANDS as DESK_COMMANDS
+from ugpp_bridge.entrypoints.cli_doctor import COMMANDS as DOCTOR_COMMANDS
 from ugpp_bridge.entrypoints.cli_evidence import COMMANDS as EVIDENCE_COMMANDS
 from ugpp_bridge.entrypoints.cli_operations import COMMANDS, operator_name
 from ugpp_bridge.entrypoints.cli_service import COMMANDS as SERVICE_COMMANDS
@@ -302,5 +303,12 @@ def audit_verify(settings: Settings) -> None:
     sys.exit(1)
 
 
-for _command in (*COMMANDS, *SERVICE_COMMANDS, *SIM_COMMANDS, *DESK_COMMANDS, *EVIDENCE_COMMANDS):
+for _command in (
+    *COMMANDS,
+    *SERVICE_COMMANDS,
+    *SIM_COMMANDS,
+    *DESK_COMMANDS,
+    *EVIDENCE_COMMANDS,
+    *DOCTOR_COMMANDS,
+):
     main.add_command(_command)
