@@ -142,7 +142,7 @@ def test_evidence_bundles_everything_under_a_manifest(
     assert verified.exit_code == 0 and "VERIFICADO" in verified.output, verified.output
     shown = runner.invoke(main, ["show", "UGPP-2026-000451"], env=environment)
     assert shown.exit_code == 0, shown.output
-    assert "state Entregada" in shown.output and "response time mean" in shown.output
+    assert "Estado: Entregada" in shown.output and "tiempo de respuesta medio" in shown.output
     assert "Acuse recibido" in shown.output
     assert "UGPP-R-000003" in shown.output
 
@@ -154,11 +154,18 @@ def test_requests_deadlines_and_confirm(environment: dict[str, str]) -> None:
     assert listed.exit_code == 0, listed.output
     assert (
         filing in listed.output
-        and "2026-12-07" in listed.output
+        and "07/12/2026" in listed.output
         and "Aprobada, por enviar" in listed.output
     )
     due = runner.invoke(main, ["deadlines"], env=environment)
     assert due.exit_code == 0 and filing in due.output
+    for width in (80, 60):  # a narrow terminal: columns left out and named, no word cut
+        narrow = runner.invoke(main, ["requests"], env={**environment, "COLUMNS": str(width)})
+        lines = narrow.output.splitlines()
+        assert max(len(line) for line in lines) <= width, narrow.output
+        assert filing in narrow.output and "07/12/2026" in narrow.output
+        assert "Sin espacio para:" in narrow.output
+        assert "Aprobada," in narrow.output and "enviar" in narrow.output
     too_soon = runner.invoke(
         main, ["confirm", filing, "--radicado", "UGPP-CONF-1"], env=environment
     )
@@ -169,7 +176,7 @@ def test_requests_deadlines_and_confirm(environment: dict[str, str]) -> None:
     assert "confirmed by UGPP with radicado UGPP-CONF-1" in done.output
     assert "Nothing falls due" in runner.invoke(main, ["deadlines"], env=environment).output
     shown = runner.invoke(main, ["show", filing], env=environment)
-    assert "UGPP confirmation UGPP-CONF-1" in shown.output
+    assert "Confirmación de la UGPP: UGPP-CONF-1" in shown.output
 
 
 @pytest.mark.parametrize(

@@ -171,6 +171,8 @@ def test_worker_once_catches_up_on_received_requests_and_raises_deadline_alerts(
     done = bench.worker("--once", log=tmp_path / "once.log")
     assert done.wait(timeout=120) == 0, (tmp_path / "once.log").read_text()
     assert bench.stores.requests.find(filing).state is RequestState.SENT
+    printed = (tmp_path / "once.log").read_text()  # what it did, one line per request
+    assert f"send {filing}: Entregada" in printed and f"alerta {filing}" in printed
     assert "deadline.alert" in [e.action for e in bench.stores.requests.audit_trail(filing)]
 
 

@@ -35,9 +35,20 @@ from ugpp_bridge.errors import (
     WorkInProgressError,
 )
 from ugpp_bridge.service.alerting import raise_deadline_alerts
-from ugpp_bridge.service.work import INTERRUPTED, Leasing, WorkContext, build_due, send_due
+from ugpp_bridge.service.work import (
+    INTERRUPTED,
+    Leasing,
+    Swept,
+    WorkContext,
+    build_due,
+    send_due,
+)
 
 LEASE = timedelta(minutes=5)
+
+
+def names(swept: list[Swept]) -> list[str]:
+    return [item.filing_number for item in swept]
 
 
 class Clock:
@@ -174,7 +185,7 @@ def test_the_build_sweep_builds_received_requests_and_restarts_an_interrupted_bu
     clock = Clock()
     fresh, interrupted = register(stores, "UGPP-1"), register(stores, "UGPP-2")
     stores.requests.start_build(key_of(stores, interrupted), at=T0, actor="a-process-that-died")
-    done = build_due(context(stores, clock, build=fake_build(stores, clock)))
+    done = names(build_due(context(stores, clock, build=fake_build(stores, clock))))
     assert sorted(done) == sorted([fresh, interrupted])
     assert {stores.requests.find(f).state for f in done} == {RequestState.APPROVED}
     trail = [(e.action, e.details.get("error")) for e in stores.requests.audit_trail(interrupted)]
@@ -192,7 +203,9 @@ def test_a_build_that_fails_unexpectedly_is_marked_failed_not_retried_in_a_loop(
         stores.requests.start_build(key, at=clock(), actor=actor)
         raise RuntimeError("a bug")
 
-    assert build_due(context(stores, clock, build=broken)) == [filing]
+    assert build_due(context(stores, clock, build=broken)) == [
+        Swept(filing, RequestState.BUILD_FAILED)
+    ]
     assert stores.requests.find(filing).state is RequestState.BUILD_FAILED
     assert build_due(context(stores, clock, build=broken)) == []
 
@@ -210,10 +223,12 @@ def test_the_send_sweep_parks_an_unfinished_send_until_its_retry_time(stores: St
         return stores.requests.get(key)
 
     work = context(stores, clock, send=parked)
-    assert send_due(work) == [filing]
+    first = send_due(work)
+    assert names(first) == [filing] and first[0].state is RequestState.SENDING
+    assert first[0].parked  # a parked send is never reported as sent
     assert send_due(work) == []
     clock.now += timedelta(minutes=30)
-    assert send_due(work) == [filing] and calls == [filing, filing]
+    assert names(send_due(work)) == [filing] and calls == [filing, filing]
 
 
 def test_deadline_alerts_are_raised_once_at_the_tightest_threshold_and_reach_the_webhook(
@@ -356,7 +371,7 @@ def test_a_rebuild_asked_for_in_the_dashboard_is_built_by_the_sweep_as_that_pers
         stores.lotes.store_lotes(key, drafts(filing, started.generation), at=clock(), actor=actor)
         return stores.requests.get(key)  # built: an officer other than ana must approve it
 
-    assert build_due(context(stores, clock, build=build)) == [filing]
+    assert names(build_due(context(stores, clock, build=build))) == [filing]
     assert claimed == ["web:ana"]
     assert stores.requests.get(key).built_by == "web:ana"  # so ana cannot approve it
     assert build_due(context(stores, clock, build=build)) == []  # asked once, built once

@@ -179,3 +179,43 @@ def test_every_job_first_runs_at_start_up_to_catch_up() -> None:
         assert all(abs((job.next_run_time - now).total_seconds()) < 5 for job in made.get_jobs())
     finally:
         made.shutdown(wait=False)
+
+
+def test_a_sweep_never_calls_a_parked_send_sent() -> None:
+    from datetime import datetime
+
+    from ugpp_bridge.domain.filing import BOGOTA
+    from ugpp_bridge.domain.lifecycle import RequestState
+    from ugpp_bridge.entrypoints.scheduler import sweep_lines
+    from ugpp_bridge.service.work import Swept
+
+    retry = datetime(2026, 12, 4, 15, 30, tzinfo=BOGOTA)
+    lines = sweep_lines("send", [Swept("UB-1", RequestState.SENT),
+                                 Swept("UB-2", RequestState.SENDING, retry)])  # fmt: skip
+    assert lines == [
+        "send UB-1: Entregada",
+        "send UB-2: en espera: se reintenta el 04/12/2026 15:30:00",
+    ]
+
+
+def test_a_table_too_wide_for_the_terminal_leaves_out_the_least_important_columns() -> None:
+    from rich.console import Console
+
+    from ugpp_bridge.entrypoints.console import FitColumn, fitted_table
+
+    columns = (FitColumn("radicado", 1), FitColumn("estado", 1, wrap=True),
+               FitColumn("último error", 3, wrap=True), FitColumn("idSolicitud", 2))  # fmt: skip
+    rows = [("UB-2026-000001", "Aprobada, por enviar", "La UGPP no respondió a tiempo", "X-1")]
+    for width, kept in ((120, 4), (50, 3), (30, 2)):
+        console = Console(width=width, record=True)
+        console.print(fitted_table("Solicitudes", columns, rows, width))
+        text = console.export_text()
+        assert max(len(line) for line in text.splitlines()) <= width
+        assert "UB-2026-000001" in text  # never cut
+        left_out = 4 - kept
+        assert ("Sin espacio para" in text) is (left_out > 0)
+    table, caption = text.split("Sin espacio para")
+    assert "idSolicitud" in " ".join(caption.split()) and "último error" in " ".join(
+        caption.split()
+    )
+    assert "idSolicitud" not in table

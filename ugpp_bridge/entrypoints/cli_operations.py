@@ -22,13 +22,13 @@ from ugpp_bridge.config import Settings, check_required
 from ugpp_bridge.entrypoints.console import (
     approvals_table,
     attempts_table,
+    operator_console,
     overview_table,
     request_panel,
     sent_lotes_table,
-    wide_console,
 )
 from ugpp_bridge.service.operations import confirm_request
-from ugpp_bridge.service.overview import RequestOverview, overview
+from ugpp_bridge.service.overview import RequestOverview, overview, request_detail
 from ugpp_bridge.service.submit import SendResult, submit_request
 from ugpp_bridge.service.work import run_claimed
 
@@ -91,29 +91,36 @@ SEND_RESULT_TEXTS = {
 @click.pass_obj
 def show(settings: Settings, identifier: str) -> None:
     """One request in full: state, deadline, progress, lotes, attempts and response times."""
-    console = wide_console()
+    console = operator_console()
     stores = settings_stores(settings)
     try:
-        stored = stores.requests.find(identifier)
-        lotes = stores.lotes.lotes(stored.key) if stored.generation else []
-        attempts = stores.lotes.attempts(stored.key)
-        approvals = stores.requests.approvals(stored.key)
+        key = stores.requests.find(identifier).key
+        detail = request_detail(
+            key,
+            stores.requests,
+            stores.lotes,
+            today=system_clock().date(),
+            holidays=holiday_calendar(),
+            uvt_values=settings.uvt_values,
+        )
+        lotes = stores.lotes.lotes(key) if detail.stored.generation else []
     finally:
         stores.close()
-    console.print(request_panel(stored))
-    if approvals:
-        console.print(approvals_table(approvals))
+    console.print(request_panel(detail))
+    if detail.approvals:
+        console.print(approvals_table(detail.approvals))
     if lotes:
-        console.print(sent_lotes_table(lotes, f"Lotes (build {stored.generation})"))
-    if attempts:
-        console.print(attempts_table(attempts))
+        console.print(sent_lotes_table(lotes, f"Lotes (construcción {detail.stored.generation})"))
+    if detail.attempts:
+        console.print(attempts_table(detail.attempts))
 
 
 @click.command("requests")
 @click.pass_obj
 def requests_command(settings: Settings) -> None:
     """Every request: received, deadline, days left, state, progress, attempts, exposure."""
-    wide_console().print(overview_table(_overview(settings), "Requests"))
+    console = operator_console()
+    console.print(overview_table(_overview(settings), "Solicitudes", console.width))
 
 
 @click.command()
@@ -124,7 +131,8 @@ def deadlines(settings: Settings) -> None:
     if not pending:
         click.echo("Nothing falls due: every request was delivered.")
         return
-    wide_console().print(overview_table(pending, "What falls due (business days left)"))
+    console = operator_console()
+    console.print(overview_table(pending, "Por entregar, la más urgente primero", console.width))
 
 
 @click.command()

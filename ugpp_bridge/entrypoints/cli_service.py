@@ -71,7 +71,11 @@ def worker(settings: Settings, once: bool) -> None:
     try:
         jobs = Jobs(settings, stores, owner)
         if once:
-            jobs.run_once()
+            done = jobs.run_once()
+            for line in done:
+                click.echo(line)
+            if not done:
+                click.echo(f"Worker {owner}: nothing was due.")
             return
         click.echo(f"Worker {owner}: sweeping every {settings.sweep_seconds} s (Ctrl+C stops)")
         scheduler = make_scheduler(jobs, settings.sweep_seconds, blocking=True)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 from rich.console import Console
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from ugpp_bridge.domain.accounts import AccountMonthRecord
 from ugpp_bridge.domain.filing import (
@@ -18,20 +30,21 @@ from ugpp_bridge.domain.filing import (
     Attempt,
     Decision,
     StoredLote,
-    StoredRequest,
     WrittenLote,
 )
 from ugpp_bridge.domain.labels import (
     LOTE_LABELS,
     OUTCOME_LABELS,
     STATE_LABELS,
+    day,
     deadline_text,
     moment,
+    number,
 )
 from ugpp_bridge.domain.report import PersonWithoutInformation, Record
 from ugpp_bridge.domain.titles import TitleMonthRecord
 from ugpp_bridge.domain.trust import TrustYieldRecord
-from ugpp_bridge.service.overview import RequestOverview
+from ugpp_bridge.service.overview import RequestDetail, RequestOverview
 from ugpp_bridge.service.ports import WriteCounts
 
 T = TypeVar("T")
@@ -86,32 +99,38 @@ def sent_lotes_table(lotes: Iterable[StoredLote], title: str) -> Table:
     return table
 
 
-def request_panel(stored: StoredRequest) -> Panel:
+def request_panel(detail: RequestDetail) -> Panel:
+    """One request in the officer's words: Bogotá times, dd/mm/aaaa, the deadline in words."""
+    stored, item = detail.stored, detail.overview
     request = stored.request
+    sections = ", ".join(sorted(t.value for t in request.information_types))
     lines = [
         f"idSolicitud {request.request_id} — radicado {stored.filing_number}",
-        f"state {STATE_LABELS[stored.state]}; received "
-        f"{stored.received_at.astimezone(BOGOTA):%Y-%m-%d %H:%M} (Bogotá); "
-        f"due {stored.due_date}",
-        f"{len(request.persons):,} persons × {len(request.periods)} months; "
-        f"sections {', '.join(sorted(t.value for t in request.information_types))}",
-        f"build {stored.generation}: {stored.persons_done:,} of {len(request.persons):,} "
-        "persons done",
+        f"Estado: {STATE_LABELS[stored.state]}",
+        f"Recibida: {moment(stored.received_at)} (hora de Bogotá)",
+        f"Vence: {day(stored.due_date)} — {deadline_text(item.status)}",
+        f"{number(len(request.persons))} personas × {len(request.periods)} meses; "
+        f"secciones {sections}",
+        f"Construcción {stored.generation}: {number(stored.persons_done)} de "
+        f"{number(len(request.persons))} personas",
     ]
+    if item.exposure.is_late:
+        lines.append(f"Exposición estimada: {number(item.exposure.uvt)} UVT ≈ "
+                     f"{pesos(item.exposure.cop)} (estimación, no liquidación)")  # fmt: skip
     if stored.confirmation:
-        lines.append(f"UGPP confirmation {stored.confirmation}")
+        lines.append(f"Confirmación de la UGPP: {stored.confirmation}")
     if stored.held_reason:
-        lines.append(f"waiting for an operator: {stored.held_reason}")
+        lines.append(f"Espera a un operador: {stored.held_reason}")
     elif stored.last_error:
-        lines.append(f"last error: {stored.last_error}")
-    return Panel.fit("\n".join(lines), title=stored.filing_number)
+        lines.append(f"Último error: {stored.last_error}")
+    return Panel.fit(Text("\n".join(lines)), title=stored.filing_number)
 
 
 def approvals_table(approvals: list[Approval]) -> Table:
     """The officers' decisions (four eyes), oldest first."""
     table = Table(title="Decisiones de los oficiales")
-    for name in ("build", "decisión", "quién", "cuándo (Bogotá)", "motivo"):
-        table.add_column(name, justify="right" if name == "build" else "left")
+    for name in ("construcción", "decisión", "quién", "cuándo (Bogotá)", "motivo"):
+        table.add_column(name, justify="right" if name == "construcción" else "left")
     for approval in approvals:
         decision = "aprobada" if approval.decision is Decision.APPROVED else "devuelta"
         table.add_row(str(approval.generation), decision, approval.actor, moment(approval.at),
@@ -122,18 +141,18 @@ def approvals_table(approvals: list[Approval]) -> Table:
 def attempts_table(attempts: list[Attempt]) -> Table:
     durations = [a.duration_ms for a in attempts]
     title = (
-        f"Attempts: {len(attempts)}; response time mean {sum(durations) / len(durations):,.0f} ms, "
-        f"max {max(durations):,} ms"
+        f"Intentos de envío: {number(len(attempts))}; tiempo de respuesta medio "
+        f"{number(round(sum(durations) / len(durations)))} ms, máximo {number(max(durations))} ms"
     )
     table = Table(title=title)
-    for name in ("#", "idEnvio", "started (Bogotá)", "ms", "outcome", "HTTP", "fault / error"):
+    for name in ("#", "idEnvio", "inicio (Bogotá)", "ms", "resultado", "HTTP", "falla / error"):
         table.add_column(name, justify="right" if name in ("#", "ms", "HTTP") else "left")
     for attempt in attempts:
         table.add_row(
             str(attempt.attempt_number),
             attempt.submission_id,
-            f"{attempt.started_at.astimezone(BOGOTA):%Y-%m-%d %H:%M:%S}",
-            f"{attempt.duration_ms:,}",
+            moment(attempt.started_at),
+            number(attempt.duration_ms),
             OUTCOME_LABELS[attempt.outcome],
             str(attempt.http_status or ""),
             attempt.fault_message or attempt.error or "",
@@ -141,55 +160,175 @@ def attempts_table(attempts: list[Attempt]) -> Table:
     return table
 
 
-def wide_console() -> Console:
-    """The terminal's width on a terminal; 200 columns when piped, so no value is cut off."""
-    console = Console()
-    return console if console.is_terminal else Console(width=200)
+DEFAULT_WIDTH = 120  # when no terminal can be asked (a pipe to a file, cron)
 
 
-def overview_table(items: list[RequestOverview], title: str) -> Table:
-    table = Table(title=title)
-    for name in (
-        "radicado",
-        "idSolicitud",
-        "received",
-        "due",
-        "days",
-        "state",
-        "persons",
-        "lotes",
-        "attempts",
-        "exposure (estimate)",
-        "last error",
-    ):
-        table.add_column(name, justify="right" if name in ("days", "attempts") else "left")
+def terminal_width() -> int:
+    """The operator's terminal width: ``COLUMNS`` when set, else the terminal behind stdout,
+    stderr or stdin (``requests | less`` still fits the screen), else 120."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    for fd in (1, 2, 0):
+        try:
+            return os.get_terminal_size(fd).columns
+        except OSError:
+            continue
+    return DEFAULT_WIDTH
+
+
+def operator_console() -> Console:
+    """A console as wide as the operator's terminal (see ``terminal_width``)."""
+    return Console(width=terminal_width(), highlight=False)
+
+
+ESSENTIAL = 2  # ranks kept while the table can still fit with words wrapped
+COMFORTABLE = 22  # characters a wrapped column gets before a secondary column is added
+
+
+@dataclass(frozen=True)
+class FitColumn:
+    """A column of a table that fits the terminal: ``rank`` 1 is kept longest; ``wrap``
+    columns may break between words (never inside one), the others stay on one line."""
+
+    header: str
+    rank: int
+    right: bool = False
+    wrap: bool = False
+
+
+def fitted_table(
+    title: str, columns: Sequence[FitColumn], rows: Sequence[Sequence[str]], width: int
+) -> Table:
+    """A table of the columns that fit in ``width``: the least important ones are left out
+    (and named in the caption) until the rest fit without cutting a word."""
+    widths = _ColumnWidths(columns, rows)
+    kept = widths.fit(width)
+    left_out = [columns[i].header for i in range(len(columns)) if i not in kept]
+    caption = f"Sin espacio para: {', '.join(left_out)} (amplíe la terminal)" if left_out else None
+    table = Table(title=title, caption=caption)
+    for i in kept:
+        column = columns[i]
+        table.add_column(column.header, justify="right" if column.right else "left",
+                         no_wrap=not column.wrap, min_width=widths.needed(i),
+                         overflow="fold")  # fmt: skip
+    for row in rows:
+        table.add_row(*(row[i] for i in kept))
+    return table
+
+
+@dataclass(frozen=True)
+class _ColumnWidths:
+    columns: Sequence[FitColumn]
+    rows: Sequence[Sequence[str]]
+
+    def natural(self, index: int) -> int:
+        cells = (self.columns[index].header, *(row[index] for row in self.rows))
+        return max(len(cell) for cell in cells)
+
+    def needed(self, index: int) -> int:
+        """The narrowest the column can be: its longest word (its longest cell if no wrap)."""
+        if not self.columns[index].wrap:
+            return self.natural(index)
+        cells = (self.columns[index].header, *(row[index] for row in self.rows))
+        return max(len(word) for cell in cells for word in (cell.split() or [""]))
+
+    def comfortable(self, index: int) -> int:
+        """Wide enough to read: whole, or wrapped at about ``COMFORTABLE`` characters."""
+        if not self.columns[index].wrap:
+            return self.natural(index)
+        return min(self.natural(index), max(self.needed(index), COMFORTABLE))
+
+    def fit(self, width: int) -> list[int]:
+        """The columns kept, in their order: the essential ones (the least important giving
+        way on a really narrow terminal), then each secondary one that still fits readably."""
+
+        def total(kept: list[int], width_of: Callable[[int], int]) -> int:
+            return sum(width_of(i) + 3 for i in kept) + 1  # padding and borders
+
+        ranks = self.columns
+        order = sorted(range(len(ranks)), key=lambda i: (ranks[i].rank, i))
+        kept = [i for i in order if ranks[i].rank <= ESSENTIAL]
+        while len(kept) > 1 and total(kept, self.needed) > width:
+            kept.pop()
+        for i in order:
+            if ranks[i].rank > ESSENTIAL and total([*kept, i], self.comfortable) <= width:
+                kept.append(i)
+        return sorted(kept)
+
+
+OVERVIEW_COLUMNS = (
+    FitColumn("radicado", 1),
+    FitColumn("idSolicitud", 5),
+    FitColumn("recibida", 6),
+    FitColumn("vence", 2),
+    FitColumn("plazo", 1, wrap=True),
+    FitColumn("estado", 1, wrap=True),
+    FitColumn("personas", 4, right=True),
+    FitColumn("lotes con acuse", 4, right=True, wrap=True),
+    FitColumn("intentos", 5, right=True),
+    FitColumn("exposición estimada", 3, wrap=True),
+    FitColumn("último error", 7, wrap=True),
+)
+
+
+def overview_table(items: list[RequestOverview], title: str, width: int) -> Table:
+    """``requests`` and ``deadlines``: the dashboard's words, dd/mm/aaaa, es-CO numbers."""
+    rows = []
     for item in items:
         stored = item.request
-        persons = stored.persons
         exposure = item.exposure
-        risk = f"{exposure.uvt:,} UVT ≈ {pesos(exposure.cop)}" if exposure.is_late else "—"
-        table.add_row(
+        risk = (f"{number(exposure.uvt)} UVT ≈ {pesos(exposure.cop)}"
+                if exposure.is_late else "—")  # fmt: skip
+        rows.append((
             stored.filing_number,
             stored.request_id,
-            f"{stored.received_at.astimezone(BOGOTA):%Y-%m-%d}",
-            str(stored.due_date),
+            day(stored.received_at.astimezone(BOGOTA).date()),
+            day(stored.due_date),
             deadline_text(item.status),
             STATE_LABELS[stored.state],
-            f"{stored.persons_done:,}/{persons:,}",
-            f"{item.lotes_acknowledged}/{item.lotes}",
-            str(item.attempts),
+            f"{number(stored.persons_done)}/{number(stored.persons)}",
+            f"{number(item.lotes_acknowledged)}/{number(item.lotes)}",
+            number(item.attempts),
             risk,
-            (stored.last_error or "")[:60],
-        )
-    return table
+            _short(stored.last_error or "", 60),
+        ))  # fmt: skip
+    return fitted_table(title, OVERVIEW_COLUMNS, rows, width)
+
+
+def _short(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a word boundary with «…»."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+class RateColumn(ProgressColumn):
+    """Items per second, es-CO digits: «1.234 /s»."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{number(round(speed))} /s")
+
+
+class CountColumn(ProgressColumn):
+    """Done of total with thousands separators: «12.345/100.000»."""
+
+    def render(self, task: Task) -> Text:
+        total = "?" if task.total is None else number(int(task.total))
+        return Text(f"{number(int(task.completed))}/{total}")
 
 
 def _progress(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        CountColumn(),
+        RateColumn(),
         TimeElapsedColumn(),
+        TextColumn("quedan"),
+        TimeRemainingColumn(),
         console=console,
         transient=True,
     )

@@ -31,9 +31,10 @@ from ugpp_bridge.bootstrap import (
 )
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import BOGOTA
+from ugpp_bridge.domain.labels import STATE_LABELS, moment
 from ugpp_bridge.entrypoints.health import Heartbeat
 from ugpp_bridge.service.alerting import raise_deadline_alerts
-from ugpp_bridge.service.work import build_due, send_due
+from ugpp_bridge.service.work import Swept, build_due, send_due
 
 logger = logging.getLogger(__name__)
 
@@ -59,31 +60,41 @@ class Jobs:
         self.context = work_context(settings, stores, owner)
         self.channels = alert_channels(settings)
         self.holidays = holiday_calendar()
+        self.done: list[str] = []  # what the sweeps did, one line per request (worker --once)
 
     def build(self) -> None:
-        self._run("build", lambda: _log_done("Built", build_due(self.context)))
+        self._run("build", lambda: self._report("build", build_due(self.context)))
 
     def send(self) -> None:
-        self._run("send", lambda: _log_done("Sent", send_due(self.context)))
+        self._run("send", lambda: self._report("send", send_due(self.context)))
+
+    def _report(self, job: str, swept: list[Swept]) -> None:
+        for line in sweep_lines(job, swept):
+            logger.info("%s", line)
+        self.done.extend(sweep_lines(job, swept))
 
     def alerts(self) -> None:
-        self._run(
-            "alerts",
-            lambda: raise_deadline_alerts(
+        def raise_alerts() -> None:
+            raised = raise_deadline_alerts(
                 self.stores.requests,
                 self.stores.alerts,
                 today=system_clock().date(),
                 holidays=self.holidays,
                 clock=system_clock,
                 channels=self.channels,
-            ),
-        )
+            )
+            self.done.extend(f"alerta {a.filing_number}: {a.message()}" for a in raised)
 
-    def run_once(self) -> None:
-        """Every job once, in order: alerts, builds, sends (``worker --once``)."""
+        self._run("alerts", raise_alerts)
+
+    def run_once(self) -> list[str]:
+        """Every job once, in order: alerts, builds, sends (``worker --once``); what was done,
+        one line per request."""
+        self.done = []
         self.alerts()
         self.build()
         self.send()
+        return self.done
 
     def _run(self, name: str, job: Callable[[], object]) -> None:
         self._beat()
@@ -121,6 +132,12 @@ def _guarded(name: str, job: Callable[[], object]) -> None:
         logger.exception("The scheduled job %r failed; it runs again at its next interval", name)
 
 
-def _log_done(verb: str, filings: list[str]) -> None:
-    if filings:
-        logger.info("%s %d request(s): %s", verb, len(filings), ", ".join(filings))
+def sweep_lines(job: str, swept: list[Swept]) -> list[str]:
+    """One line per request, saying where it ended — a parked send is never called sent."""
+    lines = []
+    for item in swept:
+        where = STATE_LABELS[item.state] if item.state is not None else "estado desconocido"
+        if item.parked and item.retry_at is not None:
+            where = f"en espera: se reintenta el {moment(item.retry_at)}"
+        lines.append(f"{job} {item.filing_number}: {where}")
+    return lines

@@ -53,12 +53,26 @@ class WorkContext:
     parked_retry: timedelta
 
 
-def build_due(context: WorkContext, limit: int = 50) -> list[str]:
+@dataclass(frozen=True)
+class Swept:
+    """One request a sweep worked on, and where it stands afterwards: ``state`` (``None`` if
+    it could not be read back) and, for a parked send, when it is tried again."""
+
+    filing_number: str
+    state: RequestState | None
+    retry_at: datetime | None = None
+
+    @property
+    def parked(self) -> bool:
+        return self.retry_at is not None
+
+
+def build_due(context: WorkContext, limit: int = 50) -> list[Swept]:
     """Build every received request (and restart interrupted builds), most urgent first."""
     return _sweep(context, WorkKind.BUILD, _build_claimed, limit)
 
 
-def send_due(context: WorkContext, limit: int = 50) -> list[str]:
+def send_due(context: WorkContext, limit: int = 50) -> list[Swept]:
     """Send every built request, resume interrupted sends and retry parked ones when due."""
     return _sweep(context, WorkKind.SEND, _send_claimed, limit)
 
@@ -76,7 +90,7 @@ def _sweep(
     kind: WorkKind,
     work: Callable[[WorkContext, Claim], datetime | None],
     limit: int,
-) -> list[str]:
+) -> list[Swept]:
     leasing, done = context.leasing, []
     for _ in range(limit):
         claim = leasing.queue.claim_next(
@@ -90,8 +104,15 @@ def _sweep(
                 retry_at = work(context, claim)
         finally:
             leasing.queue.release(claim, retry_at=retry_at)
-        done.append(claim.filing_number)
+        done.append(Swept(claim.filing_number, _state_of(context, claim), retry_at))
     return done
+
+
+def _state_of(context: WorkContext, claim: Claim) -> RequestState | None:
+    try:
+        return context.requests.get(claim.key).state
+    except UgppBridgeError:
+        return None
 
 
 def recover_interrupted_build(
