@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import RowMapping, delete, select
 from sqlalchemy import update as sql_update
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ugpp_bridge.adapters import state_tables as t
 from ugpp_bridge.adapters.audit_store import append_audit
@@ -24,6 +23,21 @@ from ugpp_bridge.errors import InvalidInputError, UserExistsError
 from ugpp_bridge.service.ports import UserStore
 
 U, S = t.dashboard_users, t.dashboard_sessions
+
+
+def generate_password_hash(password: str) -> str:
+    from werkzeug.security import generate_password_hash as make  # loaded by the commands
+
+    #                                                               that handle passwords only
+    return make(password)
+
+
+def check_password_hash(digest: str, password: str) -> bool:
+    from werkzeug.security import check_password_hash as check
+
+    return check(digest, password)
+
+
 MIN_PASSWORD_LENGTH = 12
 
 

@@ -36,7 +36,7 @@ class _ExportByDefault(click.Group):
 
 @click.group(cls=_ExportByDefault)
 def evidence() -> None:
-    """Evidence of a request (art. 12): export the bundle or its certificate, verify a bundle."""
+    """Evidence of a request (article 12): export the bundle or its certificate, verify a bundle."""
 
 
 @evidence.command("export")

@@ -140,7 +140,7 @@ def deadlines(settings: Settings) -> None:
 @click.option("--radicado", required=True, help="UGPP's radicado from its confirmation e-mail.")
 @click.pass_obj
 def confirm(settings: Settings, identifier: str, radicado: str) -> None:
-    """Record UGPP's confirmation e-mail (art. 7) on a sent request."""
+    """Record UGPP's confirmation e-mail (article 7) on a sent request."""
     stores = settings_stores(settings)
     try:
         done = confirm_request(

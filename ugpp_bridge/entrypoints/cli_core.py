@@ -1,0 +1,256 @@
+"""The core commands: ``demo``, ``report``, ``build``, ``source``, ``db``, ``audit``.
+
+Loaded only when one of them runs (see ``cli.py``), so their imports cost nothing to
+``--help`` or to the other commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ugpp_bridge.adapters.database import safe_url
+from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.source_csv import CsvFormat, import_csv
+from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
+from ugpp_bridge.bootstrap import (
+    build_options,
+    build_stored,
+    leasing,
+    process_name,
+    report_source_for,
+    settings_stores,
+    source_from_settings,
+    system_clock,
+)
+from ugpp_bridge.config import Settings, check_required
+from ugpp_bridge.domain.filing import BOGOTA, RequestKey, StoredRequest
+from ugpp_bridge.entrypoints.cli_operations import operator_name
+from ugpp_bridge.entrypoints.console import (
+    lotes_table,
+    progress_bar,
+    progress_counter,
+    write_counts_table,
+)
+from ugpp_bridge.service.build import preview_lotes
+from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
+from ugpp_bridge.service.work import recover_interrupted_build, run_claimed
+
+
+@click.command()
+@click.option("--persons", default=60, show_default=True, help="Persons in the sample bank.")
+@click.option("--seed", default=2026, show_default=True, help="Seed of the sample data.")
+@click.option(
+    "--keep-running", is_flag=True, help="Leave the dashboard up afterwards (Ctrl+C stops it)."
+)
+@click.pass_obj
+def demo(settings: Settings, persons: int, seed: int, keep_running: bool) -> None:
+    """The whole job on sample data, in a temporary folder, on 127.0.0.1 only."""
+    from ugpp_bridge.entrypoints import demo as demo_command
+
+    demo_command.run(
+        settings, persons=persons, seed=seed, console=Console(width=140), keep_running=keep_running
+    )
+
+
+@click.command()
+@click.option(
+    "--request",
+    "request_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A Solicitud XML file (the element alone or in a SOAP envelope).",
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--source-url", default=None, help="Default: UGPP_BRIDGE_SOURCE_URL.")
+@click.option(
+    "--generated-at",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="fechaGeneracion (default: now, Bogotá time); fix it to reproduce a preview.",
+)
+@click.pass_obj
+def report(
+    settings: Settings,
+    request_file: Path,
+    out_dir: Path,
+    source_url: str | None,
+    generated_at: datetime | None,
+) -> None:
+    """Build the lotes of a Solicitud file from the source into OUT; store and send nothing."""
+    console = Console()
+    request = parse_solicitud(request_file.read_bytes())
+    moment = system_clock() if generated_at is None else _aware(generated_at)
+    with (
+        closing(report_source_for(settings, source_url)) as source,
+        progress_counter(console, "Building", len(request.persons)) as progress,
+    ):
+        written = preview_lotes(
+            request,
+            source=source,
+            writer=LxmlLoteWriter(),
+            options=build_options(settings, request),
+            out_dir=out_dir,
+            generated_at=moment,
+            progress=progress,
+        )
+    console.print(lotes_table(written, f"Preview of {request.request_id} in {out_dir}"))
+    console.print("Nothing was stored or sent: these files are a preview (radicado SIN-RADICAR).")
+
+
+@click.command()
+@click.argument("identifier", metavar="ID")
+@click.option("--source-url", default=None, help="Default: UGPP_BRIDGE_SOURCE_URL.")
+@click.pass_obj
+def build(settings: Settings, identifier: str, source_url: str | None) -> None:
+    """Build a stored request (radicado or idSolicitud) into stored, validated lotes."""
+    if source_url is None:
+        check_required(settings, ("build",))
+    console = Console()
+    stores = settings_stores(settings)
+    actor = operator_name()
+
+    def run(key: RequestKey) -> StoredRequest:
+        recover_interrupted_build(stores.requests, key, at=system_clock(), actor=actor)
+        stored = stores.requests.get(key)
+        with progress_counter(console, "Building", len(stored.request.persons)) as progress:
+            return build_stored(
+                settings, stores, stored, actor, source_url=source_url, progress=progress
+            )
+
+    try:
+        key = stores.requests.find(identifier).key
+        built = run_claimed(leasing(settings, stores, process_name("cli")), key, run)
+        console.print(lotes_table(stores.lotes.lotes(built.key), built.filing_number))
+        console.print(f"{built.filing_number}: {built.state.value}, generation {built.generation}.")
+    finally:
+        stores.close()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=BOGOTA)
+
+
+@click.group()
+def source() -> None:
+    """The entity's source data: sample, import, check (SPEC §3)."""
+
+
+_url_option = click.option(
+    "--url", help="Source database URL (default: UGPP_BRIDGE_SOURCE_URL).", default=None
+)
+
+
+@source.command("sample")
+@_url_option
+@click.option("--persons", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--year", type=click.IntRange(2001, 2100), default=DEFAULT_SAMPLE_YEAR, show_default=True
+)
+@click.pass_obj
+def source_sample(settings: Settings, url: str | None, persons: int, seed: int, year: int) -> None:
+    """Write synthetic bank data into an empty source database, reproducibly for a seed."""
+    console = Console()
+    with (
+        source_from_settings(settings, url, create=True) as target,
+        progress_bar(console, "Generating sample data", persons) as advance,
+    ):
+        counts = target.write(advance(sample_bank(persons, seed, year)))
+    console.print(
+        write_counts_table(counts, f"Sample data: {persons} persons, seed {seed}, {year}")
+    )
+
+
+@source.command("import")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@_url_option
+@click.option("--encoding", default="auto", show_default=True,
+              help="auto: UTF-8 (BOM or not), else Windows-1252 with a notice; or a codec name "
+                   "such as cp1252 or latin-1.")  # fmt: skip
+@click.option("--decimal-comma", is_flag=True,
+              help="Amounts written 1.234.567,89 (thousands dots, decimal comma).")  # fmt: skip
+@click.option("--mode", type=click.Choice(["append", "replace"]), default="append",
+              show_default=True,
+              help="append: add to what the source holds (a key already there is an error); "
+                   "replace: empty the six relations first, in the same transaction.")  # fmt: skip
+@click.pass_obj
+def source_import(
+    settings: Settings,
+    directory: Path,
+    url: str | None,
+    encoding: str,
+    decimal_comma: bool,
+    mode: str,
+) -> None:
+    """Load one CSV file per relation from DIRECTORY; all or nothing."""
+    console = Console()
+    csv_format = CsvFormat(encoding=encoding, decimal_comma=decimal_comma)
+    with source_from_settings(settings, url, create=True) as target:
+        report = import_csv(directory, target, csv_format, replace=mode == "replace")
+    for notice in report.notices:
+        click.echo(f"Note: {notice}", err=True)
+    console.print(write_counts_table(report.counts, f"Imported from {directory} ({mode})"))
+
+
+@source.command("check")
+@_url_option
+@click.pass_obj
+def source_check(settings: Settings, url: str | None) -> None:
+    """Check the source against the contract: relations, columns and codes."""
+    with source_from_settings(settings, url) as target:
+        problems = target.check()
+    if not problems:
+        click.echo("The source meets the contract: six relations, every column, valid codes.")
+        return
+    click.echo(f"The source breaks the contract in {len(problems)} place(s):", err=True)
+    for problem in problems:
+        click.echo(f"  - {problem.describe()}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def db() -> None:
+    """The bridge's own state database (UGPP_BRIDGE_DATABASE_URL)."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Apply the Alembic migrations up to the newest."""
+    from ugpp_bridge.adapters import migrations  # alembic loads slowly; only this command needs it
+
+    migrations.upgrade(settings.database_url)
+    revision = migrations.current_revision(settings.database_url)
+    click.echo(f"The state database {safe_url(settings.database_url)} is at revision {revision}.")
+
+
+@click.group()
+def audit() -> None:
+    """The hash-chained audit trail."""
+
+
+@audit.command("verify")
+@click.pass_obj
+def audit_verify(settings: Settings) -> None:
+    """Walk the audit chain and report any entry edited, deleted or added outside the bridge."""
+    stores = settings_stores(settings)
+    try:
+        result = stores.requests.verify_audit()
+    finally:
+        stores.close()
+    if result.ok:
+        click.echo(f"The audit trail is intact: {result.entries} entries, head {result.head_hash}.")
+        return
+    click.echo(f"The audit trail was tampered with ({len(result.problems)} problem(s)):", err=True)
+    for problem in result.problems:
+        click.echo(f"  - {problem}", err=True)
+    sys.exit(1)
+
+
+COMMANDS = (demo, report, build, source, db, audit)
