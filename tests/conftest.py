@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
@@ -19,9 +21,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from ugpp_bridge.adapters import source_schema
 from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.migrations import upgrade
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.source_parquet import folder_of, relation_source
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
 from ugpp_bridge.bootstrap import StateStores, state_stores
 from ugpp_bridge.domain.filing import RequestKey
@@ -94,6 +98,81 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """The same test on SQLite and on PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def postgresql_url(postgres_url: str) -> str:
+    return postgres_url
+
+
+@pytest.fixture
+def duckdb_url(tmp_path: Path) -> str:
+    """A DuckDB source file (the ``[duckdb]`` extra; required under ``CI=true``)."""
+    try:
+        import duckdb_engine  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("duckdb-engine is not installed (required under CI=true)")
+        pytest.skip("the [duckdb] extra is not installed")
+    return f"duckdb:///{tmp_path / 'source.duckdb'}"
+
+
+@pytest.fixture
+def parquet_url(duckdb_url: str, tmp_path: Path) -> str:
+    """A folder of Parquet files read by DuckDB (``parquet:///DIR``)."""
+    return f"parquet://{tmp_path / 'parquet'}"
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgresql),
+        pytest.param("duckdb", marks=pytest.mark.duckdb),
+        pytest.param("parquet", marks=pytest.mark.duckdb),
+    ]
+)
+def source_url(request: pytest.FixtureRequest) -> str:
+    """A source on every source engine: SQLite, PostgreSQL, DuckDB and Parquet files."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@contextmanager
+def editing(source: SqlAlchemySource) -> Iterator[sa.Connection]:
+    """A transaction on the source's relations, to change them as a test needs.
+
+    A Parquet source has no tables to change: its files are staged into a DuckDB file
+    without any constraint (as an export is), changed there, and every relation the staging
+    holds afterwards is written back — which is how the entity's next export would differ.
+    """
+    folder = folder_of(source.engine)
+    if folder is None:
+        with source.engine.begin() as connection:
+            yield connection
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        staging = sa.create_engine(f"duckdb:///{Path(scratch) / 'edit.duckdb'}")
+        try:
+            with staging.begin() as connection:
+                for relation in source_schema.RELATION_ORDER:
+                    found = relation_source(folder, relation)
+                    if found is not None:
+                        connection.exec_driver_sql(
+                            f"CREATE TABLE {relation} AS SELECT * FROM read_parquet('{found}')"
+                        )
+                yield connection
+            with staging.connect() as connection:
+                present = set(sa.inspect(connection).get_table_names())
+                for relation in source_schema.RELATION_ORDER:
+                    target = folder / f"{relation}.parquet"
+                    if relation in present:
+                        connection.exec_driver_sql(
+                            f"COPY {relation} TO '{target}' (FORMAT PARQUET)"
+                        )
+                    elif target.exists():
+                        target.unlink()
+        finally:
+            staging.dispose()
 
 
 GOLDEN_RECEIVED_AT = datetime(2026, 11, 5, 14, tzinfo=UTC)

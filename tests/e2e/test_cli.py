@@ -54,13 +54,13 @@ def test_demo_runs_the_whole_job_on_loopback_and_leaves_evidence(runner: CliRunn
             )
 
 
-def test_source_sample_then_check_passes(runner: CliRunner, db_url: str) -> None:
+def test_source_sample_then_check_passes(runner: CliRunner, source_url: str) -> None:
     sample = runner.invoke(
-        main, ["source", "sample", "--url", db_url, "--persons", "15", "--seed", "3"]
+        main, ["source", "sample", "--url", source_url, "--persons", "15", "--seed", "3"]
     )
     assert sample.exit_code == 0, sample.output
     assert "accounts" in sample.output
-    check = runner.invoke(main, ["source", "check", "--url", db_url])
+    check = runner.invoke(main, ["source", "check", "--url", source_url])
     assert check.exit_code == 0, check.output
     assert "meets the contract" in check.output
 
@@ -111,6 +111,34 @@ def test_source_import_modes_encodings_and_notices(
     unknown = runner.invoke(main, ["source", "import", str(folder), "--url", sqlite_url,
                                    "--encoding", "klingon"])  # fmt: skip
     assert unknown.exit_code == 1 and "'klingon' is not an encoding" in unknown.output
+
+
+def test_a_parquet_folder_or_duckdb_file_that_does_not_exist_is_not_created(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    for url, missing in ((f"parquet://{tmp_path / 'export'}", tmp_path / "export"),
+                         (f"duckdb:///{tmp_path / 'bank.duckdb'}", tmp_path / "bank.duckdb")):  # fmt: skip
+        result = runner.invoke(main, ["source", "check", "--url", url])
+        assert result.exit_code == 1 and "There is no source database at" in result.output
+        assert not missing.exists()
+
+
+def test_a_duckdb_or_parquet_url_without_the_extra_names_it() -> None:
+    probe = (
+        "import sys\n"
+        "sys.modules['duckdb_engine'] = None  # as if the [duckdb] extra were not installed\n"
+        "from ugpp_bridge.entrypoints.cli import main\n"
+        "main(['source', 'sample', '--url', sys.argv[1], '--persons', '1'])\n"
+    )
+    import subprocess
+    import sys
+
+    for url in ("duckdb:///x.duckdb", "parquet:///tmp/never-written"):
+        done = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True,
+                              timeout=120)  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        assert "pip install 'ugpp-bridge[duckdb]'" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
 
 
 def test_a_source_command_without_a_url_says_which_setting_to_set(runner: CliRunner) -> None:
@@ -167,17 +195,17 @@ def test_a_state_database_without_migrations_says_to_run_db_upgrade(
 
 
 def test_report_writes_validated_preview_lotes_and_stores_nothing(
-    runner: CliRunner, sqlite_url: str, tmp_path: Path
+    runner: CliRunner, source_url: str, tmp_path: Path
 ) -> None:
     assert (
         runner.invoke(
-            main, ["source", "import", str(DATA / "source_csv"), "--url", sqlite_url]
+            main, ["source", "import", str(DATA / "source_csv"), "--url", source_url]
         ).exit_code
         == 0
     )
     out = tmp_path / "out"
     env = {
-        "UGPP_BRIDGE_SOURCE_URL": sqlite_url,
+        "UGPP_BRIDGE_SOURCE_URL": source_url,
         "UGPP_BRIDGE_OPERATOR_NAME": "Banco de Ejemplo S.A.",
     }
     args = ["report", "--request", str(DATA / "wire" / "solicitud.xml"), "--out", str(out),

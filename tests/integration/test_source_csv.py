@@ -39,8 +39,8 @@ def edit(folder: Path, file: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def test_import_loads_every_relation(sources: Sources, db_url: str) -> None:
-    counts = import_csv_directory(GOLDEN, sources(db_url))
+def test_import_loads_every_relation(sources: Sources, source_url: str) -> None:
+    counts = import_csv_directory(GOLDEN, sources(source_url))
     assert counts.rows == {
         "accounts": 3,
         "transactions": 10,
@@ -49,11 +49,11 @@ def test_import_loads_every_relation(sources: Sources, db_url: str) -> None:
         "title_events": 2,
         "trust_yield_payments": 2,
     }
-    assert sources(db_url).check() == []
+    assert sources(source_url).check() == []
 
 
-def test_imported_data_gives_the_hand_computed_report(sources: Sources, db_url: str) -> None:
-    source = sources(db_url)
+def test_imported_data_gives_the_hand_computed_report(sources: Sources, source_url: str) -> None:
+    source = sources(source_url)
     import_csv_directory(GOLDEN, source)
     request = FinancialInfoRequest(
         request_id="SOL-GOLDEN",
@@ -103,13 +103,13 @@ def _row(record: object) -> tuple[object, ...]:
 
 
 def test_semicolon_separated_files_with_a_bom_are_accepted(
-    sources: Sources, db_url: str, tmp_path: Path
+    sources: Sources, source_url: str, tmp_path: Path
 ) -> None:
     folder = copy_golden(tmp_path)
     for path in folder.glob("*.csv"):
         text = path.read_text(encoding="utf-8").replace(",", ";")
         path.write_text("\ufeff" + text, encoding="utf-8")
-    assert import_csv_directory(folder, sources(db_url)).total == 28
+    assert import_csv_directory(folder, sources(source_url)).total == 28
 
 
 BAD_LINES = [
@@ -130,11 +130,11 @@ BAD_LINES = [
 
 @pytest.mark.parametrize(("file", "old", "new", "where"), BAD_LINES)
 def test_a_bad_line_is_named_and_nothing_is_written(
-    sources: Sources, db_url: str, tmp_path: Path, file: str, old: str, new: str, where: str
+    sources: Sources, source_url: str, tmp_path: Path, file: str, old: str, new: str, where: str
 ) -> None:
     folder = copy_golden(tmp_path)
     edit(folder, file, old, new)
-    source = sources(db_url)
+    source = sources(source_url)
     with pytest.raises(SourceImportError) as caught:
         import_csv_directory(folder, source)
     assert where in str(caught.value)
@@ -163,9 +163,9 @@ def test_a_missing_file_is_named(tmp_path: Path, sources: Sources, sqlite_url: s
 
 
 def test_appending_keys_the_source_holds_names_them_and_replace_loads_anew(
-    sources: Sources, db_url: str
+    sources: Sources, source_url: str
 ) -> None:
-    source = sources(db_url)
+    source = sources(source_url)
     import_csv_directory(GOLDEN, source)
     with pytest.raises(SourceImportError) as caught:
         import_csv_directory(GOLDEN, source)
@@ -178,14 +178,14 @@ def test_appending_keys_the_source_holds_names_them_and_replace_loads_anew(
 
 
 def test_rows_of_unknown_accounts_or_titles_are_named_with_their_keys(
-    sources: Sources, db_url: str, tmp_path: Path
+    sources: Sources, source_url: str, tmp_path: Path
 ) -> None:
     folder = copy_golden(tmp_path)
     edit(folder, "transactions.csv", "A2,2025-01-06", "Z9,2025-01-06")
     edit(folder, "daily_balances.csv", "B1,", "B7,")
     edit(folder, "title_events.csv", "T1,2025-01-01", "T4,2025-01-01")
     with pytest.raises(SourceImportError) as caught:
-        import_csv_directory(folder, sources(db_url))
+        import_csv_directory(folder, sources(source_url))
     text = str(caught.value)
     assert "transactions.csv line 4, column account_id: Z9 is not in accounts.csv" in text
     assert "daily_balances.csv" in text and "B7 is not in accounts.csv" in text

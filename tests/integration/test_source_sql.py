@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import editing
 from ugpp_bridge.adapters import source_schema as schema
 from ugpp_bridge.adapters.source_sql import SqlAlchemySource
 from ugpp_bridge.domain.codes import AccountType, TransactionKind
@@ -36,14 +37,14 @@ def as_sets(data: SourceData) -> dict[str, set[object]]:
     return {name: set(getattr(data, name)) for name in schema.RELATION_ORDER}
 
 
-def test_sample_data_reads_back_exactly(sources: Sources, db_url: str) -> None:
-    source, written = sample_source(sources, db_url)
+def test_sample_data_reads_back_exactly(sources: Sources, source_url: str) -> None:
+    source, written = sample_source(sources, source_url)
     persons = sorted({account.holder for account in written.accounts})
     assert as_sets(source.load(persons)) == as_sets(written)
 
 
-def test_loading_some_persons_returns_only_their_data(sources: Sources, db_url: str) -> None:
-    source, written = sample_source(sources, db_url)
+def test_loading_some_persons_returns_only_their_data(sources: Sources, source_url: str) -> None:
+    source, written = sample_source(sources, source_url)
     some = sorted({account.holder for account in written.accounts})[:3]
     loaded = source.load(some)
     assert {account.holder for account in loaded.accounts} == set(some)
@@ -52,13 +53,13 @@ def test_loading_some_persons_returns_only_their_data(sources: Sources, db_url: 
     assert loaded.transactions  # the sample gives movements to every open account
 
 
-def test_the_sample_meets_the_contract(sources: Sources, db_url: str) -> None:
-    source, _ = sample_source(sources, db_url)
+def test_the_sample_meets_the_contract(sources: Sources, source_url: str) -> None:
+    source, _ = sample_source(sources, source_url)
     assert source.check() == []
 
 
-def test_large_amounts_keep_every_centavo(sources: Sources, db_url: str) -> None:
-    source = sources(db_url)
+def test_large_amounts_keep_every_centavo(sources: Sources, source_url: str) -> None:
+    source = sources(source_url)
     account = Account("A1", ANA, AccountType.CURRENT, "123", date(2024, 1, 1))
     amounts = [Decimal("123456789012.34"), Decimal("-0.01"), Decimal("99999999999.99")]
     source.write(
@@ -78,18 +79,18 @@ def test_large_amounts_keep_every_centavo(sources: Sources, db_url: str) -> None
     assert loaded.daily_balances[0].balance == Decimal("-98765432109.87")
 
 
-def test_check_names_missing_relations(sources: Sources, db_url: str) -> None:
-    source = sources(db_url)
-    with source.engine.begin() as connection:
+def test_check_names_missing_relations(sources: Sources, source_url: str) -> None:
+    source = sources(source_url)
+    with editing(source) as connection:
         schema.accounts.create(connection)
     problems = source.check()
     assert {p.relation for p in problems} == set(schema.RELATION_ORDER) - {"accounts"}
     assert all("missing" in p.message for p in problems)
 
 
-def test_check_names_missing_columns(sources: Sources, db_url: str) -> None:
-    source = sources(db_url)
-    with source.engine.begin() as connection:
+def test_check_names_missing_columns(sources: Sources, source_url: str) -> None:
+    source = sources(source_url)
+    with editing(source) as connection:
         for name in schema.RELATION_ORDER:
             if name != "titles":
                 schema.RELATIONS[name].create(connection)
@@ -151,12 +152,17 @@ def _good_rows() -> dict[str, dict[str, object]]:
 
 @pytest.mark.parametrize(("relation", "change", "where", "key"), BAD_ROWS)
 def test_check_finds_bad_codes_with_example_keys(
-    sources: Sources, db_url: str, relation: str, change: dict[str, object], where: str, key: str
+    sources: Sources,
+    source_url: str,
+    relation: str,
+    change: dict[str, object],
+    where: str,
+    key: str,
 ) -> None:
-    source, _ = sample_source(sources, db_url, persons=3)
+    source, _ = sample_source(sources, source_url, persons=3)
     rows = _good_rows()
     rows[relation].update(change)
-    with source.engine.begin() as connection:
+    with editing(source) as connection:
         for name, row in rows.items():
             connection.execute(schema.RELATIONS[name].insert(), [row])
     problems = source.check()
@@ -164,10 +170,12 @@ def test_check_finds_bad_codes_with_example_keys(
     assert problems[0].example_keys == (key,)
 
 
-def test_check_finds_two_balances_for_one_account_and_day(sources: Sources, db_url: str) -> None:
-    source, _ = sample_source(sources, db_url, persons=3)
+def test_check_finds_two_balances_for_one_account_and_day(
+    sources: Sources, source_url: str
+) -> None:
+    source, _ = sample_source(sources, source_url, persons=3)
     row = {"account_id": "A9", "balance_date": date(2025, 1, 1), "balance": Decimal(1)}
-    with source.engine.begin() as connection:
+    with editing(source) as connection:
         connection.execute(schema.daily_balances.insert(), [row, row])
     problems = source.check()
     assert [(p.relation, p.column, p.example_keys) for p in problems] == [
@@ -177,20 +185,20 @@ def test_check_finds_two_balances_for_one_account_and_day(sources: Sources, db_u
 
 
 def test_loading_a_bad_row_is_a_source_data_error_naming_relation_column_and_key(
-    sources: Sources, db_url: str
+    sources: Sources, source_url: str
 ) -> None:
-    source, _ = sample_source(sources, db_url, persons=3)
+    source, _ = sample_source(sources, source_url, persons=3)
     rows = _good_rows()
     rows["transactions"]["kind"] = "refund"
-    with source.engine.begin() as connection:
+    with editing(source) as connection:
         for name, row in rows.items():
             connection.execute(schema.RELATIONS[name].insert(), [row])
     with pytest.raises(SourceDataError, match=r"transactions\.kind.*BAD-1@2025-01-02"):
         source.load([PersonId("CC", "12345")])
 
 
-def test_writing_a_duplicate_keeps_nothing_of_that_write(sources: Sources, db_url: str) -> None:
-    source, written = sample_source(sources, db_url, persons=2)
+def test_writing_a_duplicate_keeps_nothing_of_that_write(sources: Sources, source_url: str) -> None:
+    source, written = sample_source(sources, source_url, persons=2)
     before = len(source.load(sorted({a.holder for a in written.accounts})).transactions)
     with pytest.raises(SourceUnavailableError, match="nothing was kept"):
         source.write(list(sample_bank(2, 5)))
@@ -242,11 +250,11 @@ def test_the_sample_has_the_shapes_the_rules_care_about() -> None:
     ],
 )  # fmt: skip
 def test_check_finds_a_key_repeated_in_a_view(
-    sources: Sources, db_url: str, relation: str, row: dict, where: str, key: str
+    sources: Sources, source_url: str, relation: str, row: dict, where: str, key: str
 ) -> None:  # type: ignore[type-arg]
-    source, _ = sample_source(sources, db_url, persons=3)
+    source, _ = sample_source(sources, source_url, persons=3)
     table = schema.RELATIONS[relation]
-    with source.engine.begin() as connection:  # a view over two systems can repeat a key
+    with editing(source) as connection:  # a view over two systems can repeat a key
         connection.execute(sa.text(f"CREATE TABLE {relation}_base AS SELECT * FROM {relation}"))
         connection.execute(sa.text(f"DROP TABLE {relation}"))
         connection.execute(sa.text(f"CREATE TABLE {relation} AS SELECT * FROM {relation}_base"))

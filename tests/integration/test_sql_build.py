@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from tests.conftest import DATA
+from tests.conftest import DATA, editing
 from ugpp_bridge.adapters import source_schema
 from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
@@ -147,18 +147,15 @@ def source_data(draw: st.DrawFn) -> SourceData:
 
 
 @pytest.fixture
-def empty_source(sources: Sources, db_url: str) -> Iterator[tuple[SqlAlchemySource, str]]:
-    source = sources(db_url)
-    with source.engine.begin() as connection:
+def empty_source(sources: Sources, source_url: str) -> Iterator[tuple[SqlAlchemySource, str]]:
+    source = sources(source_url)
+    with editing(source) as connection:
         source_schema.metadata.create_all(connection)
-    yield source, db_url
+    yield source, source_url
 
 
 def replace_data(source: SqlAlchemySource, data: SourceData) -> None:
-    with source.engine.begin() as connection:
-        for table in source_schema.metadata.sorted_tables:
-            connection.execute(table.delete())
-    source.write([data])
+    source.write([data], replace=True)
 
 
 @settings(
@@ -182,9 +179,9 @@ def test_the_sql_build_agrees_exactly_with_the_pure_rules(
 
 
 def test_the_sql_build_agrees_with_the_pure_rules_on_a_sample_bank(
-    sources: Sources, db_url: str
+    sources: Sources, source_url: str
 ) -> None:
-    source = sources(db_url)
+    source = sources(source_url)
     parts = list(sample_bank(150, 21))
     source.write(parts)
     data = SourceData.merge(parts)
@@ -192,14 +189,14 @@ def test_the_sql_build_agrees_with_the_pure_rules_on_a_sample_bank(
     request = request_for(persons, [Period(2025, m) for m in range(1, 13)])
     expected = list(build_report(request, data).records())
     assert len(expected) > 1500
-    assert sql_records(db_url, request, chunk=40) == expected
-    assert sql_records(db_url, request, chunk=40, temporary=False) == expected, "inline persons"
+    assert sql_records(source_url, request, chunk=40) == expected
+    assert sql_records(source_url, request, chunk=40, temporary=False) == expected, "inline persons"
 
 
 def test_the_imported_golden_data_gives_the_golden_lote(
-    sources: Sources, db_url: str, tmp_path: Path
+    sources: Sources, source_url: str, tmp_path: Path
 ) -> None:
-    import_csv_directory(DATA / "source_csv", sources(db_url))
+    import_csv_directory(DATA / "source_csv", sources(source_url))
     request = request_for(
         (PersonId("CC", "52123456"), PersonId("PT", "7788990"), PersonId("RC", "1234")),
         [Period(2025, 1), Period(2025, 2)],
@@ -209,7 +206,7 @@ def test_the_imported_golden_data_gives_the_golden_lote(
         operator_nit="800197268", operator_name="Banco de Ejemplo S.A.",
         generated_at=datetime(2026, 11, 6, 13, 0, tzinfo=UTC),
     )  # fmt: skip
-    (lote,) = write_lotes(sql_records(db_url, request), context, 5000, tmp_path)
+    (lote,) = write_lotes(sql_records(source_url, request), context, 5000, tmp_path)
     written = etree.canonicalize(lote.path.read_text(encoding="utf-8"), strip_text=True)
     golden = etree.canonicalize(
         (DATA / "wire" / "reporte.xml").read_text(encoding="utf-8"),
@@ -245,15 +242,15 @@ def test_the_imported_golden_data_gives_the_golden_lote(
     ],
 )
 def test_bad_rows_of_requested_persons_stop_the_build_naming_relation_column_and_key(
-    sources: Sources, db_url: str, statement: str, where: str, key: str
+    sources: Sources, source_url: str, statement: str, where: str, key: str
 ) -> None:
-    source = sources(db_url)
+    source = sources(source_url)
     import_csv_directory(DATA / "source_csv", source)
-    with source.engine.begin() as connection:
+    with editing(source) as connection:
         connection.execute(sa.text(statement))
     request = request_for((PersonId("CC", "52123456"), PersonId("PT", "7788990")), MONTHS)
     with pytest.raises(SourceDataError) as caught:
-        sql_records(db_url, request)
+        sql_records(source_url, request)
     assert [(f"{p.relation}.{p.column}", p.example_keys) for p in caught.value.problems] == [
         (where, (key,))
     ]
@@ -282,24 +279,24 @@ BREACHES = [
 ]  # fmt: skip
 
 
-def breach_problems(sources: Sources, db_url: str, statements: list[str]) -> tuple[list, list]:  # type: ignore[type-arg]
+def breach_problems(sources: Sources, source_url: str, statements: list[str]) -> tuple[list, list]:  # type: ignore[type-arg]
     """(the problems that stop the build, the problems `source check` names)."""
-    source = sources(db_url)
+    source = sources(source_url)
     import_csv_directory(DATA / "source_csv", source)
-    with source.engine.begin() as connection:
+    with editing(source) as connection:
         for statement in statements:
             connection.execute(sa.text(statement))
     request = request_for((PersonId("CC", "52123456"), PersonId("PT", "7788990")), MONTHS)
     with pytest.raises(SourceDataError) as caught:
-        sql_records(db_url, request)
+        sql_records(source_url, request)
     return caught.value.problems, source.check()
 
 
 @pytest.mark.parametrize(("statement", "where", "key"), BREACHES)
 def test_data_breaking_the_contract_stops_the_build_and_source_check_names_it(
-    sources: Sources, db_url: str, statement: str, where: str, key: str
+    sources: Sources, source_url: str, statement: str, where: str, key: str
 ) -> None:
-    stopped, checked = breach_problems(sources, db_url, [statement])
+    stopped, checked = breach_problems(sources, source_url, [statement])
     assert [f"{p.relation}.{p.column}" for p in stopped] == [where], stopped
     assert key in stopped[0].example_keys, stopped
     assert any(f"{p.relation}.{p.column}" == where and key in p.example_keys for p in checked), (
@@ -344,11 +341,11 @@ def test_a_postgresql_view_with_timestamps_for_dates_stops_the_build(
 
 
 def test_source_check_names_rows_of_unknown_accounts_and_titles(
-    sources: Sources, db_url: str
+    sources: Sources, source_url: str
 ) -> None:
-    source = sources(db_url)
+    source = sources(source_url)
     import_csv_directory(DATA / "source_csv", source)
-    with source.engine.begin() as connection:
+    with editing(source) as connection:
         connection.execute(sa.text("UPDATE transactions SET account_id = 'Z9' WHERE amount = 0"))
         connection.execute(sa.text("DELETE FROM titles"))
     found = {(p.relation, p.column, p.example_keys) for p in source.check()}
@@ -357,13 +354,13 @@ def test_source_check_names_rows_of_unknown_accounts_and_titles(
 
 
 def test_bad_rows_of_other_persons_do_not_stop_a_build_but_source_check_names_them(
-    sources: Sources, db_url: str
+    sources: Sources, source_url: str
 ) -> None:
-    source = sources(db_url)
+    source = sources(source_url)
     import_csv_directory(DATA / "source_csv", source)
-    with source.engine.begin() as connection:
+    with editing(source) as connection:
         connection.execute(sa.text("UPDATE accounts SET account_type = 9 WHERE account_id = 'B1'"))
-    records = sql_records(db_url, request_for((PersonId("CC", "52123456"),), MONTHS))
+    records = sql_records(source_url, request_for((PersonId("CC", "52123456"),), MONTHS))
     assert records and all(r.person == PersonId("CC", "52123456") for r in records)  # type: ignore[attr-defined]
     assert [(p.relation, p.column, p.example_keys) for p in source.check()] == [
         ("accounts", "account_type", ("B1",))
@@ -371,23 +368,23 @@ def test_bad_rows_of_other_persons_do_not_stop_a_build_but_source_check_names_th
 
 
 def test_negative_fiduciary_totals_stop_the_sql_build_like_the_rules(
-    sources: Sources, db_url: str
+    sources: Sources, source_url: str
 ) -> None:
-    source = sources(db_url)
+    source = sources(source_url)
     person = PEOPLE[0]
     source.write([SourceData(trust_yield_payments=(
         TrustYieldPayment(person, date(2025, 1, 5), Decimal("10.00"), False),
         TrustYieldPayment(person, date(2025, 1, 6), Decimal("-30.00"), False),
     ))])  # fmt: skip
     with pytest.raises(SourceDataError, match="trust_yield_payments.amount"):
-        sql_records(db_url, request_for((person,), MONTHS))
+        sql_records(source_url, request_for((person,), MONTHS))
 
 
 def test_every_day_of_a_long_sparse_history_is_carried_exactly(
-    sources: Sources, db_url: str
+    sources: Sources, source_url: str
 ) -> None:
     # One balance row a year before the month, one in it: the carry-in must reach across.
-    source = sources(db_url)
+    source = sources(source_url)
     person = PEOPLE[0]
     rows = (
         DailyBalance("A0", date(2024, 1, 15), Decimal("-12.50")),
@@ -396,6 +393,6 @@ def test_every_day_of_a_long_sparse_history_is_carried_exactly(
     account = Account("A0", person, AccountType.CURRENT, "123456", date(2023, 1, 1))
     source.write([SourceData(accounts=(account,), daily_balances=rows)])
     (record,) = sql_records(
-        db_url, request_for((person,), [Period(2025, 2)], frozenset({InformationType.ACCOUNTS}))
+        source_url, request_for((person,), [Period(2025, 2)], frozenset({InformationType.ACCOUNTS}))
     )
     assert (record.median_daily_balance, record.end_balance) == (-13, 7)  # type: ignore[union-attr]

@@ -26,7 +26,13 @@ _DRIVERS = {
     "mssql": "mssql+pymssql",
 }
 # The optional extra that installs each engine's driver (pyproject.toml).
-EXTRAS = {"mysql": "mysql", "mariadb": "mysql", "oracle": "oracle", "mssql": "mssql"}
+EXTRAS = {
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "oracle": "oracle",
+    "mssql": "mssql",
+    "duckdb": "duckdb",
+}
 
 
 def normalise_url(url: str) -> URL:
@@ -50,17 +56,21 @@ def normalise_url(url: str) -> URL:
 
 
 def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL (None: another engine, or in memory)."""
+    """The file of a SQLite or DuckDB URL (None: another engine, or in memory)."""
     parsed = normalise_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    if parsed.get_backend_name() not in ("sqlite", "duckdb"):
+        return None
+    if parsed.database in (None, "", ":memory:"):
         return None
     return Path(str(parsed.database))
 
 
 def require_existing(url: str, what: str, how: str) -> None:
-    """Refuse to open a SQLite file that does not exist (SQLite would create it empty):
-    commands that only read must not leave empty database files behind."""
-    path = sqlite_file(url)
+    """Refuse to open a SQLite or DuckDB file that does not exist (either would create it
+    empty): commands that only read must not leave empty database files behind."""
+    from ugpp_bridge.adapters.source_parquet import is_parquet_url, parquet_folder
+
+    path = parquet_folder(url) if is_parquet_url(url) else sqlite_file(url)
     if path is not None and not path.exists():
         raise ConfigurationError(f"There is no {what} at {path} ({safe_url(url)}); {how}.")
 
@@ -110,6 +120,10 @@ def make_engine(
     PostgreSQL's ``lock_timeout``) and ``statement_timeout`` how long one runs (PostgreSQL),
     so that a stalled database makes Paso 1 answer "not available" in seconds, not hang.
     """
+    from ugpp_bridge.adapters.source_parquet import is_parquet_url, parquet_engine
+
+    if is_parquet_url(url):
+        return parquet_engine(url)
     parsed = normalise_url(url)
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite:
@@ -138,7 +152,8 @@ def _missing_driver(parsed: URL, exc: BaseException) -> ConfigurationError:
         )
     return ConfigurationError(
         f"No driver for {parsed.drivername!r} URLs ({type(exc).__name__}: {exc}); the bridge "
-        "reads sqlite:///, postgresql://, and with their extras mysql://, oracle://, mssql://."
+        "reads sqlite:///, postgresql://, and with their extras duckdb:///, mysql://, "
+        "oracle://, mssql://."
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, FromClause
@@ -113,7 +114,9 @@ class SqlAlchemyReportSource(ReportSource):
         rows = [{"pos": n, "doc_type": p.doc_type, "doc_number": p.doc_number} for n, p in chunk]
         if self._temporary_ok is not False:
             try:
-                with connection.begin_nested():
+                # DuckDB has no savepoints, and always allows a temporary table.
+                no_savepoint = connection.dialect.name == "duckdb"
+                with nullcontext() if no_savepoint else connection.begin_nested():
                     q.persons_table.create(connection, checkfirst=True)
                     connection.execute(q.persons_table.delete())
                     connection.execute(q.persons_table.insert(), rows)
@@ -122,6 +125,8 @@ class SqlAlchemyReportSource(ReportSource):
                 self._temporary_ok = True
                 return q.persons_table
             except SQLAlchemyError as exc:
+                if no_savepoint:
+                    connection.rollback()  # nothing else was done in this transaction
                 logger.info(
                     "No temporary table in the source (%s); persons go inline", describe_error(exc)
                 )

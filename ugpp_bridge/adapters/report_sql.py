@@ -102,7 +102,7 @@ _temporary = MetaData()
 persons_table = Table(
     "ugpp_bridge_persons",
     _temporary,
-    Column("pos", Integer, primary_key=True),
+    Column("pos", Integer, primary_key=True, autoincrement=False),
     Column("doc_type", Text, nullable=False),
     Column("doc_number", Text, nullable=False),
     prefixes=["TEMPORARY"],

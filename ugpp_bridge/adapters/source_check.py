@@ -26,6 +26,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     type_coerce,
 )
 
@@ -190,15 +191,38 @@ def _run_relation(
     return problems
 
 
-def shape_problems(connection: Connection) -> list[SourceProblem]:
+def relation_columns(connection: Connection) -> dict[str, set[str]]:
+    """The source's relations (tables and views) with their column names.
+
+    DuckDB answers from ``information_schema`` (duckdb-engine's reflection queries PostgreSQL
+    catalogs DuckDB does not have); the others through SQLAlchemy's inspector.
+    """
+    if connection.dialect.name == "duckdb":
+        rows = connection.execute(text(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_catalog = current_database()"
+        ))  # fmt: skip
+        found: dict[str, set[str]] = {}
+        for table_name, column_name in rows:
+            found.setdefault(table_name, set()).add(column_name)
+        return found
     inspector = inspect(connection)
-    present = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    names = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    return {
+        name: {column["name"] for column in inspector.get_columns(name)}
+        for name in names
+        if name in schema.RELATIONS
+    }
+
+
+def shape_problems(connection: Connection) -> list[SourceProblem]:
+    present = relation_columns(connection)
     problems = []
     for name in schema.RELATION_ORDER:
         if name not in present:
             problems.append(SourceProblem(name, None, "the relation (table or view) is missing"))
             continue
-        columns = {column["name"] for column in inspector.get_columns(name)}
+        columns = present[name]
         for column in schema.RELATIONS[name].columns:
             if column.name not in columns:
                 problems.append(SourceProblem(name, column.name, "the column is missing"))

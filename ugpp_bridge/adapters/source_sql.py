@@ -8,12 +8,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, Table, inspect, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Engine, Table, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters import source_schema as schema
 from ugpp_bridge.adapters.database import connection_advice, safe_url
-from ugpp_bridge.adapters.source_check import check_relations
+from ugpp_bridge.adapters.source_check import check_relations, relation_columns
+from ugpp_bridge.adapters.source_parquet import folder_of, write_parquet
 from ugpp_bridge.adapters.source_records import (
     RowError,
     SourceRecord,
@@ -98,6 +99,9 @@ class SqlAlchemySource(SourceReader, SourceWriter):
         return data
 
     def write(self, parts: Iterable[SourceData], *, replace: bool = False) -> WriteCounts:
+        folder = folder_of(self.engine)
+        if folder is not None:  # parquet:///DIR: staged in DuckDB, written as files
+            return write_parquet(folder, parts, replace=replace, display=f"parquet://{folder}")
         counts = WriteCounts()
         pending: dict[str, list[dict[str, object]]] = {name: [] for name in schema.RELATIONS}
         try:
@@ -128,7 +132,7 @@ class SqlAlchemySource(SourceReader, SourceWriter):
         found: set[str] = set()
         try:
             with self.engine.connect() as connection:
-                if not inspect(connection).has_table(table.name):
+                if table.name not in relation_columns(connection):
                     return found
                 for start in range(0, len(wanted), KEY_BATCH):
                     batch = wanted[start : start + KEY_BATCH]
@@ -202,8 +206,10 @@ class _Connection:
 
 def source_unavailable(engine: Engine, exc: SQLAlchemyError) -> SourceUnavailableError:
     advice = connection_advice(engine.url, exc)
+    folder = folder_of(engine)
+    where = f"parquet://{folder}" if folder is not None else safe_url(engine.url)
     return SourceUnavailableError(
-        f"The source database {safe_url(engine.url)} could not be read ({describe_error(exc)}); "
+        f"The source database {where} could not be read ({describe_error(exc)}); "
         + (f"{advice}; " if advice else "")
         + "check UGPP_BRIDGE_SOURCE_URL and run `ugpp-bridge source check`."
     )

@@ -1,0 +1,163 @@
+"""``parquet:///DIR``: the six relations as Parquet files, read in-process by DuckDB (SPEC §9).
+
+Each relation is ``DIR/<relation>.parquet`` or a folder ``DIR/<relation>/`` of Parquet files
+(a partitioned export). Every connection is a new in-memory DuckDB database holding one view per
+relation present (``read_parquet``), so the build's Core statements, the contract checks and
+``source check`` run unchanged; a missing file is a missing relation. Nothing is imported.
+
+Writing (``source sample``/``import`` with a ``parquet:`` URL) stages the relations in a
+temporary DuckDB file — what the folder already holds, unless ``replace``, plus the new rows,
+with the contract's keys enforced there — then ``COPY``\\s each to ``<relation>.parquet.part``
+and renames all of them only when every one is written.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+
+from ugpp_bridge.adapters import source_schema as schema
+from ugpp_bridge.domain.source import SourceData
+from ugpp_bridge.errors import ConfigurationError, SourceUnavailableError
+from ugpp_bridge.service.ports import WriteCounts
+
+SCHEME = "parquet"
+FOLDER_OPTION = "ugpp_bridge_parquet_folder"  # execution option naming an engine's folder
+
+
+def is_parquet_url(url: str) -> bool:
+    return url.split(":", 1)[0].lower() == SCHEME
+
+
+def parquet_folder(url: str) -> Path:
+    """``parquet:///abs/dir`` → ``/abs/dir``; ``parquet://rel/dir`` → ``rel/dir``."""
+    rest = url.split(":", 1)[1]
+    if not rest.startswith("//"):
+        raise ConfigurationError(
+            f"{url!r} is not a Parquet source URL: write parquet:///absolute/folder or "
+            "parquet://relative/folder."
+        )
+    path = rest[2:]
+    if not path or path == "/":
+        raise ConfigurationError(f"{url!r} names no folder.")
+    return Path(path)
+
+
+def relation_source(folder: Path, relation: str) -> str | None:
+    """The ``read_parquet`` argument for a relation, or None when the folder lacks it."""
+    single = folder / f"{relation}.parquet"
+    if single.is_file():
+        return str(single)
+    partitioned = folder / relation
+    if partitioned.is_dir():
+        return str(partitioned / "**" / "*.parquet")
+    return None
+
+
+def parquet_engine(url: str) -> Engine:
+    """An engine over the folder of ``url``: in-memory DuckDB with a view per relation."""
+    _require_duckdb()
+    folder = parquet_folder(url)
+    # No pool: each connection is a fresh in-memory database whose views see the files as
+    # they are now (a new export, a file written by ``source import``).
+    engine = create_engine("duckdb:///:memory:", poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def create_views(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        for relation in schema.RELATION_ORDER:
+            source = relation_source(folder, relation)
+            if source is not None:
+                cursor.execute(
+                    f'CREATE VIEW "{relation}" AS SELECT * FROM read_parquet({_literal(source)})'
+                )
+        cursor.close()
+
+    return engine.execution_options(**{FOLDER_OPTION: str(folder)})
+
+
+def folder_of(engine: Engine) -> Path | None:
+    """The Parquet folder behind an engine from ``parquet_engine`` (None for any other)."""
+    folder = engine.get_execution_options().get(FOLDER_OPTION)
+    return Path(folder) if folder else None
+
+
+def write_parquet(
+    folder: Path, parts: Iterable[SourceData], *, replace: bool, display: str
+) -> WriteCounts:
+    """Write the relations to ``folder`` all or nothing (see the module's docstring)."""
+    from ugpp_bridge.adapters.source_sql import SqlAlchemySource
+
+    for relation in schema.RELATION_ORDER:
+        if (folder / relation).is_dir():
+            raise SourceUnavailableError(
+                f"{folder / relation} is a partitioned dataset; the bridge writes single "
+                f"{relation}.parquet files only. Write to an empty folder, or export from the "
+                "core system."
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ugpp-bridge-parquet-") as scratch:
+        staging = SqlAlchemySource(create_engine(f"duckdb:///{Path(scratch) / 'staging.duckdb'}"))
+        try:
+            if not replace:
+                _stage_existing(staging.engine, folder)
+            counts = staging.write(parts)
+            written = _copy_out(staging.engine, folder)
+        except SQLAlchemyError as exc:
+            raise SourceUnavailableError(
+                f"Writing the Parquet source {display} failed and nothing was kept: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+            ) from exc
+        finally:
+            staging.close()
+        for part, final in written:
+            os.replace(part, final)
+    return counts
+
+
+def _stage_existing(engine: Engine, folder: Path) -> None:
+    with engine.begin() as connection:
+        schema.metadata.create_all(connection, checkfirst=True)
+        for relation in schema.RELATION_ORDER:
+            source = relation_source(folder, relation)
+            if source is None:
+                continue
+            columns = ", ".join(f'"{c.name}"' for c in schema.RELATIONS[relation].columns)
+            connection.exec_driver_sql(
+                f'INSERT INTO "{relation}" ({columns}) '
+                f"SELECT {columns} FROM read_parquet({_literal(source)})"
+            )
+
+
+def _copy_out(engine: Engine, folder: Path) -> list[tuple[Path, Path]]:
+    written = []
+    with engine.connect() as connection:
+        for relation in schema.RELATION_ORDER:
+            final = folder / f"{relation}.parquet"
+            part = folder / f"{relation}.parquet.part"
+            connection.exec_driver_sql(
+                f'COPY (SELECT * FROM "{relation}") TO {_literal(str(part))} (FORMAT PARQUET)'
+            )
+            written.append((part, final))
+    return written
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _require_duckdb() -> None:
+    try:
+        import duckdb_engine  # noqa: F401
+    except ImportError as exc:
+        raise ConfigurationError(
+            "parquet:/// sources are read by DuckDB, which is not installed; install it with: "
+            "pip install 'ugpp-bridge[duckdb]'"
+        ) from exc
