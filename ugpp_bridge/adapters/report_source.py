@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from typing import Any
 
-from sqlalchemy import Connection, Engine, FromClause
+from sqlalchemy import Connection, Engine, FromClause, Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters import report_sql as q
@@ -88,6 +88,14 @@ class SqlAlchemyReportSource(ReportSource):
                 misfiled = misfiled_holders(connection, request.persons)
                 if misfiled:
                     raise SourceDataError(misfiled)
+                # The contract's value checks, once over every requested person's rows (not
+                # per chunk): a breach anywhere stops the build before any record is made.
+                everyone = self._persons(
+                    connection, list(enumerate(request.persons)), q.request_persons_table
+                )
+                problems = value_problems(connection, q.chunk_scopes(everyone))
+                if problems:
+                    raise SourceDataError(problems)
                 for chunk in chunks:
                     started = time.perf_counter()
                     yield self._chunk(connection, request, chunk, account_number_digits)
@@ -105,7 +113,12 @@ class SqlAlchemyReportSource(ReportSource):
             message = f"the build query failed: {describe_error(exc)}"
             raise SourceDataError([SourceProblem("(query)", None, message)]) from exc
 
-    def _persons(self, connection: Connection, chunk: list[tuple[int, PersonId]]) -> FromClause:
+    def _persons(
+        self,
+        connection: Connection,
+        chunk: list[tuple[int, PersonId]],
+        table: Table = q.persons_table,
+    ) -> FromClause:
         """The chunk's persons in a session temporary table; inline where that is refused.
 
         Writing to a temporary table leaves the source untouched (it lives in the session);
@@ -117,13 +130,13 @@ class SqlAlchemyReportSource(ReportSource):
                 # DuckDB has no savepoints, and always allows a temporary table.
                 no_savepoint = connection.dialect.name == "duckdb"
                 with nullcontext() if no_savepoint else connection.begin_nested():
-                    q.persons_table.create(connection, checkfirst=True)
-                    connection.execute(q.persons_table.delete())
-                    connection.execute(q.persons_table.insert(), rows)
+                    table.create(connection, checkfirst=True)
+                    connection.execute(table.delete())
+                    connection.execute(table.insert(), rows)
                     if connection.dialect.name == "postgresql":
-                        connection.exec_driver_sql(f"ANALYZE {q.persons_table.name}")
+                        connection.exec_driver_sql(f"ANALYZE {table.name}")
                 self._temporary_ok = True
-                return q.persons_table
+                return table
             except SQLAlchemyError as exc:
                 if no_savepoint:
                     connection.rollback()  # nothing else was done in this transaction
@@ -142,9 +155,6 @@ class SqlAlchemyReportSource(ReportSource):
     ) -> tuple[PersonReport, ...]:
         persons = self._persons(connection, chunk)
         periods = q.periods_cte(sorted(request.periods))
-        problems = value_problems(connection, q.chunk_scopes(persons))
-        if problems:
-            raise SourceDataError(problems)
         by_pos = dict(chunk)
         accounts: list[AccountMonthRecord] = []
         titles: list[TitleMonthRecord] = []

@@ -99,14 +99,21 @@ def persons_cte(persons: list[tuple[int, PersonId]]) -> CTE:
 
 
 _temporary = MetaData()
-persons_table = Table(
-    "ugpp_bridge_persons",
-    _temporary,
-    Column("pos", Integer, primary_key=True, autoincrement=False),
-    Column("doc_type", Text, nullable=False),
-    Column("doc_number", Text, nullable=False),
-    prefixes=["TEMPORARY"],
-)
+
+
+def _persons_table(name: str) -> Table:
+    return Table(
+        name,
+        _temporary,
+        Column("pos", Integer, primary_key=True, autoincrement=False),
+        Column("doc_type", Text, nullable=False),
+        Column("doc_number", Text, nullable=False),
+        prefixes=["TEMPORARY"],
+    )
+
+
+persons_table = _persons_table("ugpp_bridge_persons")  # the chunk being built
+request_persons_table = _persons_table("ugpp_bridge_request_persons")  # the whole request
 
 
 def periods_cte(periods: list[Period]) -> CTE:
