@@ -1,4 +1,4 @@
-"""Lotes as XML (SPEC §4, Paso 2 ``Reporte``), written incrementally with lxml.
+"""Lotes as XML (SPEC §4, Paso 2 ``Reporte``), written lote by lote and validated with lxml.
 
 Records arrive person by person; they are cut into lotes of at most ``max_records``, and each
 lote is written to its own file as soon as it is full, grouped by section as the XSD orders
@@ -12,11 +12,13 @@ and context always give the same bytes.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from lxml import etree
 
@@ -30,7 +32,7 @@ from ugpp_bridge.domain.filing import (
     WrittenLote,
     sha256_hex,
 )
-from ugpp_bridge.domain.identifiers import nit_check_digit
+from ugpp_bridge.domain.identifiers import PersonId, nit_check_digit
 from ugpp_bridge.domain.report import PersonWithoutInformation, Record, split_into_lotes
 from ugpp_bridge.domain.titles import TitleMonthRecord
 from ugpp_bridge.domain.trust import TrustYieldRecord
@@ -125,13 +127,128 @@ def _validate(part: Path) -> None:
 def write_lote(
     handle: IO[bytes], records: list[Record], context: LoteContext, number: int, total: int | None
 ) -> None:
-    """One ``Reporte`` document: the header, then each section's records in stream order."""
+    """One ``Reporte`` document: the header, then each section's records in stream order.
+
+    Written as text from fixed element names and escaped values: byte for byte what
+    ``write_lote_lxml`` (lxml's incremental writer, the reference) writes for the same
+    records, at a fraction of its cost per record — the tests hold the two equal, and every
+    lote is still validated against the XSD by lxml before it is kept.
+    """
+    by_kind: dict[type, list[Record]] = {kind: [] for _, kind in _SECTIONS}
+    for record in records:  # one pass: records arrive person by person
+        by_kind[type(record)].append(record)
+    parts = [
+        "<?xml version='1.0' encoding='UTF-8'?>\n",
+        f'<Reporte xmlns="{NS}">',
+        _header_text(context, number, total, len(records)),
+        "\n",
+    ]
+    for section, kind in _SECTIONS:
+        render = _RENDER[kind]
+        parts.append(f"<{section}>\n")
+        parts.extend(render(record) for record in by_kind[kind])
+        parts.append(f"</{section}>")
+    parts.append("</Reporte>")
+    handle.write("".join(parts).encode("utf-8"))
+
+
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+# What XML 1.0 cannot hold (lxml refuses these too): C0 controls but tab and line breaks,
+# U+FFFE, U+FFFF and lone surrogates.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _text(value: str) -> str:
+    if _NOT_XML.search(value):
+        raise ValueError(
+            "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control "
+            "characters"
+        )
+    return value.translate(_ESCAPES)
+
+
+@functools.lru_cache(maxsize=4096)
+def _person(person: PersonId) -> str:
+    return (f"<tipoDocumento>{_text(person.doc_type)}</tipoDocumento>"
+            f"<numeroDocumento>{_text(person.doc_number)}</numeroDocumento>")  # fmt: skip
+
+
+def _account_text(r: AccountMonthRecord) -> str:
+    return (
+        f"<cuenta>{_person(r.person)}<anio>{r.period.year}</anio><mes>{r.period.month}</mes>"
+        f"<tipoCuenta>{int(r.account_type)}</tipoCuenta>"
+        f"<numeroCuenta>{_text(r.account_number)}</numeroCuenta>"
+        f"<valorCreditos>{int(r.credits_value)}</valorCreditos>"
+        f"<numeroCreditos>{int(r.credits_count)}</numeroCreditos>"
+        f"<valorDebitos>{int(r.debits_value)}</valorDebitos>"
+        f"<numeroDebitos>{int(r.debits_count)}</numeroDebitos>"
+        f"<medianaSaldoDiario>{int(r.median_daily_balance)}</medianaSaldoDiario>"
+        f"<saldoFinal>{int(r.end_balance)}</saldoFinal></cuenta>\n"
+    )
+
+
+def _title_text(r: TitleMonthRecord) -> str:
+    return (
+        f"<inversion>{_person(r.person)}<anio>{r.period.year}</anio><mes>{r.period.month}</mes>"
+        f"<numeroTitulo>{_text(r.title_number)}</numeroTitulo>"
+        f"<tipoTitulo>{int(r.title_type)}</tipoTitulo>"
+        f"<tipoMovimiento>{int(r.movement_type)}</tipoMovimiento>"
+        f"<valor>{int(r.value)}</valor><saldo>{int(r.balance)}</saldo></inversion>\n"
+    )
+
+
+def _trust_text(r: TrustYieldRecord) -> str:
+    return (
+        f"<rendimiento>{_person(r.person)}<anio>{r.year}</anio>"
+        f"<valorGirado>{int(r.amount_paid)}</valorGirado></rendimiento>\n"
+    )
+
+
+def _without_text(r: PersonWithoutInformation) -> str:
+    return f"<persona>{_person(r.person)}</persona>\n"
+
+
+_RENDER: dict[type, Callable[[Any], str]] = {
+    AccountMonthRecord: _account_text,
+    TitleMonthRecord: _title_text,
+    TrustYieldRecord: _trust_text,
+    PersonWithoutInformation: _without_text,
+}
+
+
+def _header_text(context: LoteContext, number: int, total: int | None, count: int) -> str:
+    fields: list[tuple[str, object]] = [
+        ("idSolicitud", context.request_id),
+        ("radicado", context.filing_number),
+        ("idEnvio", context.submission_id(number)),
+        ("tipoEnvio", context.submission_type.value),
+    ]
+    if context.submission_type is SubmissionType.CORRECTION and number in context.corrects:
+        fields.append(("idEnvioCorregido", context.corrects[number]))
+    fields += [
+        ("nitOperador", context.operator_nit),
+        ("dvOperador", nit_check_digit(context.operator_nit)),
+        ("razonSocialOperador", context.operator_name),
+        ("numeroLote", number),
+        ("totalLotes", total if total is not None else TOTAL_PLACEHOLDER.decode()),
+        ("totalRegistros", count),
+        ("fechaGeneracion", context.generated_at.astimezone(BOGOTA).isoformat("T", "seconds")),
+    ]
+    inner = "".join(f"<{name}>{_text(str(value))}</{name}>" for name, value in fields)
+    return f"<encabezado>{inner}</encabezado>"
+
+
+def write_lote_lxml(
+    handle: IO[bytes], records: list[Record], context: LoteContext, number: int, total: int | None
+) -> None:
+    """The reference writer: the same document through lxml's incremental writer, one
+    context manager per element. ``write_lote`` must produce exactly these bytes."""
     with etree.xmlfile(handle, encoding="UTF-8") as xf:
         xf.write_declaration()
         with xf.element(q("Reporte"), nsmap={None: NS}):
             _header(xf, context, number, total, len(records))
             by_kind: dict[type, list[Record]] = {kind: [] for _, kind in _SECTIONS}
-            for record in records:  # one pass: records arrive person by person
+            for record in records:
                 by_kind[type(record)].append(record)
             for section, kind in _SECTIONS:
                 with xf.element(q(section)):
