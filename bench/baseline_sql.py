@@ -1,6 +1,6 @@
 """The independent baseline (issue 16): R1–R3 written by hand from SPEC §2, as plain SQL text.
 
-Nothing here comes from ``ugpp_bridge/adapters/report_sql.py``: one statement per section and
+Nothing here comes from ``ugpp_bridge/adapters/source/report_sql.py``: one statement per section and
 engine, over a ``bench_persons`` table, returning wire-level rows (amounts in centavos, rounded
 to pesos by the caller with the rule's rounding). ``engine_benchmark.py`` asserts these rows
 equal to the records of ``report``'s lotes before it times anything.

@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ugpp_bridge.adapters import source_schema
 from ugpp_bridge.adapters.database import make_engine
-from ugpp_bridge.adapters.migrations import upgrade
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
-from ugpp_bridge.adapters.source_parquet import folder_of, relation_source
-from ugpp_bridge.adapters.source_sql import SqlAlchemySource
+from ugpp_bridge.adapters.source import schema as source_schema
+from ugpp_bridge.adapters.source.parquet import folder_of, relation_source
+from ugpp_bridge.adapters.source.sql import SqlAlchemySource
+from ugpp_bridge.adapters.state.migrations import upgrade
 from ugpp_bridge.bootstrap import StateStores, state_stores
 from ugpp_bridge.domain.filing import RequestKey
 

@@ -14,19 +14,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from ugpp_bridge.adapters.alert_store import SqlAlchemyAlertStore
 from ugpp_bridge.adapters.calendar import colombian_holidays
 from ugpp_bridge.adapters.database import make_engine, require_existing
-from ugpp_bridge.adapters.defence_store import SqlAlchemyAuthThrottle, SqlAlchemyNonceStore
-from ugpp_bridge.adapters.lote_store import SqlAlchemyLoteStore
-from ugpp_bridge.adapters.metrics_reader import SqlAlchemyMetricsReader
-from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.scratch import remove_abandoned
-from ugpp_bridge.adapters.source_sql import SqlAlchemySource
-from ugpp_bridge.adapters.state_store import SqlAlchemyRequestStore
-from ugpp_bridge.adapters.user_store import SqlAlchemyUserStore
+from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.source.sql import SqlAlchemySource
+from ugpp_bridge.adapters.state.alerts import SqlAlchemyAlertStore
+from ugpp_bridge.adapters.state.defences import SqlAlchemyAuthThrottle, SqlAlchemyNonceStore
+from ugpp_bridge.adapters.state.lotes import SqlAlchemyLoteStore
+from ugpp_bridge.adapters.state.metrics import SqlAlchemyMetricsReader
+from ugpp_bridge.adapters.state.requests import SqlAlchemyRequestStore
+from ugpp_bridge.adapters.state.users import SqlAlchemyUserStore
+from ugpp_bridge.adapters.state.work_queue import SqlAlchemyWorkQueue
 from ugpp_bridge.adapters.wire import SOLICITUDES_WSDL, UGPP_REPORTE_WSDL, served_wsdl
-from ugpp_bridge.adapters.work_queue import SqlAlchemyWorkQueue
 from ugpp_bridge.adapters.wsse import UsernameTokenVerifier
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.config import MIN_INBOUND_PASSWORD, MIN_SESSION_SECRET, Settings
@@ -276,7 +276,7 @@ def health_app(
 ) -> WsgiApp:
     """``/healthz``: the database, its migrations and (when here) the scheduler, which is
     stale when no job ran for three sweeps (five minutes at least)."""
-    from ugpp_bridge.adapters.migrations import head_revision
+    from ugpp_bridge.adapters.state.migrations import head_revision
     from ugpp_bridge.entrypoints.health import HealthChecks
     from ugpp_bridge.entrypoints.health import health_app as make_health_app
 

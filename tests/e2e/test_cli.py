@@ -22,8 +22,8 @@ from lxml import etree
 
 from tests.conftest import DATA, bridge_env, free_port, key_of, register_golden_request
 from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.migrations import head_revision
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.state.migrations import head_revision
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.entrypoints.cli import main
 

@@ -28,7 +28,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from tests.conftest import DATA, register_golden_request
-from ugpp_bridge.adapters.migrations import upgrade
+from ugpp_bridge.adapters.state.migrations import upgrade
 from ugpp_bridge.bootstrap import StateStores, state_stores, web_app
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.lifecycle import RequestState

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.conftest import key_of
 from tests.integration.test_state_store import DUE, SYSTEM, T0, drafts, solicitud
-from ugpp_bridge.adapters import state_base
+from ugpp_bridge.adapters.state import base as state_base
 from ugpp_bridge.bootstrap import state_stores
 
 

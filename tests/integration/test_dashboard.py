@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import DATA, key_of, register_golden_request
-from ugpp_bridge.adapters.migrations import upgrade
+from ugpp_bridge.adapters.state.migrations import upgrade
 from ugpp_bridge.bootstrap import StateStores, dashboard_services, evidence_tools, state_stores
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import (

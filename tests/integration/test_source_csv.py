@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA
-from ugpp_bridge.adapters.source_csv import import_csv_directory
-from ugpp_bridge.adapters.source_sql import SqlAlchemySource
+from ugpp_bridge.adapters.source.csv_import import import_csv_directory
+from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.periods import Period
@@ -214,7 +214,7 @@ def test_a_bank_export_in_windows_1252_with_decimal_commas_gives_the_same_record
     golden = copy_golden(tmp_path / "twin")
     edit(golden, "titles.csv", "CDT-0001", "CDT-Ñ001")
     import_csv_directory(golden, utf8)
-    from ugpp_bridge.adapters.source_csv import CsvFormat, import_csv
+    from ugpp_bridge.adapters.source.csv_import import CsvFormat, import_csv
 
     report = import_csv(folder, windows, CsvFormat(decimal_comma=True), replace=False)
     assert report.counts.total == 28

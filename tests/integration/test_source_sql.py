@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import editing
-from ugpp_bridge.adapters import source_schema as schema
-from ugpp_bridge.adapters.source_sql import SqlAlchemySource
+from ugpp_bridge.adapters.source import schema as schema
+from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.domain.codes import AccountType, TransactionKind
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.source import Account, DailyBalance, SourceData, Transaction

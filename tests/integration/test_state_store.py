@@ -11,9 +11,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from tests.conftest import DATA, key_of
-from ugpp_bridge.adapters import state_tables
 from ugpp_bridge.adapters.database import make_engine
-from ugpp_bridge.adapters.migrations import current_revision, downgrade, head_revision, upgrade
+from ugpp_bridge.adapters.state import tables as state_tables
+from ugpp_bridge.adapters.state.migrations import (
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
 from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.filing import (

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from tests.conftest import free_port, key_of
 from tests.integration.test_state_store import DUE, T0, drafts, solicitud
 from ugpp_bridge.adapters.mail import MailNotifier
-from ugpp_bridge.adapters.metrics_reader import SqlAlchemyMetricsReader
+from ugpp_bridge.adapters.state.metrics import SqlAlchemyMetricsReader
 from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.alerts import DeadlineAlert
 from ugpp_bridge.domain.filing import (
@@ -135,7 +135,7 @@ def test_an_operator_waits_for_a_live_holder_but_not_for_a_dead_process_of_this_
 
 @pytest.mark.postgresql
 def test_skip_locked_passes_over_a_row_another_claimer_has_locked(postgres_url: str) -> None:
-    from ugpp_bridge.adapters.migrations import upgrade
+    from ugpp_bridge.adapters.state.migrations import upgrade
     from ugpp_bridge.bootstrap import state_stores
 
     upgrade(postgres_url)

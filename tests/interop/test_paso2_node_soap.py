@@ -21,9 +21,9 @@ from tests.conftest import DATA, GOLDEN_RECEIVED_AT, key_of, register_golden_req
 from tests.interop.conftest import INTEROP, body_child, require_node, valid_by_xmlschema
 from ugpp_bridge.adapters import wire
 from ugpp_bridge.adapters.database import make_engine
-from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
-from ugpp_bridge.adapters.source_csv import import_csv_directory
-from ugpp_bridge.adapters.source_sql import SqlAlchemySource
+from ugpp_bridge.adapters.source.csv_import import import_csv_directory
+from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.adapters.zeep_gateway import GatewaySettings, ZeepUgppGateway
 from ugpp_bridge.bootstrap import StateStores

@@ -68,7 +68,7 @@ def sqlite_file(url: str) -> Path | None:
 def require_existing(url: str, what: str, how: str) -> None:
     """Refuse to open a SQLite or DuckDB file that does not exist (either would create it
     empty): commands that only read must not leave empty database files behind."""
-    from ugpp_bridge.adapters.source_parquet import is_parquet_url, parquet_folder
+    from ugpp_bridge.adapters.source.parquet import is_parquet_url, parquet_folder
 
     path = parquet_folder(url) if is_parquet_url(url) else sqlite_file(url)
     if path is not None and not path.exists():
@@ -120,7 +120,7 @@ def make_engine(
     PostgreSQL's ``lock_timeout``) and ``statement_timeout`` how long one runs (PostgreSQL),
     so that a stalled database makes Paso 1 answer "not available" in seconds, not hang.
     """
-    from ugpp_bridge.adapters.source_parquet import is_parquet_url, parquet_engine
+    from ugpp_bridge.adapters.source.parquet import is_parquet_url, parquet_engine
 
     if is_parquet_url(url):
         return parquet_engine(url)

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from ugpp_bridge.adapters.database import safe_url
 from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
-from ugpp_bridge.adapters.source_csv import CsvFormat, import_csv
+from ugpp_bridge.adapters.source.csv_import import CsvFormat, import_csv
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
     build_options,
@@ -223,7 +223,9 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(settings: Settings) -> None:
     """Apply the Alembic migrations up to the newest."""
-    from ugpp_bridge.adapters import migrations  # alembic loads slowly; only this command needs it
+    from ugpp_bridge.adapters.state import (
+        migrations as migrations,  # alembic loads slowly; only this command needs it
+    )
 
     migrations.upgrade(settings.database_url)
     revision = migrations.current_revision(settings.database_url)

@@ -77,7 +77,7 @@ def _settings(settings: Settings) -> Iterator[Check]:
 
 
 def _state_database(settings: Settings) -> Check:
-    from ugpp_bridge.adapters.migrations import current_revision, head_revision
+    from ugpp_bridge.adapters.state.migrations import current_revision, head_revision
 
     url = settings.database_url
     require_existing(url, "state database", "create it with `ugpp-bridge db upgrade`")

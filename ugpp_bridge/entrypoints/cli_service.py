@@ -26,7 +26,7 @@ def serve(settings: Settings, no_scheduler: bool, threads: int) -> None:
     """Serve Paso 1 (SOAP), the dashboard and /metrics, with the scheduler unless told not to."""
     import waitress
 
-    from ugpp_bridge.adapters.migrations import require_head
+    from ugpp_bridge.adapters.state.migrations import require_head
     from ugpp_bridge.entrypoints.health import Heartbeat
     from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler
 
@@ -60,7 +60,7 @@ def serve(settings: Settings, no_scheduler: bool, threads: int) -> None:
 def worker(settings: Settings, once: bool) -> None:
     """The scheduler alone: build, send, retry and alert, for deployments with several web
     processes (run as many workers as you like; they never take the same work)."""
-    from ugpp_bridge.adapters.migrations import require_head
+    from ugpp_bridge.adapters.state.migrations import require_head
     from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler
 
     check_required(settings, ("build", "send"))

@@ -29,7 +29,7 @@ from rich.panel import Panel
 
 from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.paso1_client import SolicitudReceipt, send_solicitud
-from ugpp_bridge.adapters.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
     StateStores,
@@ -80,7 +80,7 @@ def run(
         with view.progress_bar(console, "Writing the sample bank", persons) as advance:
             counts = bank.write(advance(parts))
         console.print(view.write_counts_table(counts, f"Sample bank in {folder / 'source.db'}"))
-    from ugpp_bridge.adapters.migrations import upgrade  # alembic loads slowly
+    from ugpp_bridge.adapters.state.migrations import upgrade  # alembic loads slowly
 
     upgrade(state_url)
     demo = _demo_settings(settings, state_url, source_url)

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from ugpp_bridge.adapters.database import make_engine
-from ugpp_bridge.adapters.state_tables import metadata
+from ugpp_bridge.adapters.state.tables import metadata
 
 config = context.config
 target_metadata = metadata

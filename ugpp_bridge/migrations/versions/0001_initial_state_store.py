@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from ugpp_bridge.adapters.state_tables import UtcDateTime
+from ugpp_bridge.adapters.state.tables import UtcDateTime
 
 GENESIS_HASH = "0" * 64
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from ugpp_bridge.adapters.state_tables import UtcDateTime
+from ugpp_bridge.adapters.state.tables import UtcDateTime
 
 revision: str = "0005"
 down_revision: str | None = "0004"

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, FromClause, Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from ugpp_bridge.adapters import report_sql as q
-from ugpp_bridge.adapters.read_ahead import read_ahead
-from ugpp_bridge.adapters.source_check import misfiled_holders, shape_problems, value_problems
-from ugpp_bridge.adapters.source_sql import chunked, describe_error, source_unavailable
+from ugpp_bridge.adapters.source import report_sql as q
+from ugpp_bridge.adapters.source.check import misfiled_holders, shape_problems, value_problems
+from ugpp_bridge.adapters.source.read_ahead import read_ahead
+from ugpp_bridge.adapters.source.sql import chunked, describe_error, source_unavailable
 from ugpp_bridge.domain.accounts import AccountMonthRecord, account_number_suffix
 from ugpp_bridge.domain.codes import (
     AccountType,

@@ -31,8 +31,8 @@ from typing import IO, Any
 
 from sqlalchemy import Boolean, Date, Integer
 
-from ugpp_bridge.adapters import source_schema as schema
-from ugpp_bridge.adapters.source_records import RowError, record_from_row
+from ugpp_bridge.adapters.source import schema as schema
+from ugpp_bridge.adapters.source.records import RowError, record_from_row
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import ImportErrorLine, SourceImportError
 from ugpp_bridge.service.ports import SourceWriter, WriteCounts

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, RowMapping, func, select, update
 
-from ugpp_bridge.adapters.state_tables import audit_head, audit_log
+from ugpp_bridge.adapters.state.tables import audit_head, audit_log
 from ugpp_bridge.domain.audit import (
     ORIGIN,
     AuditEntry,

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Connection, case, func, select
 
-from ugpp_bridge.adapters import state_tables as t
-from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
+from ugpp_bridge.adapters.state import tables as t
+from ugpp_bridge.adapters.state.base import SqlAlchemyStateBase
 from ugpp_bridge.service.ports import MetricsReader, StoreCounts
 
 

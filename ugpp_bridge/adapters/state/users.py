@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import RowMapping, delete, select
 from sqlalchemy import update as sql_update
 
-from ugpp_bridge.adapters import state_tables as t
-from ugpp_bridge.adapters.audit_store import append_audit
-from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
+from ugpp_bridge.adapters.state import tables as t
+from ugpp_bridge.adapters.state.audit import append_audit
+from ugpp_bridge.adapters.state.base import SqlAlchemyStateBase
 from ugpp_bridge.domain.users import Role, User
 from ugpp_bridge.errors import InvalidInputError, UserExistsError
 from ugpp_bridge.service.ports import UserStore

@@ -11,11 +11,11 @@ from typing import TypeVar
 from sqlalchemy import ColumnElement, Connection, Engine, Table, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
-from ugpp_bridge.adapters import source_schema as schema
 from ugpp_bridge.adapters.database import connection_advice, safe_url
-from ugpp_bridge.adapters.source_check import check_relations, relation_columns
-from ugpp_bridge.adapters.source_parquet import folder_of, write_parquet
-from ugpp_bridge.adapters.source_records import (
+from ugpp_bridge.adapters.source import schema as schema
+from ugpp_bridge.adapters.source.check import check_relations, relation_columns
+from ugpp_bridge.adapters.source.parquet import folder_of, write_parquet
+from ugpp_bridge.adapters.source.records import (
     RowError,
     SourceRecord,
     record_from_row,

@@ -22,7 +22,7 @@ from ugpp_bridge.adapters.database import (
 )
 from ugpp_bridge.errors import StoreUnavailableError
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(url: str) -> Config:

@@ -23,7 +23,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
-from ugpp_bridge.adapters import source_schema as schema
+from ugpp_bridge.adapters.source import schema as schema
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import ConfigurationError, SourceUnavailableError
 from ugpp_bridge.service.ports import WriteCounts
@@ -93,7 +93,7 @@ def write_parquet(
     folder: Path, parts: Iterable[SourceData], *, replace: bool, display: str
 ) -> WriteCounts:
     """Write the relations to ``folder`` all or nothing (see the module's docstring)."""
-    from ugpp_bridge.adapters.source_sql import SqlAlchemySource
+    from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 
     for relation in schema.RELATION_ORDER:
         if (folder / relation).is_dir():

@@ -13,16 +13,16 @@ from datetime import date, datetime
 from sqlalchemy import Connection, RowMapping, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ugpp_bridge.adapters import state_tables as t
-from ugpp_bridge.adapters.audit_store import (
+from ugpp_bridge.adapters.state import tables as t
+from ugpp_bridge.adapters.state.audit import (
     append_audit,
     audit_entries,
     audit_segment,
     verify_audit,
 )
-from ugpp_bridge.adapters.defence_store import record_nonce
-from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
-from ugpp_bridge.adapters.state_rows import insert_sequence_row, summary_from_row
+from ugpp_bridge.adapters.state.base import SqlAlchemyStateBase
+from ugpp_bridge.adapters.state.defences import record_nonce
+from ugpp_bridge.adapters.state.rows import insert_sequence_row, summary_from_row
 from ugpp_bridge.domain.audit import AuditEntry, AuditSegment, AuditVerification
 from ugpp_bridge.domain.filing import (
     BOGOTA,

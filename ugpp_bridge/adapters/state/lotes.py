@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, func, select, update
 
-from ugpp_bridge.adapters import state_tables as t
-from ugpp_bridge.adapters.audit_store import append_audit
-from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
-from ugpp_bridge.adapters.state_rows import attempt_from_row, lote_from_row
+from ugpp_bridge.adapters.state import tables as t
+from ugpp_bridge.adapters.state.audit import append_audit
+from ugpp_bridge.adapters.state.base import SqlAlchemyStateBase
+from ugpp_bridge.adapters.state.rows import attempt_from_row, lote_from_row
 from ugpp_bridge.domain.filing import (
     Attempt,
     AttemptOutcome,

@@ -30,8 +30,8 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from ugpp_bridge.adapters import source_schema as schema
-from ugpp_bridge.adapters.source_records import row_key
+from ugpp_bridge.adapters.source import schema as schema
+from ugpp_bridge.adapters.source.records import row_key
 from ugpp_bridge.domain.codes import AccountType, TitleEventKind, TitleType, TransactionKind
 from ugpp_bridge.domain.identifiers import DOCUMENT_TYPES, NUMERIC_DOCUMENT_TYPES, PersonId
 from ugpp_bridge.errors import SourceProblem

@@ -91,7 +91,7 @@ requests = Table(
     Column("confirmation", String(120), nullable=True),
     Column("confirmed_at", UtcDateTime, nullable=True),
     # Work leases (the scheduler's claims): who works on the request, until when, and when a
-    # parked send is due again. See adapters/work_queue.py.
+    # parked send is due again. See adapters/state/work_queue.py.
     Column("lease_owner", String(120), nullable=True),
     Column("lease_until", UtcDateTime, nullable=True),
     Column("next_attempt_at", UtcDateTime, nullable=True),

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, RowMapping
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ugpp_bridge.adapters import state_tables as t
+from ugpp_bridge.adapters.state import tables as t
 from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.filing import (
     Attempt,

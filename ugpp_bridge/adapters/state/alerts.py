@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import Column, RowMapping, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ugpp_bridge.adapters import state_tables as t
-from ugpp_bridge.adapters.audit_store import append_audit
-from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
+from ugpp_bridge.adapters.state import tables as t
+from ugpp_bridge.adapters.state.audit import append_audit
+from ugpp_bridge.adapters.state.base import SqlAlchemyStateBase
 from ugpp_bridge.domain.alerts import DeadlineAlert
 from ugpp_bridge.domain.filing import RequestKey
 from ugpp_bridge.errors import StoreUnavailableError

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, func, or_, select, update
 
-from ugpp_bridge.adapters import state_tables as t
-from ugpp_bridge.adapters.state_base import SqlAlchemyStateBase
+from ugpp_bridge.adapters.state import tables as t
+from ugpp_bridge.adapters.state.base import SqlAlchemyStateBase
 from ugpp_bridge.domain.filing import BOGOTA, RequestKey
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.work import DUE_STATES, Claim, WorkKind
