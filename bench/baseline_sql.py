@@ -72,7 +72,8 @@ def accounts_sql(engine: str, periods: list[tuple[int, int, date, date]]) -> str
     return f"""
 WITH {values},
 am AS (
-    SELECT ROW_NUMBER() OVER () AS k, a.account_id, bp.doc_type, bp.doc_number,
+    SELECT ROW_NUMBER() OVER (ORDER BY a.account_id, p.year, p.month) AS k,
+           a.account_id, bp.doc_type, bp.doc_number,
            a.account_type, a.account_number, p.year, p.month, p.first_day, p.last_day,
            {start} AS s, {end} AS e
     FROM bench_persons bp

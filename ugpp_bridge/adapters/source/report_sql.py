@@ -145,8 +145,12 @@ def _later(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
 def account_months_query(persons: FromClause, periods: CTE) -> Select[Any]:
     """R1: one row per account of a requested person and requested month it was open."""
     a = s.accounts
+    month_key = func.row_number().over(  # one integer key per account-month, deterministic
+        order_by=(persons.c.pos, a.c.account_id, periods.c.year, periods.c.month)
+    )
     months = (
         select(
+            month_key.label("k"),
             persons.c.pos,
             a.c.account_id,
             a.c.holder_doc_type,
@@ -199,7 +203,7 @@ def account_months_query(persons: FromClause, periods: CTE) -> Select[Any]:
             _total(case((debit, 1), else_=0)).label("debits_count"),
         )
         .select_from(
-            months.join(figures, _same(months, figures, ("account_id", "year", "month")))
+            months.join(figures, figures.c.k == months.c.k)
             .outerjoin(
                 t,
                 and_(
@@ -233,7 +237,11 @@ def _same(left: Any, right: Any, names: tuple[str, ...]) -> ColumnElement[bool]:
 
 
 def _balances(months: CTE) -> CTE:
-    """The upper median and the end balance of each account-month, in centavos."""
+    """The upper median and the end balance of each account-month (key ``k``), in centavos.
+
+    Every segment row carries its account-month's key, last open day and number of open days,
+    so the weights and the median need no join back to the account-months.
+    """
     b = s.daily_balances
     carried_in = (
         select(cents(b.c.balance))
@@ -242,18 +250,19 @@ def _balances(months: CTE) -> CTE:
         .limit(1)
         .scalar_subquery()
     )
+    open_days = (days_between(months.c.open_from, months.c.open_to) + 1).label("open_days")
     starts = union_all(
         select(
-            months.c.account_id,
-            months.c.year,
-            months.c.month,
+            months.c.k,
+            months.c.open_to,
+            open_days,
             months.c.open_from.label("start_day"),
             func.coalesce(carried_in, 0).label("balance"),
         ),
         select(
-            months.c.account_id,
-            months.c.year,
-            months.c.month,
+            months.c.k,
+            months.c.open_to,
+            open_days,
             b.c.balance_date.label("start_day"),
             cents(b.c.balance).label("balance"),
         ).select_from(
@@ -267,47 +276,44 @@ def _balances(months: CTE) -> CTE:
             )
         ),
     ).cte("segment_starts")
-    key = (starts.c.account_id, starts.c.year, starts.c.month)
-    next_start = func.lead(starts.c.start_day).over(partition_by=key, order_by=starts.c.start_day)
+    next_start = func.lead(starts.c.start_day).over(
+        partition_by=starts.c.k, order_by=starts.c.start_day
+    )
     segments = select(
-        *key, starts.c.start_day, starts.c.balance, next_start.label("next_start")
-    ).cte("segments")
-    seg_key = (segments.c.account_id, segments.c.year, segments.c.month)
+        starts.c.k, starts.c.open_to, starts.c.open_days, starts.c.start_day, starts.c.balance,
+        next_start.label("next_start"),
+    ).cte("segments")  # fmt: skip
     weight = case(
-        (segments.c.next_start.is_(None), days_between(segments.c.start_day, months.c.open_to) + 1),
+        (
+            segments.c.next_start.is_(None),
+            days_between(segments.c.start_day, segments.c.open_to) + 1,
+        ),
         else_=days_between(segments.c.start_day, segments.c.next_start),
     )
-    ranked = (
-        select(
-            *seg_key,
-            segments.c.balance,
-            segments.c.next_start,
-            func.sum(weight)
-            .over(
-                partition_by=seg_key,
-                order_by=(segments.c.balance, segments.c.start_day),
-                rows=(None, 0),
-            )
-            .label("cum"),
-            (days_between(months.c.open_from, months.c.open_to) + 1).label("open_days"),
+    ranked = select(
+        segments.c.k,
+        segments.c.balance,
+        segments.c.next_start,
+        segments.c.open_days,
+        func.sum(weight)
+        .over(
+            partition_by=segments.c.k,
+            order_by=(segments.c.balance, segments.c.start_day),
+            rows=(None, 0),
         )
-        .select_from(
-            segments.join(months, _same(segments, months, ("account_id", "year", "month")))
-        )
-        .cte("ranked")
-    )
-    rank_key = (ranked.c.account_id, ranked.c.year, ranked.c.month)
+        .label("cum"),
+    ).cte("ranked")
     # One aggregate gives both figures, computed once (MATERIALIZED): inlined, PostgreSQL may
     # re-run the aggregation per account-month when its row estimates are poor.
     return (
         select(
-            *rank_key,
+            ranked.c.k,
             func.min(case((2 * ranked.c.cum > ranked.c.open_days, ranked.c.balance))).label(
                 "median"
             ),
             func.max(case((ranked.c.next_start.is_(None), ranked.c.balance))).label("end_balance"),
         )
-        .group_by(*rank_key)
+        .group_by(ranked.c.k)
         .cte("balance_figures")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
