@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,22 @@ def make_engine(
             event.listen(engine, "begin", _sqlite_begin)
     elif parsed.get_backend_name() == "postgresql" and (lock_timeout or statement_timeout):
         event.listen(engine, "connect", _postgresql_timeouts(lock_timeout, statement_timeout))
+    elif parsed.get_backend_name() == "duckdb":
+        event.listen(engine, "connect", duckdb_limits)
     return engine
+
+
+DUCKDB_MEMORY_LIMIT = "128MB"  # DuckDB's own buffers; past it, it spills to a temporary folder
+
+
+def duckdb_limits(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    """Keep an in-process DuckDB within the bridge's memory budget (SPEC: flat memory): by
+    default it may take 80 % of the machine's RAM for its buffers."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    spill = Path(tempfile.gettempdir()) / "ugpp-bridge-duckdb"
+    cursor.execute(f"SET temp_directory = '{spill}'")
+    cursor.close()
 
 
 def _missing_driver(parsed: URL, exc: BaseException) -> ConfigurationError:

@@ -23,6 +23,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
+from ugpp_bridge.adapters.database import duckdb_limits
 from ugpp_bridge.adapters.source import schema as schema
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import ConfigurationError, SourceUnavailableError
@@ -71,6 +72,7 @@ def parquet_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def create_views(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        duckdb_limits(dbapi_connection, _record)
         cursor = dbapi_connection.cursor()
         for relation in schema.RELATION_ORDER:
             source = relation_source(folder, relation)
