@@ -136,6 +136,18 @@ def source_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(f"{request.param}_url"))
 
 
+def change_source(url: str, *statements: str) -> None:
+    """Run SQL on a source database as the entity would, closing every connection after (an
+    engine left to the garbage collector leaves SQLite connections open: Python 3.13 warns)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def editing(source: SqlAlchemySource) -> Iterator[sa.Connection]:
     """A transaction on the source's relations, to change them as a test needs.

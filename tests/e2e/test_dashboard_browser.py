@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from tests.conftest import DATA, register_golden_request
+from tests.conftest import DATA, change_source, register_golden_request
 from ugpp_bridge.adapters.state.migrations import upgrade
 from ugpp_bridge.bootstrap import StateStores, state_stores, web_app
 from ugpp_bridge.config import Settings
@@ -261,8 +260,7 @@ def test_the_desk_in_chromium_four_eyes_from_build_to_return(
 
     # The entity finds an error in its data; the officer asks for a correction: the rebuilt
     # answer is hers, so another officer must approve it.
-    with sa.create_engine(bridge.source_url).begin() as bank:
-        bank.execute(sa.text("UPDATE transactions SET amount = amount * 2"))
+    change_source(bridge.source_url, "UPDATE transactions SET amount = amount * 2")
     assert "Reconstrucción en cola" in act(page, "corregir")
     bridge.jobs.build()
     page.reload()

@@ -10,14 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import DATA, bridge_env, free_port
+from tests.conftest import DATA, bridge_env, change_source, free_port
 from ugpp_bridge.entrypoints.cli import main
 from ugpp_bridge.entrypoints.ugpp_sim import Faults, SimulatorConfig, UgppSimulator, make_server
 
@@ -101,8 +100,8 @@ def test_an_unmigrated_state_database_says_to_upgrade(setup: Setup) -> None:
 
 
 def test_a_source_breaking_the_contract_is_named(setup: Setup) -> None:
-    with sa.create_engine(setup.env["UGPP_BRIDGE_SOURCE_URL"]).begin() as bank:
-        bank.execute(sa.text("UPDATE transactions SET account_id = 'Z9' WHERE amount = 0"))
+    change_source(setup.env["UGPP_BRIDGE_SOURCE_URL"],
+                  "UPDATE transactions SET account_id = 'Z9' WHERE amount = 0")  # fmt: skip
     output = doctor(setup.env, 1)
     assert "✗ Source: 1 breach(es) of the contract: transactions.account_id" in output
 

@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 import requests
-import sqlalchemy as sa
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
 
-from tests.conftest import DATA, bridge_env
+from tests.conftest import DATA, bridge_env, change_source
 from tests.integration.test_paso1 import SETTINGS, envelope, serving
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.domain.filing import PreparedCall
@@ -83,8 +82,8 @@ def scene(tmp_path: Path, db_url: str) -> Iterator[Scene]:
             filing = stores.requests.find(REQUEST_ID).filing_number
             run(env, "build", filing)
             run(env, "send", filing)  # lote 1 meets a 500 first, then all are acknowledged
-            with sa.create_engine(source_url).begin() as bank:  # the entity finds an error
-                bank.execute(sa.text("UPDATE transactions SET amount = amount * 2"))
+            # the entity finds an error
+            change_source(source_url, "UPDATE transactions SET amount = amount * 2")
             run(env, "build", filing)  # a correction
             simulator.config.faults.client_fault = 1
             run(env, "send", filing, code=4)  # UGPP refuses the correction's first lote
@@ -228,8 +227,8 @@ def test_with_the_source_it_rebuilds_the_same_lotes_until_a_row_changes(scene: S
     code, output = verify(scene, scene.bundle, "--source", scene.source_url)
     assert code == 0, output
     assert "reconstruidos desde el origen con el mismo SHA-256" in output
-    with sa.create_engine(scene.source_url).begin() as bank:
-        bank.execute(sa.text("UPDATE transactions SET amount = amount + 1 WHERE account_id = 'A1'"))
+    change_source(scene.source_url,
+                  "UPDATE transactions SET amount = amount + 1 WHERE account_id = 'A1'")  # fmt: skip
     code, output = verify(scene, scene.bundle, "--source", scene.source_url)
     assert code == 1 and "los datos cambiaron desde la construcción" in output
     assert f"lotes/{scene.filing}-G2-L1.xml" in output
@@ -269,8 +268,9 @@ def test_an_unchanged_rebuild_keeps_the_acknowledged_lotes_and_sends_no_correcti
             assert simulator.posts == posts  # nothing went to UGPP
             trail = [e.action for e in stores.requests.audit_trail(filing)]
             assert "request.rebuild_unchanged" in trail
-            with sa.create_engine(env["UGPP_BRIDGE_SOURCE_URL"]).begin() as bank:
-                bank.execute(sa.text("UPDATE transactions SET amount = amount * 2"))
+            change_source(
+                env["UGPP_BRIDGE_SOURCE_URL"], "UPDATE transactions SET amount = amount * 2"
+            )
             run(env, "build", filing)  # now a correction, numbered after every build so far
             stored = stores.requests.find(filing)
             assert stored.generation == 3 and stores.lotes.corrections(stored.key)
