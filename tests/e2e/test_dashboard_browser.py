@@ -185,6 +185,9 @@ def log_in(page: Any, base: str, name: str) -> None:
 
 def log_out(page: Any) -> None:
     page.click("header button[type=submit]")  # Cerrar sesión
+    # Wait for the login page the logout lands on (page.content() right after the click can
+    # read the document being replaced, an empty one).
+    page.wait_for_selector("text=Sesión cerrada")
     assert "Sesión cerrada" in page.content()
 
 
