@@ -56,7 +56,7 @@ def normalise_url(url: str) -> URL:
     return parsed.set(drivername=driver) if driver else parsed
 
 
-def sqlite_file(url: str) -> Path | None:
+def database_file(url: str) -> Path | None:
     """The file of a SQLite or DuckDB URL (None: another engine, or in memory)."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() not in ("sqlite", "duckdb"):
@@ -71,7 +71,7 @@ def require_existing(url: str, what: str, how: str) -> None:
     empty): commands that only read must not leave empty database files behind."""
     from ugpp_bridge.adapters.source.parquet import is_parquet_url, parquet_folder
 
-    path = parquet_folder(url) if is_parquet_url(url) else sqlite_file(url)
+    path = parquet_folder(url) if is_parquet_url(url) else database_file(url)
     if path is not None and not path.exists():
         raise ConfigurationError(f"There is no {what} at {path} ({safe_url(url)}); {how}.")
 

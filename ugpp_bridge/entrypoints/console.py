@@ -40,6 +40,7 @@ from ugpp_bridge.domain.labels import (
     deadline_text,
     moment,
     number,
+    pesos,
 )
 from ugpp_bridge.domain.report import PersonWithoutInformation, Record
 from ugpp_bridge.domain.titles import TitleMonthRecord
@@ -342,12 +343,6 @@ def write_counts_table(counts: WriteCounts, title: str) -> Table:
         table.add_row(relation, f"{rows:,}")
     table.add_row("total", f"{counts.total:,}", style="bold")
     return table
-
-
-def pesos(amount: int) -> str:
-    """Colombian style: $ 1.234.567 (dot thousands separator), sign kept."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}$ {abs(amount):,}".replace(",", ".")
 
 
 def accounts_table(records: Iterable[Record], limit: int) -> Table:

@@ -69,9 +69,10 @@ class Jobs:
         self._run("send", lambda: self._report("send", send_due(self.context)))
 
     def _report(self, job: str, swept: list[Swept]) -> None:
-        for line in sweep_lines(job, swept):
+        lines = sweep_lines(job, swept)
+        for line in lines:
             logger.info("%s", line)
-        self.done.extend(sweep_lines(job, swept))
+        self.done.extend(lines)
 
     def alerts(self) -> None:
         def raise_alerts() -> None:

@@ -215,6 +215,18 @@ def relation_columns(connection: Connection) -> dict[str, set[str]]:
     }
 
 
+def has_relation(connection: Connection, name: str) -> bool:
+    """Whether the source holds a table or view ``name`` (asked without reflecting columns)."""
+    if connection.dialect.name == "duckdb":  # see relation_columns
+        found = connection.execute(
+            text("SELECT 1 FROM information_schema.tables WHERE table_name = :name "
+                 "AND table_schema = current_schema() AND table_catalog = current_database()"),
+            {"name": name},
+        ).first()  # fmt: skip
+        return found is not None
+    return inspect(connection).has_table(name)
+
+
 def shape_problems(connection: Connection) -> list[SourceProblem]:
     present = relation_columns(connection)
     problems = []

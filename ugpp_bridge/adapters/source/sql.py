@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters.database import connection_advice, safe_url
 from ugpp_bridge.adapters.source import schema as schema
-from ugpp_bridge.adapters.source.check import check_relations, relation_columns
+from ugpp_bridge.adapters.source.check import check_relations, has_relation
 from ugpp_bridge.adapters.source.parquet import folder_of, write_parquet
 from ugpp_bridge.adapters.source.records import (
     RowError,
@@ -132,7 +132,7 @@ class SqlAlchemySource(SourceReader, SourceWriter):
         found: set[str] = set()
         try:
             with self.engine.connect() as connection:
-                if table.name not in relation_columns(connection):
+                if not has_relation(connection, table.name):
                     return found
                 for start in range(0, len(wanted), KEY_BATCH):
                     batch = wanted[start : start + KEY_BATCH]
