@@ -17,7 +17,8 @@ from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.periods import Period
 from ugpp_bridge.domain.report import build_report
 from ugpp_bridge.domain.request import FinancialInfoRequest
-from ugpp_bridge.errors import SourceImportError
+from ugpp_bridge.errors import SourceImportError, SourceUnavailableError
+from ugpp_bridge.service.sample_bank import sample_bank
 
 Sources = Callable[[str], SqlAlchemySource]
 GOLDEN = DATA / "source_csv"
@@ -260,3 +261,28 @@ def test_a_misnamed_file_is_named_with_a_hint(
     text = str(caught.value)
     assert "is Accounts.CSV meant to be accounts.csv?" in text
     assert "is transaction.csv meant to be transactions.csv?" in text
+
+
+def test_a_parquet_write_that_fails_names_the_folder_and_keeps_what_was_there(
+    sources: Sources, parquet_url: str
+) -> None:
+    source = sources(parquet_url)
+    import_csv_directory(GOLDEN, source)
+    folder = Path(parquet_url.removeprefix("parquet://"))
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    part = next(iter(sample_bank(3, seed=1, year=2025)))
+    with pytest.raises(SourceUnavailableError) as caught:
+        source.write([part, part], replace=True)  # the same keys twice: the staging refuses
+    assert str(folder) in str(caught.value) and "staging" not in str(caught.value)
+    assert "duplicate key" in str(caught.value).lower()
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+
+
+def test_a_partitioned_parquet_dataset_is_not_overwritten(
+    sources: Sources, parquet_url: str
+) -> None:
+    folder = Path(parquet_url.removeprefix("parquet://"))
+    (folder / "accounts").mkdir(parents=True)
+    with pytest.raises(SourceUnavailableError, match="partitioned dataset"):
+        import_csv_directory(GOLDEN, sources(parquet_url))
+    assert [path.name for path in folder.iterdir()] == ["accounts"]

@@ -57,9 +57,9 @@ def relation_source(folder: Path, relation: str) -> str | None:
     if single.is_file():
         return str(single)
     partitioned = folder / relation
-    if partitioned.is_dir():
+    if partitioned.is_dir() and any(partitioned.rglob("*.parquet")):
         return str(partitioned / "**" / "*.parquet")
-    return None
+    return None  # an empty folder holds no dataset: the relation is missing
 
 
 def parquet_engine(url: str) -> Engine:
@@ -95,7 +95,7 @@ def write_parquet(
     folder: Path, parts: Iterable[SourceData], *, replace: bool, display: str
 ) -> WriteCounts:
     """Write the relations to ``folder`` all or nothing (see the module's docstring)."""
-    from ugpp_bridge.adapters.source.sql import SqlAlchemySource
+    from ugpp_bridge.adapters.source.sql import SqlAlchemySource, describe_error
 
     for relation in schema.RELATION_ORDER:
         if (folder / relation).is_dir():
@@ -112,10 +112,15 @@ def write_parquet(
                 _stage_existing(staging.engine, folder)
             counts = staging.write(parts)
             written = _copy_out(staging.engine, folder)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, SourceUnavailableError) as exc:
+            for relation in schema.RELATION_ORDER:  # a half-written set of files is not kept
+                (folder / f"{relation}.parquet.part").unlink(missing_ok=True)
+            # The staging database is ours, not the operator's: name the Parquet folder, with
+            # the engine's own reason (the staging source's error wraps it).
+            cause = exc.__cause__ if isinstance(exc, SourceUnavailableError) else exc
+            reason = describe_error(cause) if isinstance(cause, SQLAlchemyError) else str(exc)
             raise SourceUnavailableError(
-                f"Writing the Parquet source {display} failed and nothing was kept: "
-                f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+                f"Writing the Parquet source {display} failed and nothing was kept: {reason}"
             ) from exc
         finally:
             staging.close()

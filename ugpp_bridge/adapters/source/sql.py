@@ -101,7 +101,7 @@ class SqlAlchemySource(SourceReader, SourceWriter):
     def write(self, parts: Iterable[SourceData], *, replace: bool = False) -> WriteCounts:
         folder = folder_of(self.engine)
         if folder is not None:  # parquet:///DIR: staged in DuckDB, written as files
-            return write_parquet(folder, parts, replace=replace, display=f"parquet://{folder}")
+            return write_parquet(folder, parts, replace=replace, display=source_name(self.engine))
         counts = WriteCounts()
         pending: dict[str, list[dict[str, object]]] = {name: [] for name in schema.RELATIONS}
         try:
@@ -120,7 +120,7 @@ class SqlAlchemySource(SourceReader, SourceWriter):
             self._analyze(counts)
         except SQLAlchemyError as exc:
             raise SourceUnavailableError(
-                f"Writing to the source database {safe_url(self.engine.url)} failed and "
+                f"Writing to the source database {source_name(self.engine)} failed and "
                 f"nothing was kept: {describe_error(exc)}"
             ) from exc
         return counts
@@ -139,7 +139,7 @@ class SqlAlchemySource(SourceReader, SourceWriter):
                     found.update(connection.scalars(select(column).where(column.in_(batch))))
         except SQLAlchemyError as exc:
             raise SourceUnavailableError(
-                f"Reading the source database {safe_url(self.engine.url)} failed: "
+                f"Reading the source database {source_name(self.engine)} failed: "
                 f"{describe_error(exc)}"
             ) from exc
         return found
@@ -206,13 +206,18 @@ class _Connection:
 
 def source_unavailable(engine: Engine, exc: SQLAlchemyError) -> SourceUnavailableError:
     advice = connection_advice(engine.url, exc)
-    folder = folder_of(engine)
-    where = f"parquet://{folder}" if folder is not None else safe_url(engine.url)
     return SourceUnavailableError(
-        f"The source database {where} could not be read ({describe_error(exc)}); "
+        f"The source database {source_name(engine)} could not be read ({describe_error(exc)}); "
         + (f"{advice}; " if advice else "")
         + "check UGPP_BRIDGE_SOURCE_URL and run `ugpp-bridge source check`."
     )
+
+
+def source_name(engine: Engine) -> str:
+    """The source as the operator configured it: its URL without the password, or the Parquet
+    folder (a Parquet source runs on an in-memory DuckDB the operator never named)."""
+    folder = folder_of(engine)
+    return f"parquet://{folder}" if folder is not None else safe_url(engine.url)
 
 
 def describe_error(exc: SQLAlchemyError) -> str:
