@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -151,9 +152,13 @@ DUCKDB_MEMORY_LIMIT = "128MB"  # DuckDB's own buffers; past it, it spills to a t
 def duckdb_limits(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     """Keep an in-process DuckDB within the bridge's memory budget (SPEC: flat memory): by
     default it may take 80 % of the machine's RAM for its buffers."""
+    from ugpp_bridge.service.build import SCRATCH_PREFIX
+
     cursor = dbapi_connection.cursor()
     cursor.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-    spill = Path(tempfile.gettempdir()) / "ugpp-bridge-duckdb"
+    # Spilled rows are personal data: a folder named like the build's scratch folders, so the
+    # sweep of abandoned ones (adapters/scratch.py) removes it once this process is gone.
+    spill = Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}{os.getpid()}-duckdb"
     cursor.execute(f"SET temp_directory = '{spill}'")
     cursor.close()
 
