@@ -1,6 +1,7 @@
-"""Shared fixtures: database URLs on SQLite and PostgreSQL.
+"""Shared fixtures: database URLs on SQLite and PostgreSQL, and the other source engines.
 
-Every storage and source-SQL test runs on both engines. PostgreSQL is reached at
+Every storage and source-SQL test runs on both engines; the source tests also on DuckDB,
+Parquet files and Spark (local mode). PostgreSQL is reached at
 ``UGPP_BRIDGE_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``); each
 test gets a schema of its own, dropped afterwards. Under ``CI=true`` an unreachable PostgreSQL
 fails the test; elsewhere it is skipped with the reason shown.
@@ -123,16 +124,46 @@ def parquet_url(duckdb_url: str, tmp_path: Path) -> str:
     return f"parquet://{tmp_path / 'parquet'}"
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.postgresql),
-        pytest.param("duckdb", marks=pytest.mark.duckdb),
-        pytest.param("parquet", marks=pytest.mark.duckdb),
-    ]
-)
+def require_spark() -> None:
+    """PySpark and Java, or a skip with the reason (a failure under ``CI=true``)."""
+    from ugpp_bridge.adapters.source.spark import require_spark as check
+    from ugpp_bridge.errors import ConfigurationError
+
+    try:
+        check()
+    except ConfigurationError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{exc} (required under CI=true)")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def spark_url(tmp_path: Path) -> str:
+    """Spark in local mode over a folder of Parquet datasets (``spark:``). One Spark session
+    serves the whole test process; each connection is a session of its own."""
+    require_spark()
+    return f"spark:?master=local[2]&relations={tmp_path / 'lake'}"
+
+
+ENGINES = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.postgresql),
+    pytest.param("duckdb", marks=pytest.mark.duckdb),
+    pytest.param("parquet", marks=pytest.mark.duckdb),
+]
+SPARK = pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.duckdb])
+
+
+@pytest.fixture(params=[*ENGINES, SPARK])
 def source_url(request: pytest.FixtureRequest) -> str:
-    """A source on every source engine: SQLite, PostgreSQL, DuckDB and Parquet files."""
+    """A source on every source engine: SQLite, PostgreSQL, DuckDB, Parquet files and Spark."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture(params=ENGINES)
+def quick_source_url(request: pytest.FixtureRequest) -> str:
+    """Every engine but Spark, for tests of many examples: Spark's jobs take a second each in
+    local mode, so its hypothesis runs are a test of their own with fewer examples."""
     return str(request.getfixturevalue(f"{request.param}_url"))
 
 

@@ -14,10 +14,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from sqlalchemy import Engine
+
 from ugpp_bridge.adapters.calendar import colombian_holidays
 from ugpp_bridge.adapters.database import make_engine, require_existing
 from ugpp_bridge.adapters.scratch import remove_abandoned
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.source.spark import is_spark_url
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.alerts import SqlAlchemyAlertStore
 from ugpp_bridge.adapters.state.defences import SqlAlchemyAuthThrottle, SqlAlchemyNonceStore
@@ -69,9 +72,17 @@ def system_clock() -> datetime:
     return datetime.now(BOGOTA)
 
 
-def source_for(url: str) -> SqlAlchemySource:
+def source_engine(url: str, settings: Settings | None = None) -> Engine:
+    """The engine of a source URL; a ``spark:`` one takes its master and relations from the
+    settings (UGPP_BRIDGE_SPARK_MASTER, UGPP_BRIDGE_SPARK_RELATIONS) unless its URL names them."""
+    if settings is not None and is_spark_url(url):
+        return make_engine(url, master=settings.spark_master, relations=settings.spark_relations)
+    return make_engine(url)
+
+
+def source_for(url: str, settings: Settings | None = None) -> SqlAlchemySource:
     """The source adapter for a database URL (read-only use except for samples and imports)."""
-    return SqlAlchemySource(make_engine(url))
+    return SqlAlchemySource(source_engine(url, settings))
 
 
 def source_from_settings(
@@ -83,7 +94,7 @@ def source_from_settings(
     if not create:
         require_existing(source_url, "source database",
                          "check the URL, or load one with `ugpp-bridge source import`")  # fmt: skip
-    return source_for(source_url)
+    return source_for(source_url, settings)
 
 
 @dataclass(frozen=True)
@@ -211,7 +222,7 @@ def report_source_for(settings: Settings, url: str | None = None) -> SqlAlchemyR
     """The build's source (R1–R3 as SQL) on UGPP_BRIDGE_SOURCE_URL or ``url``."""
     source_url = url or settings.require("source_url", "build from the entity's source data")
     require_existing(source_url, "source database", "check UGPP_BRIDGE_SOURCE_URL")
-    return SqlAlchemyReportSource(make_engine(source_url))
+    return SqlAlchemyReportSource(source_engine(source_url, settings))
 
 
 def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOptions:

@@ -37,6 +37,9 @@ class Settings:
 
     database_url: str = "sqlite:///ugpp_bridge.db"
     source_url: str | None = None
+    # A spark: source (SPEC §9): Spark's master, and where the relations are.
+    spark_master: str = "local[*]"
+    spark_relations: str | None = None
     operator_nit: str | None = None
     operator_name: str | None = None
     inbound_username: str | None = None

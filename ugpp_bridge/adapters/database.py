@@ -34,6 +34,7 @@ EXTRAS = {
     "oracle": "oracle",
     "mssql": "mssql",
     "duckdb": "duckdb",
+    "spark": "spark",
 }
 
 
@@ -71,7 +72,10 @@ def require_existing(url: str, what: str, how: str) -> None:
     """Refuse to open a SQLite or DuckDB file that does not exist (either would create it
     empty): commands that only read must not leave empty database files behind."""
     from ugpp_bridge.adapters.source.parquet import is_parquet_url, parquet_folder
+    from ugpp_bridge.adapters.source.spark import is_spark_url
 
+    if is_spark_url(url):
+        return  # the relations are Spark's to find (a folder, a Hadoop URI or a catalog)
     path = parquet_folder(url) if is_parquet_url(url) else database_file(url)
     if path is not None and not path.exists():
         raise ConfigurationError(f"There is no {what} at {path} ({safe_url(url)}); {how}.")
@@ -123,9 +127,12 @@ def make_engine(
     so that a stalled database makes Paso 1 answer "not available" in seconds, not hang.
     """
     from ugpp_bridge.adapters.source.parquet import is_parquet_url, parquet_engine
+    from ugpp_bridge.adapters.source.spark import is_spark_url, spark_engine
 
     if is_parquet_url(url):
         return parquet_engine(url)
+    if is_spark_url(url):
+        return spark_engine(url, **options)
     parsed = normalise_url(url)
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite:
@@ -173,8 +180,8 @@ def _missing_driver(parsed: URL, exc: BaseException) -> ConfigurationError:
         )
     return ConfigurationError(
         f"No driver for {parsed.drivername!r} URLs ({type(exc).__name__}: {exc}); the bridge "
-        "reads sqlite:///, postgresql://, and with their extras duckdb:///, mysql://, "
-        "oracle://, mssql://."
+        "reads sqlite:///, postgresql://, and with their extras duckdb:///, parquet:///, spark:, "
+        "mysql://, oracle://, mssql://."
     )
 
 

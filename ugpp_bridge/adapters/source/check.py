@@ -22,16 +22,15 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    inspect,
     not_,
     or_,
     select,
-    text,
     type_coerce,
 )
 
 from ugpp_bridge.adapters.source import schema as schema
 from ugpp_bridge.adapters.source.records import row_key
+from ugpp_bridge.adapters.source.shape import shape_problems
 from ugpp_bridge.domain.codes import AccountType, TitleEventKind, TitleType, TransactionKind
 from ugpp_bridge.domain.identifiers import DOCUMENT_TYPES, NUMERIC_DOCUMENT_TYPES, PersonId
 from ugpp_bridge.errors import SourceProblem
@@ -188,56 +187,6 @@ def _run_relation(
         for n, check in enumerate(checks):
             if n not in examples:
                 problems.extend(_run(connection, check, scope))
-    return problems
-
-
-def relation_columns(connection: Connection) -> dict[str, set[str]]:
-    """The source's relations (tables and views) with their column names.
-
-    DuckDB answers from ``information_schema`` (duckdb-engine's reflection queries PostgreSQL
-    catalogs DuckDB does not have); the others through SQLAlchemy's inspector.
-    """
-    if connection.dialect.name == "duckdb":
-        rows = connection.execute(text(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND table_catalog = current_database()"
-        ))  # fmt: skip
-        found: dict[str, set[str]] = {}
-        for table_name, column_name in rows:
-            found.setdefault(table_name, set()).add(column_name)
-        return found
-    inspector = inspect(connection)
-    names = set(inspector.get_table_names()) | set(inspector.get_view_names())
-    return {
-        name: {column["name"] for column in inspector.get_columns(name)}
-        for name in names
-        if name in schema.RELATIONS
-    }
-
-
-def has_relation(connection: Connection, name: str) -> bool:
-    """Whether the source holds a table or view ``name`` (asked without reflecting columns)."""
-    if connection.dialect.name == "duckdb":  # see relation_columns
-        found = connection.execute(
-            text("SELECT 1 FROM information_schema.tables WHERE table_name = :name "
-                 "AND table_schema = current_schema() AND table_catalog = current_database()"),
-            {"name": name},
-        ).first()  # fmt: skip
-        return found is not None
-    return inspect(connection).has_table(name)
-
-
-def shape_problems(connection: Connection) -> list[SourceProblem]:
-    present = relation_columns(connection)
-    problems = []
-    for name in schema.RELATION_ORDER:
-        if name not in present:
-            problems.append(SourceProblem(name, None, "the relation (table or view) is missing"))
-            continue
-        columns = present[name]
-        for column in schema.RELATIONS[name].columns:
-            if column.name not in columns:
-                problems.append(SourceProblem(name, column.name, "the column is missing"))
     return problems
 
 
@@ -434,7 +383,7 @@ VALUE_CHECKS: tuple[ValueCheck, ...] = (
 )
 
 # Checks of what one engine lets through: SQLite's dynamic types (text where a number, a date
-# or a boolean belongs), PostgreSQL views exposing timestamps for dates.
+# or a boolean belongs), PostgreSQL views and Spark datasets exposing timestamps for dates.
 ENGINE_CHECKS: dict[str, tuple[ValueCheck, ...]] = {
     "sqlite": (
         *(_sqlite_number(relation, column) for relation, column in _AMOUNTS),
@@ -453,4 +402,5 @@ ENGINE_CHECKS: dict[str, tuple[ValueCheck, ...]] = {
         ),  # fmt: skip
     ),
     "postgresql": tuple(_postgresql_date(relation, column) for relation, column in _DATES),
+    "spark": tuple(_postgresql_date(relation, column) for relation, column in _DATES),
 }

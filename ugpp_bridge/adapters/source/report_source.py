@@ -16,8 +16,9 @@ from sqlalchemy import Connection, Engine, FromClause, Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters.source import report_sql as q
-from ugpp_bridge.adapters.source.check import misfiled_holders, shape_problems, value_problems
+from ugpp_bridge.adapters.source.check import misfiled_holders, value_problems
 from ugpp_bridge.adapters.source.read_ahead import read_ahead
+from ugpp_bridge.adapters.source.shape import shape_problems
 from ugpp_bridge.adapters.source.sql import chunked, describe_error, source_unavailable
 from ugpp_bridge.domain.accounts import AccountMonthRecord, account_number_suffix
 from ugpp_bridge.domain.codes import (
@@ -125,6 +126,12 @@ class SqlAlchemyReportSource(ReportSource):
         a read-only replica refuses even that, and then the persons travel inline.
         """
         rows = [{"pos": n, "doc_type": p.doc_type, "doc_number": p.doc_number} for n, p in chunk]
+        if connection.dialect.name == "spark" and self._temporary_ok is not False:
+            # A broadcast view of the connection's own Spark session.
+            from ugpp_bridge.adapters.source.spark import register_rows
+
+            register_rows(connection, table.name, rows)
+            return table
         if self._temporary_ok is not False:
             try:
                 # DuckDB has no savepoints, and always allows a temporary table.

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ugpp_bridge.adapters.database import connection_advice, safe_url
 from ugpp_bridge.adapters.source import schema as schema
-from ugpp_bridge.adapters.source.check import check_relations, has_relation
+from ugpp_bridge.adapters.source.check import check_relations
 from ugpp_bridge.adapters.source.parquet import folder_of, write_parquet
 from ugpp_bridge.adapters.source.records import (
     RowError,
@@ -22,6 +22,7 @@ from ugpp_bridge.adapters.source.records import (
     row_key,
     rows_of,
 )
+from ugpp_bridge.adapters.source.shape import has_relation
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.source import (
     Account,
@@ -33,6 +34,7 @@ from ugpp_bridge.domain.source import (
     TrustYieldPayment,
 )
 from ugpp_bridge.errors import (
+    ConfigurationError,
     SourceDataError,
     SourceProblem,
     SourceUnavailableError,
@@ -102,6 +104,13 @@ class SqlAlchemySource(SourceReader, SourceWriter):
         folder = folder_of(self.engine)
         if folder is not None:  # parquet:///DIR: staged in DuckDB, written as files
             return write_parquet(folder, parts, replace=replace, display=source_name(self.engine))
+        if self.engine.dialect.name == "spark":
+            raise ConfigurationError(
+                f"The bridge does not write to {source_name(self.engine)}: a data lake or a "
+                "catalog is loaded by the entity's own jobs. Write the relations to a local "
+                "folder (UGPP_BRIDGE_SPARK_RELATIONS=/path/to/folder, or a parquet:///DIR "
+                "source) and copy them to the lake with its tools."
+            )
         counts = WriteCounts()
         pending: dict[str, list[dict[str, object]]] = {name: [] for name in schema.RELATIONS}
         try:
@@ -214,8 +223,14 @@ def source_unavailable(engine: Engine, exc: SQLAlchemyError) -> SourceUnavailabl
 
 
 def source_name(engine: Engine) -> str:
-    """The source as the operator configured it: its URL without the password, or the Parquet
-    folder (a Parquet source runs on an in-memory DuckDB the operator never named)."""
+    """The source as the operator configured it: its URL without the password, the Parquet
+    folder (a Parquet source runs on an in-memory DuckDB the operator never named), or Spark's
+    master and relations."""
+    from ugpp_bridge.adapters.source.spark import display_name
+
+    spark = display_name(engine)
+    if spark is not None:
+        return spark
     folder = folder_of(engine)
     return f"parquet://{folder}" if folder is not None else safe_url(engine.url)
 

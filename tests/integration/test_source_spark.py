@@ -1,0 +1,206 @@
+"""The ``spark:`` source (SPEC §9): its settings, its clear errors, the ways a data lake holds
+the relations (a folder, a Hadoop URI, partitioned datasets, a catalog database), and the
+declared-type checks it shares with the other typed engines."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import DATA, editing
+from tests.integration.test_sql_build import MONTHS, request_for, sql_records
+from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.source.csv_import import import_csv_directory
+from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.source.spark import SparkOptions, shared_session, spark_options
+from ugpp_bridge.adapters.source.sql import SqlAlchemySource
+from ugpp_bridge.domain.identifiers import PersonId
+from ugpp_bridge.domain.source import SourceData
+from ugpp_bridge.errors import ConfigurationError
+
+Sources = Callable[[str], SqlAlchemySource]
+GOLDEN_PERSONS = (PersonId("CC", "52123456"), PersonId("PT", "7788990"), PersonId("RC", "1234"))
+
+
+# -- settings and errors (no Spark started) ---------------------------------------------------
+
+
+def test_the_settings_name_master_and_relations_and_the_url_wins() -> None:
+    assert spark_options("spark:", relations="/lake") == SparkOptions("local[*]", "/lake")
+    assert spark_options("spark:", master="yarn", relations="hdfs://nn/lake") == SparkOptions(
+        "yarn", "hdfs://nn/lake"
+    )
+    chosen = spark_options("spark:?master=local[4]&relations=/other", master="yarn", relations="/x")
+    assert chosen == SparkOptions("local[4]", "/other")
+
+
+@pytest.mark.parametrize(
+    ("relations", "folder"),
+    [
+        ("/data/lake", Path("/data/lake")),
+        ("file:///data/lake", Path("/data/lake")),
+        ("hdfs://namenode/lake", None),
+        ("s3a://bucket/lake", None),
+        ("catalog:bank", None),
+    ],
+)
+def test_only_a_folder_on_this_machine_can_be_written(relations: str, folder: Path | None) -> None:
+    assert SparkOptions(relations=relations).local_folder == folder
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("spark:", "UGPP_BRIDGE_SPARK_RELATIONS is required"),
+        ("spark://cluster:7077", "not a Spark source URL"),
+        ("spark:?relation=/lake", "not a Spark source URL"),
+    ],
+)
+def test_a_spark_url_without_what_it_needs_says_what_to_set(url: str, says: str) -> None:
+    with pytest.raises(ConfigurationError, match=says):
+        make_engine(url)
+
+
+def test_without_pyspark_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if not installed
+    with pytest.raises(ConfigurationError, match=r"pip install 'ugpp-bridge\[spark\]'"):
+        make_engine("spark:?relations=/lake")
+
+
+def test_without_java_the_error_says_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("pyspark")
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))  # holds no bin/java
+    with pytest.raises(ConfigurationError, match="Java runtime .*JAVA_HOME"):
+        make_engine("spark:?relations=/lake")
+    monkeypatch.delenv("JAVA_HOME")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ConfigurationError, match="Java runtime"):
+        make_engine("spark:?relations=/lake")
+
+
+# -- where the relations live -----------------------------------------------------------------
+
+
+@pytest.fixture
+def golden_lake(sources: Sources, spark_url: str) -> tuple[str, list[object]]:
+    """The golden CSV data as a Parquet lake, and its records as Spark builds them."""
+    import_csv_directory(DATA / "source_csv", sources(spark_url))
+    records = sql_records(spark_url, request_for(GOLDEN_PERSONS, MONTHS))
+    assert len(records) > 5
+    return spark_url, records
+
+
+def lake_folder(url: str) -> Path:
+    return Path(url.split("relations=", 1)[1])
+
+
+@pytest.mark.spark
+def test_the_same_lake_as_a_hadoop_uri_gives_the_same_records(
+    golden_lake: tuple[str, list[object]],
+) -> None:
+    url, records = golden_lake
+    uri = f"spark:?master=local[2]&relations=file://{lake_folder(url)}"
+    assert sql_records(uri, request_for(GOLDEN_PERSONS, MONTHS)) == records
+    parquet = f"parquet://{lake_folder(url)}"
+    assert sql_records(parquet, request_for(GOLDEN_PERSONS, MONTHS)) == records, "DuckDB agrees"
+
+
+@pytest.mark.spark
+def test_a_relation_split_into_a_folder_of_files_is_read_whole(
+    golden_lake: tuple[str, list[object]],
+) -> None:
+    url, records = golden_lake
+    lake = lake_folder(url)
+    parts = lake / "transactions"
+    parts.mkdir()
+    duck = sa.create_engine("duckdb:///:memory:")
+    try:
+        with duck.connect() as connection:
+            whole = f"read_parquet('{lake / 'transactions.parquet'}')"
+            for n, sign in enumerate((">=", "<")):
+                connection.exec_driver_sql(
+                    f"COPY (SELECT * FROM {whole} WHERE amount {sign} 0) "
+                    f"TO '{parts / f'part-{n}.parquet'}' (FORMAT PARQUET)"
+                )
+    finally:
+        duck.dispose()
+    (lake / "transactions.parquet").unlink()
+    assert sql_records(url, request_for(GOLDEN_PERSONS, MONTHS)) == records
+
+
+@pytest.fixture
+def catalog_database(golden_lake: tuple[str, list[object]], tmp_path: Path) -> Iterator[str]:
+    """The lake's files as external tables of a database in Spark's catalog."""
+    url, _ = golden_lake
+    lake = lake_folder(url)
+    session = shared_session("local[2]")
+    database = f"bank_{uuid.uuid4().hex[:8]}"
+    session.sql(f"CREATE DATABASE {database} LOCATION '{tmp_path / 'warehouse'}'")
+    for dataset in sorted(lake.glob("*.parquet")):
+        session.sql(f"CREATE TABLE {database}.{dataset.stem} USING parquet LOCATION '{dataset}'")
+    yield database
+    session.sql(f"DROP DATABASE {database} CASCADE")
+
+
+@pytest.mark.spark
+def test_tables_of_a_catalog_database_are_read_like_the_files(
+    golden_lake: tuple[str, list[object]], catalog_database: str
+) -> None:
+    _, records = golden_lake
+    url = f"spark:?master=local[2]&relations=catalog:{catalog_database}"
+    source = SqlAlchemySource(make_engine(url))
+    try:
+        assert source.check() == []
+    finally:
+        source.close()
+    assert sql_records(url, request_for(GOLDEN_PERSONS, MONTHS)) == records
+
+
+@pytest.mark.spark
+def test_a_catalog_database_cannot_be_written_and_says_how_to_load_it(
+    catalog_database: str,
+) -> None:
+    url = f"spark:?master=local[2]&relations=catalog:{catalog_database}"
+    source = SqlAlchemySource(make_engine(url))
+    try:
+        with pytest.raises(ConfigurationError, match="local folder"):
+            source.write([SourceData()], replace=True)
+    finally:
+        source.close()
+
+
+# -- declared types (every engine with declared types) ----------------------------------------
+
+TYPED_ENGINES = [
+    pytest.param("parquet", marks=pytest.mark.duckdb),
+    pytest.param("postgresql", marks=pytest.mark.postgresql),
+    pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.duckdb]),
+]
+
+
+@pytest.mark.parametrize("engine", TYPED_ENGINES)
+def test_an_export_with_inexact_or_text_types_is_named_before_any_row_is_read(
+    sources: Sources, request: pytest.FixtureRequest, engine: str
+) -> None:
+    url = str(request.getfixturevalue(f"{engine}_url"))
+    source = sources(url)
+    import_csv_directory(DATA / "source_csv", source)
+    with editing(source) as connection:
+        connection.exec_driver_sql("ALTER TABLE transactions ALTER amount TYPE DOUBLE PRECISION")
+        connection.exec_driver_sql("ALTER TABLE daily_balances ALTER balance_date TYPE VARCHAR")
+    found = {(p.relation, p.column): p.message for p in source.check()}
+    assert "DOUBLE" in found[("transactions", "amount")]  # DOUBLE PRECISION on PostgreSQL
+    assert "DECIMAL(20,2)" in found[("transactions", "amount")]
+    assert "export it as DATE" in found[("daily_balances", "balance_date")]
+    report = SqlAlchemyReportSource(make_engine(url))  # what the build checks first
+    try:
+        assert {(p.relation, p.column) for p in report.check()} >= set(found)
+    finally:
+        report.close()
