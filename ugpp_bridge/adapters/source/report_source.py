@@ -40,6 +40,9 @@ from ugpp_bridge.service.ports import ReportSource
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_PERSONS = 2_000
+# Each chunk is a pass over the relations where no index narrows them (Spark reads and
+# shuffles every balance row whatever the chunk's size): fewer, larger chunks there.
+CHUNK_PERSONS_BY_ENGINE = {"spark": 10_000}
 _MOVEMENT = {
     "issue": MovementType.ISSUE,
     "renewal": MovementType.RENEWAL,
@@ -54,12 +57,14 @@ class SqlAlchemyReportSource(ReportSource):
     def __init__(
         self,
         engine: Engine,
-        chunk_persons: int = DEFAULT_CHUNK_PERSONS,
+        chunk_persons: int | None = None,
         *,
         temporary_persons: bool = True,
     ) -> None:
         self.engine = engine
-        self.chunk_persons = chunk_persons
+        self.chunk_persons = chunk_persons or CHUNK_PERSONS_BY_ENGINE.get(
+            engine.dialect.name, DEFAULT_CHUNK_PERSONS
+        )
         # None: not tried yet; False: refused (or switched off), persons go inline.
         self._temporary_ok: bool | None = None if temporary_persons else False
 
@@ -168,7 +173,10 @@ class SqlAlchemyReportSource(ReportSource):
         trust: list[TrustYieldRecord] = []
         period_of = {(p.year, p.month): p for p in request.periods}
         if request.asks_for(InformationType.ACCOUNTS):
-            rows = connection.execute(q.account_months_query(persons, periods)).mappings()
+            statement = q.account_months_query(
+                persons, periods, correlated_carry_in=connection.dialect.name != "spark"
+            )
+            rows = connection.execute(statement).mappings()
             suffix = _Suffixes(digits)
             accounts = [_account(by_pos[row["pos"]], row, period_of, suffix) for row in rows]
         if request.asks_for(InformationType.INVESTMENTS):

@@ -142,8 +142,16 @@ def _later(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
     return case((a > b, a), else_=b)
 
 
-def account_months_query(persons: FromClause, periods: CTE) -> Select[Any]:
-    """R1: one row per account of a requested person and requested month it was open."""
+def account_months_query(
+    persons: FromClause, periods: CTE, *, correlated_carry_in: bool = True
+) -> Select[Any]:
+    """R1: one row per account of a requested person and requested month it was open.
+
+    ``correlated_carry_in=False`` finds each month's carried-in balance with a join and an
+    aggregate instead of a correlated ``ORDER BY … LIMIT 1`` subquery: SQLite and PostgreSQL
+    answer the subquery with one index seek, but Spark (no indexes) decorrelates it into a
+    cartesian product of the months and every balance row.
+    """
     a = s.accounts
     month_key = func.row_number().over(  # one integer key per account-month, deterministic
         order_by=(persons.c.pos, a.c.account_id, periods.c.year, periods.c.month)
@@ -177,7 +185,7 @@ def account_months_query(persons: FromClause, periods: CTE) -> Select[Any]:
         )
         .cte("account_months")
     )
-    figures = _balances(months)
+    figures = _balances(months, correlated_carry_in)
     t = s.transactions
     # Only a counterparty held by the same person matches: a match means "exclude".
     own = s.accounts.alias("own_counterparty")
@@ -236,20 +244,49 @@ def _same(left: Any, right: Any, names: tuple[str, ...]) -> ColumnElement[bool]:
     return and_(*(left.c[name] == right.c[name] for name in names))
 
 
-def _balances(months: CTE) -> CTE:
+# The requested persons' account-months are few beside the balances: Spark, which cannot
+# estimate them, is told to send them to every executor rather than shuffle the balances.
+SPARK_BROADCAST_MONTHS = "/*+ BROADCAST(account_months) */"
+
+
+def _carried_in(months: CTE, correlated: bool) -> tuple[FromClause, ColumnElement[Any]]:
+    """The balance carried into each account-month's first open day (the last balance row on
+    or before it), as (what the first segment selects from, its balance in centavos)."""
+    b = s.daily_balances
+    if correlated:
+        latest = (
+            select(cents(b.c.balance))
+            .where(b.c.account_id == months.c.account_id, b.c.balance_date <= months.c.open_from)
+            .order_by(b.c.balance_date.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        return months, func.coalesce(latest, 0)
+    carried = (
+        select(months.c.k, func.max_by(cents(b.c.balance), b.c.balance_date).label("balance"))
+        .select_from(
+            months.join(
+                b,
+                and_(b.c.account_id == months.c.account_id,
+                     b.c.balance_date <= months.c.open_from),
+            )
+        )
+        .group_by(months.c.k)
+        .prefix_with(SPARK_BROADCAST_MONTHS, dialect="spark")
+        .cte("carried_in")
+    )  # fmt: skip
+    joined = months.outerjoin(carried, carried.c.k == months.c.k)
+    return joined, func.coalesce(carried.c.balance, 0)
+
+
+def _balances(months: CTE, correlated_carry_in: bool = True) -> CTE:
     """The upper median and the end balance of each account-month (key ``k``), in centavos.
 
     Every segment row carries its account-month's key, last open day and number of open days,
     so the weights and the median need no join back to the account-months.
     """
     b = s.daily_balances
-    carried_in = (
-        select(cents(b.c.balance))
-        .where(b.c.account_id == months.c.account_id, b.c.balance_date <= months.c.open_from)
-        .order_by(b.c.balance_date.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    first_segment, carried_in = _carried_in(months, correlated_carry_in)
     open_days = (days_between(months.c.open_from, months.c.open_to) + 1).label("open_days")
     starts = union_all(
         select(
@@ -257,15 +294,17 @@ def _balances(months: CTE) -> CTE:
             months.c.open_to,
             open_days,
             months.c.open_from.label("start_day"),
-            func.coalesce(carried_in, 0).label("balance"),
-        ),
+            carried_in.label("balance"),
+        ).select_from(first_segment),
         select(
             months.c.k,
             months.c.open_to,
             open_days,
             b.c.balance_date.label("start_day"),
             cents(b.c.balance).label("balance"),
-        ).select_from(
+        )
+        .prefix_with(SPARK_BROADCAST_MONTHS, dialect="spark")
+        .select_from(
             months.join(
                 b,
                 and_(
