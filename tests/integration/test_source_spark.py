@@ -11,16 +11,19 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from tests.conftest import DATA, editing
 from tests.integration.test_sql_build import MONTHS, request_for, sql_records
 from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.source import schema as source_schema
 from ugpp_bridge.adapters.source.csv_import import import_csv_directory
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source.spark import SparkOptions, shared_session, spark_options
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.source import SourceData
+from ugpp_bridge.entrypoints.cli import main
 from ugpp_bridge.errors import ConfigurationError
 
 Sources = Callable[[str], SqlAlchemySource]
@@ -204,3 +207,42 @@ def test_an_export_with_inexact_or_text_types_is_named_before_any_row_is_read(
         assert {(p.relation, p.column) for p in report.check()} >= set(found)
     finally:
         report.close()
+
+
+# -- the commands, configured by settings -----------------------------------------------------
+
+
+def spark_settings(lake: Path) -> dict[str, str]:
+    return {
+        "UGPP_BRIDGE_SOURCE_URL": "spark:",
+        "UGPP_BRIDGE_SPARK_MASTER": "local[2]",
+        "UGPP_BRIDGE_SPARK_RELATIONS": str(lake),
+    }
+
+
+@pytest.mark.spark
+@pytest.mark.duckdb
+def test_import_and_check_on_spark_take_master_and_relations_from_the_settings(
+    spark_url: str,
+) -> None:
+    lake = lake_folder(spark_url)
+    runner = CliRunner()
+    imported = runner.invoke(main, ["source", "import", str(DATA / "source_csv")],
+                             env=spark_settings(lake))  # fmt: skip
+    assert imported.exit_code == 0, imported.output
+    assert sorted(path.name for path in lake.iterdir()) == sorted(
+        f"{relation}.parquet" for relation in source_schema.RELATION_ORDER
+    )
+    checked = runner.invoke(main, ["source", "check"], env=spark_settings(lake))
+    assert checked.exit_code == 0, checked.output
+    assert "meets the contract" in checked.output
+
+
+def test_a_spark_source_without_pyspark_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    result = CliRunner().invoke(main, ["source", "check"], env=spark_settings(tmp_path))
+    assert result.exit_code == 1
+    assert "pip install 'ugpp-bridge[spark]'" in result.output
+    assert "Traceback" not in result.output

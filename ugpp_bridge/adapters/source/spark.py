@@ -167,10 +167,13 @@ SESSION_SQL_CONFIG = {
 
 
 def session_config(master: str) -> dict[str, str]:
-    """Exact arithmetic and dates read in Bogotá; on a local master, loopback only."""
+    """Exact arithmetic and dates read in Bogotá; on a local master, loopback only, no web UI
+    and a driver log of errors only (a cluster's own settings are left alone)."""
     config = {**SESSION_SQL_CONFIG, "spark.ui.showConsoleProgress": "false"}
     if master.startswith("local"):
+        quiet = Path(__file__).with_name("spark-log4j2.properties").as_uri()
         config |= {
+            "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={quiet}",
             "spark.ui.enabled": "false",
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
