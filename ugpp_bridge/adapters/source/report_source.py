@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from typing import Any
 
@@ -90,27 +91,34 @@ class SqlAlchemyReportSource(ReportSource):
         chunks = list(chunked(list(enumerate(request.persons)), self.chunk_persons))
 
         def produce() -> Iterator[tuple[PersonReport, ...]]:
-            with self.engine.connect() as connection:
+            with (
+                self.engine.connect() as connection,
+                ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="ugpp-bridge-build-checks"
+                ) as checker,
+            ):
                 misfiled = misfiled_holders(connection, request.persons)
                 if misfiled:
                     raise SourceDataError(misfiled)
                 # The contract's value checks, once over every requested person's rows (not
-                # per chunk): a breach anywhere stops the build before any record is made.
-                everyone = self._persons(
-                    connection, list(enumerate(request.persons)), q.request_persons_table
-                )
-                problems = value_problems(connection, q.chunk_scopes(everyone))
-                if problems:
-                    raise SourceDataError(problems)
+                # per chunk), on a connection of their own while the first chunk's SQL runs:
+                # a breach anywhere stops the build before any record leaves this source.
+                checks: Future[list[SourceProblem]] | None = self._start_checks(checker, request)
                 for chunk in chunks:
                     started = time.perf_counter()
-                    yield self._chunk(connection, request, chunk, account_number_digits)
+                    try:
+                        reports = self._chunk(connection, request, chunk, account_number_digits)
+                    finally:  # a breach explains a failed query better than the query's error
+                        pending, checks = checks, None
+                        _stop_on_problems(pending)
+                    yield reports
                     logger.info(
                         "Built %d persons of request %s in %.2f s",
                         len(chunk),
                         request.request_id,
                         time.perf_counter() - started,
                     )
+                _stop_on_problems(checks)
 
         try:
             for reports in read_ahead(produce, name="ugpp-bridge-build-sql"):
@@ -118,6 +126,23 @@ class SqlAlchemyReportSource(ReportSource):
         except SQLAlchemyError as exc:
             message = f"the build query failed: {describe_error(exc)}"
             raise SourceDataError([SourceProblem("(query)", None, message)]) from exc
+
+    def _start_checks(
+        self, checker: ThreadPoolExecutor, request: FinancialInfoRequest
+    ) -> Future[list[SourceProblem]]:
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            done: Future[list[SourceProblem]] = Future()  # one database per connection there
+            done.set_result(self._value_checks(request))
+            return done
+        return checker.submit(self._value_checks, request)
+
+    def _value_checks(self, request: FinancialInfoRequest) -> list[SourceProblem]:
+        with self.engine.connect() as connection:
+            everyone = self._persons(
+                connection, list(enumerate(request.persons)), q.request_persons_table
+            )
+            return value_problems(connection, q.chunk_scopes(everyone))
 
     def _persons(
         self,
@@ -186,6 +211,16 @@ class SqlAlchemyReportSource(ReportSource):
             rows = connection.execute(q.trust_years_query(persons, request.years)).mappings()
             trust = [_trust(by_pos[row["pos"]], row) for row in rows]
         return person_reports([person for _, person in chunk], accounts, titles, trust)
+
+
+def _stop_on_problems(
+    checks: Future[list[SourceProblem]] | None,
+) -> None:
+    """Wait for the value checks (once) and stop the build on what they found."""
+    if checks is not None:
+        problems = checks.result()
+        if problems:
+            raise SourceDataError(problems)
 
 
 class _Suffixes:
