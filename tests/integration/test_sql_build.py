@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +17,7 @@ from lxml import etree
 
 from tests.conftest import DATA, editing
 from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.source import report_source
 from ugpp_bridge.adapters.source import schema as source_schema
 from ugpp_bridge.adapters.source.csv_import import import_csv_directory
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
@@ -433,3 +436,42 @@ def test_every_day_of_a_long_sparse_history_is_carried_exactly(
         source_url, request_for((person,), [Period(2025, 2)], frozenset({InformationType.ACCOUNTS}))
     )
     assert (record.median_daily_balance, record.end_balance) == (-13, 7)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("statement", "where", "key"), BREACHES[:1] + BREACHES[-1:])
+def test_checks_running_beside_the_first_chunk_still_stop_the_build(
+    sources: Sources, db_url: str, monkeypatch: pytest.MonkeyPatch,
+    statement: str, where: str, key: str,
+) -> None:  # fmt: skip
+    # Requests of 1,000 persons or more are checked on a second connection while the first
+    # chunk's SQL runs (SQLite, PostgreSQL); here every request is.
+    monkeypatch.setattr(report_source, "CONCURRENT_CHECKS_FROM", 1)
+    threads: list[str] = []
+    checks = report_source.value_problems
+
+    def value_problems(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return checks(*args, **kwargs)
+
+    monkeypatch.setattr(report_source, "value_problems", value_problems)
+    clean = sources(db_url)
+    import_csv_directory(DATA / "source_csv", clean)
+    request = request_for((PersonId("CC", "52123456"), PersonId("PT", "7788990")), MONTHS)
+    monkeypatch.setattr(report_source, "CONCURRENT_CHECKS", frozenset())
+    expected = sql_records(db_url, request)
+    monkeypatch.setattr(report_source, "CONCURRENT_CHECKS", frozenset({"sqlite", "postgresql"}))
+    assert sql_records(db_url, request, chunk=1) == expected
+    with editing(clean) as connection:
+        connection.execute(sa.text(statement))
+    with pytest.raises(SourceDataError) as caught:
+        sql_records(db_url, request, chunk=1)
+    stopped = caught.value.problems
+    assert [f"{p.relation}.{p.column}" for p in stopped] == [where], stopped
+    assert key in stopped[0].example_keys
+    # In turn while CONCURRENT_CHECKS was emptied, then beside the first chunk (a misfiled
+    # holder is found before the value checks start).
+    assert [name.split("_")[0] for name in threads][:2] == [
+        "ugpp-bridge-build-sql",
+        "ugpp-bridge-build-checks",
+    ]
+    assert all(name.startswith("ugpp-bridge-build-checks") for name in threads[1:])

@@ -44,6 +44,12 @@ DEFAULT_CHUNK_PERSONS = 2_000
 # Each chunk is a pass over the relations where no index narrows them (Spark reads and
 # shuffles every balance row whatever the chunk's size): fewer, larger chunks there.
 CHUNK_PERSONS_BY_ENGINE = {"spark": 10_000}
+# Engines that run one query on one core, where the value checks use the idle one beside the
+# first chunk's SQL. DuckDB and Spark spread every query over all cores already and would only
+# split their memory budget between the two (DuckDB ran out of its 128 MB doing so); an
+# in-memory SQLite database exists once per connection, so it is checked in turn as well.
+CONCURRENT_CHECKS = frozenset({"sqlite", "postgresql"})
+CONCURRENT_CHECKS_FROM = 1_000  # persons; below, a second connection costs more than it saves
 _MOVEMENT = {
     "issue": MovementType.ISSUE,
     "renewal": MovementType.RENEWAL,
@@ -131,8 +137,10 @@ class SqlAlchemyReportSource(ReportSource):
         self, checker: ThreadPoolExecutor, request: FinancialInfoRequest
     ) -> Future[list[SourceProblem]]:
         url = self.engine.url
-        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-            done: Future[list[SourceProblem]] = Future()  # one database per connection there
+        memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        small = len(request.persons) < CONCURRENT_CHECKS_FROM
+        if self.engine.dialect.name not in CONCURRENT_CHECKS or memory or small:
+            done: Future[list[SourceProblem]] = Future()
             done.set_result(self._value_checks(request))
             return done
         return checker.submit(self._value_checks, request)
