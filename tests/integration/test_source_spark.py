@@ -246,3 +246,26 @@ def test_a_spark_source_without_pyspark_is_one_line_and_exit_1(
     assert result.exit_code == 1
     assert "pip install 'ugpp-bridge[spark]'" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize(
+    ("statement", "says"),
+    [
+        ("SELECT * FROM no_such_relation", "TABLE_OR_VIEW_NOT_FOUND"),
+        ("SELECT CAST(9223372036854775807 AS BIGINT) + 1", "ARITHMETIC_OVERFLOW"),
+    ],
+)
+def test_a_failed_spark_query_is_reported_by_spark_s_own_reason(
+    spark_url: str, statement: str, says: str
+) -> None:
+    engine = make_engine(spark_url)
+    try:
+        with engine.connect() as connection, pytest.raises(sa.exc.DBAPIError) as caught:
+            connection.exec_driver_sql(statement).all()
+    finally:
+        engine.dispose()
+    reason = str(caught.value.orig)
+    assert says in reason, reason
+    assert "An error occurred while calling" not in reason
+    assert "\n" not in reason  # the first line only: no JVM stack in messages or logs

@@ -39,7 +39,8 @@ SCHEME = "spark"
 DEFAULT_MASTER = "local[*]"
 CATALOG_PREFIX = "catalog:"
 DISPLAY_OPTION = "ugpp_bridge_source_name"  # execution option: the source as configured
-LOCAL_SHUFFLE_PARTITIONS = "8"  # Spark's default of 200 is for clusters; AQE coalesces anyway
+LOCAL_SHUFFLE_PARTITIONS = "8"
+LOCAL_DRIVER_MEMORY = "2g"  # Spark's default of 200 is for clusters; AQE coalesces anyway
 
 
 def is_spark_url(url: str) -> bool:
@@ -152,6 +153,9 @@ def shared_session(master: str) -> Any:
                 "UGPP_BRIDGE_SPARK_MASTER, JAVA_HOME and the cluster's address."
             ) from exc
         session.sparkContext.setLogLevel("ERROR")
+        # PySpark logs every failed query to stderr as JSON with the engine's whole message,
+        # which can quote a row's values (personal data); the bridge reports the error itself.
+        logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
         return session
 
 
@@ -169,11 +173,24 @@ SESSION_SQL_CONFIG = {
 def session_config(master: str) -> dict[str, str]:
     """Exact arithmetic and dates read in Bogotá; on a local master, loopback only, no web UI
     and a driver log of errors only (a cluster's own settings are left alone)."""
-    config = {**SESSION_SQL_CONFIG, "spark.ui.showConsoleProgress": "false"}
+    config = {
+        **SESSION_SQL_CONFIG,
+        "spark.ui.showConsoleProgress": "false",
+        # The driver keeps the plans of its last 1,000 queries for the web UI by default; the
+        # build's plans are large and a long-running bridge (serve, worker) runs many.
+        "spark.sql.ui.retainedExecutions": "20",
+        "spark.ui.retainedJobs": "100",
+        "spark.ui.retainedStages": "100",
+        # Broadcast relations are freed once the JVM collects their handles: collect often.
+        "spark.cleaner.periodicGC.interval": "2min",
+    }
     if master.startswith("local"):
         quiet = Path(__file__).with_name("spark-log4j2.properties").as_uri()
         config |= {
             "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={quiet}",
+            # Local mode runs the executors inside the driver: Spark's 1 GB default ran out
+            # broadcasting the persons' account-months in a long test run.
+            "spark.driver.memory": LOCAL_DRIVER_MEMORY,
             "spark.ui.enabled": "false",
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",

@@ -80,7 +80,8 @@ def _translate(exc: Exception) -> Error:
     mode — is operational. The first line of Spark's message is kept."""
     from pyspark.errors import AnalysisException, ParseException
 
-    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    java = getattr(exc, "java_exception", None)  # py4j: the JVM's exception says what failed
+    lines = str(java if java is not None else exc).strip().splitlines() or [type(exc).__name__]
     kind = (
         ProgrammingError
         if isinstance(exc, AnalysisException | ParseException)
