@@ -122,6 +122,16 @@ def run_report(url: str, request: Path, out: Path) -> tuple[float, int, int]:
     pages of this (larger) process that the child inherited for the instant between fork and
     exec, which inflated the first measurements of small requests.
     """
+    seconds, peak, _ = run_report_peaks(url, request, out)
+    records = sum(
+        int(etree.parse(str(f)).findtext("{*}encabezado/{*}totalRegistros") or 0)
+        for f in out.glob("*.xml")
+    )
+    return seconds, peak // 1024, records
+
+
+def run_report_peaks(url: str, request: Path, out: Path) -> tuple[float, int, int]:
+    """Wall seconds, the child's peak RSS and its own children's (a Spark JVM), in kB."""
     env = {
         **os.environ,
         "UGPP_BRIDGE_SOURCE_URL": url,
@@ -143,19 +153,30 @@ def run_report(url: str, request: Path, out: Path) -> tuple[float, int, int]:
     child = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    peak = 0
+    peak = others = 0
     while child.poll() is None:
         peak = max(peak, _vm_hwm_kb(child.pid))
+        others = max(others, sum(_vm_hwm_kb(pid) for pid in _descendants(child.pid)))
         time.sleep(0.02)
     seconds = time.perf_counter() - started
     stderr = child.stderr.read().decode() if child.stderr else ""
     if child.returncode:
-        raise SystemExit(f"report failed: {stderr[-2000:]}")
-    records = sum(
-        int(etree.parse(str(f)).findtext("{*}encabezado/{*}totalRegistros") or 0)
-        for f in out.glob("*.xml")
-    )
-    return seconds, peak // 1024, records
+        raise SystemExit(f"report on {url} failed: {stderr[-2000:]}")
+    return seconds, peak, others
+
+
+def _descendants(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            found.extend(int(child) for child in children)
+            pending.extend(int(child) for child in children)
+    return found
 
 
 def _vm_hwm_kb(pid: int) -> int:

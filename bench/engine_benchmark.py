@@ -104,11 +104,16 @@ def _duck_columns(relation: str) -> str:
 
 def report_records(url: str, request_file: Path, out: Path) -> tuple[float, int, Records]:
     seconds, rss, _ = bank.run_report(url, request_file, out)
+    return seconds, rss, records_in(out)
+
+
+def records_in(out: Path) -> Records:
+    """Every record of the lotes in ``out``, as (element, field values), counted."""
     found: Records = Counter()
     for lote in sorted(out.glob("*.xml")):
         for element, fields in lote_records(lote.read_bytes()):
             found[(element, tuple(fields.values()))] += 1
-    return seconds, rss, found
+    return found
 
 
 def run_baseline(url: str, request: FinancialInfoRequest) -> tuple[float, Records]:

@@ -22,13 +22,10 @@ what the rules cost on Spark's engine, start-up included (JVM, session), not a c
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,9 +35,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 import build_benchmark as bank  # noqa: E402
 import engine_benchmark  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from engine_benchmark import Records  # noqa: E402
 
 from ugpp_bridge.adapters.source import schema as source_schema  # noqa: E402
-from ugpp_bridge.adapters.xml_lotes import lote_records  # noqa: E402
 
 FILE_SIZE = "16MB"  # several files per large relation, so Spark reads them in parallel
 
@@ -65,59 +62,10 @@ def parquet_lake(duckdb_file: Path, target: Path) -> Path:
     return target
 
 
-def run_report(url: str, request: Path, out: Path) -> tuple[float, int, int, Counter[object]]:
+def run_report(url: str, request: Path, out: Path) -> tuple[float, int, int, Records]:
     """Wall seconds, the bridge's peak RSS (MB), its children's (the Spark JVM) and records."""
-    env = {**os.environ, "UGPP_BRIDGE_SOURCE_URL": url,
-           "UGPP_BRIDGE_OPERATOR_NAME": "Banco Bench S.A."}  # fmt: skip
-    command = [sys.executable, "-m", "ugpp_bridge", "report", "--request", str(request),
-               "--out", str(out), "--generated-at", "2026-11-06T08:00:00-0500"]  # fmt: skip
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    own = others = 0
-    while child.poll() is None:
-        own = max(own, _hwm_kb(child.pid))
-        others = max(others, sum(_hwm_kb(pid) for pid in _descendants(child.pid)))
-        time.sleep(0.05)
-    seconds = time.perf_counter() - started
-    stderr = child.stderr.read().decode() if child.stderr else ""
-    if child.returncode:
-        raise SystemExit(f"report on {url} failed: {stderr[-3000:]}")
-    found: Counter[object] = Counter()
-    for lote in sorted(out.glob("*.xml")):
-        for element, fields in lote_records(lote.read_bytes()):
-            found[(element, tuple(fields.values()))] += 1
-    return seconds, own // 1024, others // 1024, found
-
-
-def _descendants(pid: int) -> list[int]:
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                children = (task / "children").read_text().split()
-            except OSError:
-                continue
-            for child in children:
-                found.append(int(child))
-                pending.append(int(child))
-    return found
-
-
-def _hwm_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _median(values: list[float]) -> str:
-    return f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})"
+    seconds, own, others = bank.run_report_peaks(url, request, out)
+    return seconds, own // 1024, others // 1024, engine_benchmark.records_in(out)
 
 
 def main() -> None:
@@ -152,7 +100,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ugpp-bridge-bench-") as scratch:
         folder = Path(scratch)
         request_file, _ = bank.request_file(sqlite_url, args.persons, folder)
-        reference: Counter[object] | None = None
+        reference: Records | None = None
         for n in range(args.runs):
             for engine, url in urls.items():
                 seconds, own, jvm, records = run_report(url, request_file, folder / f"{engine}-{n}")
@@ -173,7 +121,7 @@ def main() -> None:
     for engine, values in times.items():
         ratio = f"{statistics.median(values) / duck:.2f}×" if duck else "–"
         own, jvm = peaks[engine]
-        print(f"| {engine} | {_median(values)} | {ratio} | {own} | {jvm or '–'} |")
+        print(f"| {engine} | {engine_benchmark._median(values)} | {ratio} | {own} | {jvm or '–'} |")
 
 
 if __name__ == "__main__":

@@ -281,11 +281,8 @@ def _doc_number(relation: str) -> ValueCheck:
 
 
 _HOLDER_RELATIONS = ("accounts", "titles", "trust_yield_payments")
-_AMOUNTS = (("transactions", "amount"), ("daily_balances", "balance"),
-            ("title_events", "amount"), ("trust_yield_payments", "amount"))  # fmt: skip
-_DATES = (("accounts", "opened_on"), ("accounts", "closed_on"), ("transactions", "booked_on"),
-          ("daily_balances", "balance_date"), ("title_events", "event_date"),
-          ("trust_yield_payments", "paid_on"))  # fmt: skip
+_AMOUNTS = schema.AMOUNT_COLUMNS
+_DATES = schema.DATE_COLUMNS
 # Amounts are summed as whole centavos in a BIGINT: 10^16 pesos (10^18 centavos) leaves room
 # for the sums of a month. numeric(20,2) allows more; no real account holds it.
 AMOUNT_LIMIT = 10**16
@@ -382,6 +379,8 @@ VALUE_CHECKS: tuple[ValueCheck, ...] = (
     *(_in_range(relation, column) for relation, column in _AMOUNTS),
 )
 
+_TIMESTAMP_DATES = tuple(_postgresql_date(relation, column) for relation, column in _DATES)
+
 # Checks of what one engine lets through: SQLite's dynamic types (text where a number, a date
 # or a boolean belongs), PostgreSQL views and Spark datasets exposing timestamps for dates.
 ENGINE_CHECKS: dict[str, tuple[ValueCheck, ...]] = {
@@ -401,6 +400,6 @@ ENGINE_CHECKS: dict[str, tuple[ValueCheck, ...]] = {
             ),
         ),  # fmt: skip
     ),
-    "postgresql": tuple(_postgresql_date(relation, column) for relation, column in _DATES),
-    "spark": tuple(_postgresql_date(relation, column) for relation, column in _DATES),
+    "postgresql": _TIMESTAMP_DATES,
+    "spark": _TIMESTAMP_DATES,
 }

@@ -132,3 +132,17 @@ RELATION_ORDER = (
     "title_events",
     "trust_yield_payments",
 )
+
+
+def columns_of_type(kind: type[TypeEngine[Any]]) -> tuple[tuple[str, str], ...]:
+    """(relation, column) of every contract column declared ``kind``, in relation order."""
+    return tuple(
+        (relation, column.name)
+        for relation in RELATION_ORDER
+        for column in RELATIONS[relation].columns
+        if isinstance(column.type, kind)
+    )
+
+
+AMOUNT_COLUMNS = columns_of_type(Amount)
+DATE_COLUMNS = columns_of_type(Date)

@@ -11,27 +11,19 @@ by row instead (``check.ENGINE_CHECKS``).
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Boolean, Connection, Date, Integer, inspect, text
 
 from ugpp_bridge.adapters.source import schema as schema
+from ugpp_bridge.adapters.source.schema import Amount
 from ugpp_bridge.errors import SourceProblem
 
 Columns = dict[str, dict[str, str]]  # relation → column → declared type, upper case
 
 _AMOUNT = "amount"
-_DATES = (("accounts", "opened_on"), ("accounts", "closed_on"), ("transactions", "booked_on"),
-          ("daily_balances", "balance_date"), ("title_events", "event_date"),
-          ("trust_yield_payments", "paid_on"))  # fmt: skip
-_WANTED = {  # column → the type family it needs
-    ("transactions", "amount"): _AMOUNT,
-    ("daily_balances", "balance"): _AMOUNT,
-    ("title_events", "amount"): _AMOUNT,
-    ("trust_yield_payments", "amount"): _AMOUNT,
-    **dict.fromkeys(_DATES, "date"),
-    ("trust_yield_payments", "from_fideicomiso"): "boolean",
-    ("accounts", "account_type"): "integer",
-    ("titles", "title_type"): "integer",
-}  # fmt: skip
+_FAMILY_NEEDED = {Amount: _AMOUNT, Date: "date", Boolean: "boolean", Integer: "integer"}
+_WANTED = {  # (relation, column) → the type family it needs, from the contract's declarations
+    key: needed for kind, needed in _FAMILY_NEEDED.items() for key in schema.columns_of_type(kind)
+}
 _ACCEPTS = {
     _AMOUNT: {"decimal", "integer"},
     "date": {"date", "timestamp"},  # a timestamp's time part is a value check

@@ -141,6 +141,8 @@ def shared_session(master: str) -> Any:
     from pyspark.errors import PySparkException
     from pyspark.sql import SparkSession
 
+    from ugpp_bridge.adapters.source import spark_dialect
+
     with _session_lock:
         builder = SparkSession.builder.master(master).appName("ugpp-bridge")
         for key, value in session_config(master).items():
@@ -149,7 +151,7 @@ def shared_session(master: str) -> Any:
             session = builder.getOrCreate()
         except (PySparkException, OSError) as exc:
             raise SourceUnavailableError(
-                f"Spark could not start on master {master}: {_first_line(exc)}; check "
+                f"Spark could not start on master {master}: {spark_dialect.reason(exc)}; check "
                 "UGPP_BRIDGE_SPARK_MASTER, JAVA_HOME and the cluster's address."
             ) from exc
         session.sparkContext.setLogLevel("ERROR")
@@ -245,11 +247,9 @@ def register_rows(connection: Connection, name: str, rows: Sequence[Mapping[str,
     relation every executor gets whole, so the joins to the holders' rows need no shuffle."""
     from pyspark.sql.functions import broadcast
 
-    from ugpp_bridge.adapters.source.spark_dialect import SparkConnection
+    from ugpp_bridge.adapters.source.spark_dialect import spark_connection
 
-    dbapi_connection = connection.connection.dbapi_connection
-    assert isinstance(dbapi_connection, SparkConnection)
-    session = dbapi_connection.session
+    session = spark_connection(connection).session
     frame = session.createDataFrame(
         [(row["pos"], row["doc_type"], row["doc_number"]) for row in rows],
         "pos INT, doc_type STRING, doc_number STRING",
@@ -261,8 +261,3 @@ def display_name(engine: Engine) -> str | None:
     """``spark: (master …, relations …)`` for a Spark engine, else None."""
     name = engine.get_execution_options().get(DISPLAY_OPTION)
     return str(name) if name else None
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines() or [type(exc).__name__]
-    return lines[0]

@@ -74,20 +74,22 @@ class NotSupportedError(DatabaseError):
     pass
 
 
+def reason(exc: BaseException) -> str:
+    """The first line of what Spark says failed: the JVM's exception where py4j carries one
+    (py4j's own line is only "An error occurred while calling o123.…")."""
+    java = getattr(exc, "java_exception", None)
+    lines = str(java if java is not None else exc).strip().splitlines() or [type(exc).__name__]
+    return lines[0]
+
+
 def _translate(exc: Exception) -> Error:
     """Spark's analysis errors (a missing relation or column, a type mismatch) are programming
     errors; anything else — a failed job, a lost executor, an arithmetic overflow under ANSI
-    mode — is operational. The first line of Spark's message is kept."""
+    mode — is operational."""
     from pyspark.errors import AnalysisException, ParseException
 
-    java = getattr(exc, "java_exception", None)  # py4j: the JVM's exception says what failed
-    lines = str(java if java is not None else exc).strip().splitlines() or [type(exc).__name__]
-    kind = (
-        ProgrammingError
-        if isinstance(exc, AnalysisException | ParseException)
-        else (OperationalError)
-    )
-    return kind(lines[0])
+    analysis = isinstance(exc, AnalysisException | ParseException)
+    return (ProgrammingError if analysis else OperationalError)(reason(exc))
 
 
 class SparkConnection:
@@ -262,7 +264,7 @@ class SparkDialect(default.DefaultDialect):
         return sys.modules[__name__]
 
     def _get_server_version_info(self, connection: Any) -> tuple[int, ...]:
-        version = _spark(connection).session.version
+        version = spark_connection(connection).session.version
         return tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
 
     def _get_default_schema_name(self, connection: Any) -> str:
@@ -277,18 +279,18 @@ class SparkDialect(default.DefaultDialect):
     def has_table(
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> bool:
-        return table_name in _spark(connection).relations
+        return table_name in spark_connection(connection).relations
 
     def get_table_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
         return []  # the contract's relations are registered as views (see get_view_names)
 
     def get_view_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
-        return sorted(_spark(connection).relations)
+        return sorted(spark_connection(connection).relations)
 
     def get_columns(
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
     ) -> list[Any]:
-        fields = _spark(connection).session.table(table_name).schema.fields
+        fields = spark_connection(connection).session.table(table_name).schema.fields
         return [
             {
                 "name": f.name,
@@ -315,7 +317,7 @@ class SparkDialect(default.DefaultDialect):
         return []
 
 
-def _spark(connection: Any) -> SparkConnection:
+def spark_connection(connection: Any) -> SparkConnection:
     """The ``SparkConnection`` under a SQLAlchemy ``Connection``."""
     dbapi_connection = connection.connection.dbapi_connection
     assert isinstance(dbapi_connection, SparkConnection)
