@@ -4,7 +4,10 @@ declared-type checks it shares with the other typed engines."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -269,3 +272,18 @@ def test_a_failed_spark_query_is_reported_by_spark_s_own_reason(
     assert says in reason, reason
     assert "An error occurred while calling" not in reason
     assert "\n" not in reason  # the first line only: no JVM stack in messages or logs
+
+
+def test_a_local_spark_spills_into_a_folder_the_scratch_sweep_removes(tmp_path: Path) -> None:
+    from ugpp_bridge.adapters.scratch import remove_abandoned
+    from ugpp_bridge.adapters.source.spark import session_config
+
+    spill = Path(session_config("local[2]")["spark.local.dir"])
+    assert spill.parent == Path(tempfile.gettempdir())
+    # The same name under another process id that no longer runs is swept away.
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    left = tmp_path / spill.name.replace(str(os.getpid()), gone, 1)
+    (left / "blockmgr-1").mkdir(parents=True)
+    assert remove_abandoned(tmp_path) == 1 and not left.exists()
+    assert "spark.local.dir" not in session_config("spark://cluster:7077")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -187,8 +188,15 @@ def session_config(master: str) -> dict[str, str]:
         "spark.cleaner.periodicGC.interval": "2min",
     }
     if master.startswith("local"):
+        from ugpp_bridge.service.build import SCRATCH_PREFIX
+
         quiet = Path(__file__).with_name("spark-log4j2.properties").as_uri()
+        # Shuffle and spill files hold the bank's rows (personal data): a folder named like
+        # the build's scratch folders, so the sweep of abandoned ones (adapters/scratch.py)
+        # removes what a killed process leaves (Spark removes it on a clean stop).
+        spill = Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}{os.getpid()}-spark"
         config |= {
+            "spark.local.dir": str(spill),
             "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={quiet}",
             # Local mode runs the executors inside the driver: Spark's 1 GB default ran out
             # broadcasting the persons' account-months in a long test run.
