@@ -180,6 +180,7 @@ def log_in(page: Any, base: str, name: str) -> None:
     page.fill("#usuario", name)
     page.fill("#clave", PASSWORD)
     page.click("button[type=submit]")
+    page.locator("#solicitudes").wait_for(state="visible")  # after the navigation settles
     assert page.locator("#solicitudes").is_visible()
 
 
