@@ -14,13 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from sqlalchemy import Engine
-
 from ugpp_bridge.adapters.calendar import colombian_holidays
 from ugpp_bridge.adapters.database import make_engine, require_existing
 from ugpp_bridge.adapters.scratch import remove_abandoned
-from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
-from ugpp_bridge.adapters.source.spark import is_spark_url
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.alerts import SqlAlchemyAlertStore
 from ugpp_bridge.adapters.state.defences import SqlAlchemyAuthThrottle, SqlAlchemyNonceStore
@@ -32,9 +28,15 @@ from ugpp_bridge.adapters.state.work_queue import SqlAlchemyWorkQueue
 from ugpp_bridge.adapters.wire import SOLICITUDES_WSDL, UGPP_REPORTE_WSDL, served_wsdl
 from ugpp_bridge.adapters.wsse import UsernameTokenVerifier
 from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
+from ugpp_bridge.bootstrap_source import (
+    build_options,
+    report_source_for,
+    source_engine,
+    system_clock,
+)
 from ugpp_bridge.config import MIN_INBOUND_PASSWORD, MIN_SESSION_SECRET, Settings
 from ugpp_bridge.domain.alerts import DeadlineAlert
-from ugpp_bridge.domain.filing import BOGOTA, Receipt, RequestKey, StoredRequest, sha256_hex
+from ugpp_bridge.domain.filing import Receipt, RequestKey, StoredRequest, sha256_hex
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.service.build import SCRATCH_PREFIX, BuildOptions, build_request, rebuild_lotes
 from ugpp_bridge.service.evidence import (
@@ -65,19 +67,6 @@ if TYPE_CHECKING:
     from ugpp_bridge.entrypoints.soap import WsgiApp
 
 Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    """Now, in Bogotá time (UTC−5, no daylight saving)."""
-    return datetime.now(BOGOTA)
-
-
-def source_engine(url: str, settings: Settings | None = None) -> Engine:
-    """The engine of a source URL; a ``spark:`` one takes its master and relations from the
-    settings (UGPP_BRIDGE_SPARK_MASTER, UGPP_BRIDGE_SPARK_RELATIONS) unless its URL names them."""
-    if settings is not None and is_spark_url(url):
-        return make_engine(url, master=settings.spark_master, relations=settings.spark_relations)
-    return make_engine(url)
 
 
 def source_for(url: str, settings: Settings | None = None) -> SqlAlchemySource:
@@ -215,26 +204,6 @@ def send_context(
         sleep=time.sleep,
         policy=retry_policy(settings),
         actor=actor,
-    )
-
-
-def report_source_for(settings: Settings, url: str | None = None) -> SqlAlchemyReportSource:
-    """The build's source (R1–R3 as SQL) on UGPP_BRIDGE_SOURCE_URL or ``url``."""
-    source_url = url or settings.require("source_url", "build from the entity's source data")
-    require_existing(source_url, "source database", "check UGPP_BRIDGE_SOURCE_URL")
-    return SqlAlchemyReportSource(source_engine(source_url, settings))
-
-
-def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOptions:
-    """Header and size settings; the operator NIT defaults to the one the request names."""
-    return BuildOptions(
-        operator_nit=settings.operator_nit or request.operator_nit,
-        operator_name=settings.require(
-            "operator_name", "write the lote headers (razonSocialOperador)"
-        ),
-        lote_max_records=settings.lote_max_records,
-        account_number_digits=settings.account_number_digits,
-        require_approval=settings.require_approval,
     )
 
 

@@ -226,6 +226,36 @@ def test_report_writes_validated_preview_lotes_and_stores_nothing(
     assert (tmp_path / "again" / "UGPP-2026-000451-1.xml").read_bytes() == written
 
 
+def test_report_loads_neither_the_state_side_nor_the_soap_stacks(
+    runner: CliRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    # For a small request the command is mostly start-up: `report` imports what a preview
+    # needs and nothing of the stores, the dashboard or the SOAP clients and servers.
+    runner.invoke(main, ["source", "import", str(DATA / "source_csv"), "--url", sqlite_url])
+    probe = (
+        "import sys\n"
+        "from ugpp_bridge.entrypoints.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('zeep', 'spyne', 'flask')\n"
+        "               or m.startswith(('ugpp_bridge.adapters.state', 'ugpp_bridge.bootstrap.',\n"
+        "                                'ugpp_bridge.service.evidence'))\n"
+        "               or m in ('ugpp_bridge.bootstrap', 'ugpp_bridge.entrypoints.cli_core'))\n"
+        "print('LOADED', heavy)\n"
+    )
+    env = {**os.environ, "UGPP_BRIDGE_SOURCE_URL": sqlite_url,
+           "UGPP_BRIDGE_OPERATOR_NAME": "Banco de Ejemplo S.A."}  # fmt: skip
+    args = ["report", "--request", str(DATA / "wire" / "solicitud.xml"), "--out",
+            str(tmp_path / "out")]  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
+                          timeout=120, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "LOADED []" in done.stdout, done.stdout
+    assert (tmp_path / "out" / "UGPP-2026-000451-1.xml").exists()
+
+
 def test_report_refuses_a_malformed_request_file(
     runner: CliRunner, sqlite_url: str, tmp_path: Path
 ) -> None:

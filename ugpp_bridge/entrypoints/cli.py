@@ -49,7 +49,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "preview": ("cli_desk", "preview",
                 "What the current build will report: totals per section (and, with --xlsx, per "
                 "person)."),
-    "report": ("cli_core", "report",
+    "report": ("cli_report", "report",
                "Build the lotes of a Solicitud file from the source into OUT; store and send "
                "nothing."),
     "requests": ("cli_operations", "requests_command",

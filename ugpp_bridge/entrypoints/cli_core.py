@@ -1,4 +1,4 @@
-"""The core commands: ``demo``, ``report``, ``build``, ``source``, ``db``, ``audit``.
+"""The core commands: ``demo``, ``build``, ``source``, ``db``, ``audit``.
 
 Loaded only when one of them runs (see ``cli.py``), so their imports cost nothing to
 ``--help`` or to the other commands.
@@ -7,7 +7,6 @@ Loaded only when one of them runs (see ``cli.py``), so their imports cost nothin
 from __future__ import annotations
 
 import sys
-from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
@@ -15,19 +14,15 @@ import click
 from rich.console import Console
 
 from ugpp_bridge.adapters.database import safe_url
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
 from ugpp_bridge.adapters.source.csv_import import CsvFormat, import_csv
-from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
-    build_options,
     build_stored,
     leasing,
     process_name,
-    report_source_for,
     settings_stores,
     source_from_settings,
-    system_clock,
 )
+from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings, check_required
 from ugpp_bridge.domain.filing import BOGOTA, RequestKey, StoredRequest
 from ugpp_bridge.entrypoints.cli_operations import operator_name
@@ -37,7 +32,6 @@ from ugpp_bridge.entrypoints.console import (
     progress_counter,
     write_counts_table,
 )
-from ugpp_bridge.service.build import preview_lotes
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
 from ugpp_bridge.service.work import recover_interrupted_build, run_claimed
 
@@ -56,51 +50,6 @@ def demo(settings: Settings, persons: int, seed: int, keep_running: bool) -> Non
     demo_command.run(
         settings, persons=persons, seed=seed, console=Console(width=140), keep_running=keep_running
     )
-
-
-@click.command()
-@click.option(
-    "--request",
-    "request_file",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A Solicitud XML file (the element alone or in a SOAP envelope).",
-)
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--source-url", default=None, help="Default: UGPP_BRIDGE_SOURCE_URL.")
-@click.option(
-    "--generated-at",
-    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
-    default=None,
-    help="fechaGeneracion (default: now, Bogotá time); fix it to reproduce a preview.",
-)
-@click.pass_obj
-def report(
-    settings: Settings,
-    request_file: Path,
-    out_dir: Path,
-    source_url: str | None,
-    generated_at: datetime | None,
-) -> None:
-    """Build the lotes of a Solicitud file from the source into OUT; store and send nothing."""
-    console = Console()
-    request = parse_solicitud(request_file.read_bytes())
-    moment = system_clock() if generated_at is None else _aware(generated_at)
-    with (
-        closing(report_source_for(settings, source_url)) as source,
-        progress_counter(console, "Building", len(request.persons)) as progress,
-    ):
-        written = preview_lotes(
-            request,
-            source=source,
-            writer=LxmlLoteWriter(),
-            options=build_options(settings, request),
-            out_dir=out_dir,
-            generated_at=moment,
-            progress=progress,
-        )
-    console.print(lotes_table(written, f"Preview of {request.request_id} in {out_dir}"))
-    console.print("Nothing was stored or sent: these files are a preview (radicado SIN-RADICAR).")
 
 
 @click.command()
@@ -255,4 +204,4 @@ def audit_verify(settings: Settings) -> None:
     sys.exit(1)
 
 
-COMMANDS = (demo, report, build, source, db, audit)
+COMMANDS = (demo, build, source, db, audit)

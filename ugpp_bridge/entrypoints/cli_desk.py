@@ -16,7 +16,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ugpp_bridge.bootstrap import StateStores, export_preview, settings_stores, system_clock
+from ugpp_bridge.bootstrap import StateStores, export_preview, settings_stores
+from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.labels import STATE_LABELS, number, pesos
 from ugpp_bridge.domain.throttling import Scope

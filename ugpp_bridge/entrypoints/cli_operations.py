@@ -16,8 +16,8 @@ from ugpp_bridge.bootstrap import (
     process_name,
     send_context,
     settings_stores,
-    system_clock,
 )
+from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings, check_required
 from ugpp_bridge.entrypoints.console import (
     approvals_table,

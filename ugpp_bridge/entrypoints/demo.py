@@ -38,9 +38,9 @@ from ugpp_bridge.bootstrap import (
     send_context,
     source_for,
     state_stores,
-    system_clock,
     web_app,
 )
+from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.filing import StoredRequest

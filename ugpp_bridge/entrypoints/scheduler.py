@@ -26,9 +26,9 @@ from ugpp_bridge.bootstrap import (
     StateStores,
     alert_channels,
     holiday_calendar,
-    system_clock,
     work_context,
 )
+from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import BOGOTA
 from ugpp_bridge.domain.labels import STATE_LABELS, moment

@@ -1,0 +1,53 @@
+"""Composition root, source side: what ``report`` needs to build from the entity's source.
+
+``bootstrap`` re-exports these; they live apart so that ``ugpp-bridge report`` (a preview that
+stores nothing) does not import the state stores, the SOAP stacks or the dashboard's services
+— start-up is most of a small request's time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from ugpp_bridge.adapters.database import make_engine, require_existing
+from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.source.spark import is_spark_url
+from ugpp_bridge.config import Settings
+from ugpp_bridge.domain.filing import BOGOTA
+from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.service.build import BuildOptions
+
+
+def system_clock() -> datetime:
+    """Now, in Bogotá time (UTC−5, no daylight saving)."""
+    return datetime.now(BOGOTA)
+
+
+def source_engine(url: str, settings: Settings | None = None) -> Engine:
+    """The engine of a source URL; a ``spark:`` one takes its master and relations from the
+    settings (UGPP_BRIDGE_SPARK_MASTER, UGPP_BRIDGE_SPARK_RELATIONS) unless its URL names them."""
+    if settings is not None and is_spark_url(url):
+        return make_engine(url, master=settings.spark_master, relations=settings.spark_relations)
+    return make_engine(url)
+
+
+def report_source_for(settings: Settings, url: str | None = None) -> SqlAlchemyReportSource:
+    """The build's source (R1–R3 as SQL) on UGPP_BRIDGE_SOURCE_URL or ``url``."""
+    source_url = url or settings.require("source_url", "build from the entity's source data")
+    require_existing(source_url, "source database", "check UGPP_BRIDGE_SOURCE_URL")
+    return SqlAlchemyReportSource(source_engine(source_url, settings))
+
+
+def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOptions:
+    """Header and size settings; the operator NIT defaults to the one the request names."""
+    return BuildOptions(
+        operator_nit=settings.operator_nit or request.operator_nit,
+        operator_name=settings.require(
+            "operator_name", "write the lote headers (razonSocialOperador)"
+        ),
+        lote_max_records=settings.lote_max_records,
+        account_number_digits=settings.account_number_digits,
+        require_approval=settings.require_approval,
+    )
