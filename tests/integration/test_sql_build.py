@@ -443,9 +443,8 @@ def test_checks_running_beside_the_first_chunk_still_stop_the_build(
     sources: Sources, db_url: str, monkeypatch: pytest.MonkeyPatch,
     statement: str, where: str, key: str,
 ) -> None:  # fmt: skip
-    # Requests of 1,000 persons or more are checked on a second connection while the first
-    # chunk's SQL runs (SQLite, PostgreSQL); here every request is.
-    monkeypatch.setattr(report_source, "CONCURRENT_CHECKS_FROM", 1)
+    # Requests are checked on a second connection while the first chunks' SQL runs (SQLite
+    # files, PostgreSQL).
     threads: list[str] = []
     checks = report_source.value_problems
 
@@ -475,3 +474,70 @@ def test_checks_running_beside_the_first_chunk_still_stop_the_build(
         "ugpp-bridge-build-checks",
     ]
     assert all(name.startswith("ugpp-bridge-build-checks") for name in threads[1:])
+
+
+def test_chunks_built_side_by_side_come_back_in_request_order(
+    sources: Sources, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite files and PostgreSQL build chunks on one connection per core; the records, their
+    # order and the persons without information are those of one connection in turn.
+    source = sources(db_url)
+    parts = list(sample_bank(40, 7))
+    source.write(parts)
+    data = SourceData.merge(parts)
+    persons = (STRANGER, *sorted({a.holder for a in data.accounts}))
+    request = request_for(persons, [Period(2025, m) for m in (1, 6, 12)])
+    threads: set[str] = set()
+    chunk = SqlAlchemyReportSource._chunk
+
+    def recorded(self: SqlAlchemyReportSource, *args: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        return chunk(self, *args)
+
+    monkeypatch.setattr(SqlAlchemyReportSource, "_chunk", recorded)
+
+    def records(workers: int) -> list[object]:
+        built = SqlAlchemyReportSource(make_engine(db_url), chunk_persons=3,
+                                       parallel_chunks=workers)  # fmt: skip
+        try:
+            return [r for p in built.person_reports(request, account_number_digits=4)
+                    for r in p.records()]  # fmt: skip
+        finally:
+            built.close()
+
+    one_by_one = records(1)
+    assert len(threads) == 1
+    threads.clear()
+    assert records(3) == one_by_one == list(build_report(request, data).records())
+    assert len(threads) == 3, threads
+
+
+def test_a_failing_chunk_built_side_by_side_stops_the_build(
+    sources: Sources, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = sources(db_url)
+    source.write(list(sample_bank(30, 5)))
+    persons = tuple(PersonId("CC", str(10_000 + n)) for n in range(12))
+    request = request_for(persons, MONTHS)
+    chunk = SqlAlchemyReportSource._chunk
+    started: list[int] = []
+
+    def failing(self: SqlAlchemyReportSource, connection: Any, request: Any, part: Any,
+                digits: int) -> Any:  # fmt: skip
+        started.append(part[0][0])
+        if part[0][0] == 4:  # the third chunk
+            connection.exec_driver_sql("SELECT * FROM no_such_relation")
+        return chunk(self, connection, request, part, digits)
+
+    monkeypatch.setattr(SqlAlchemyReportSource, "_chunk", failing)
+    built = SqlAlchemyReportSource(make_engine(db_url), chunk_persons=2, parallel_chunks=2)
+    reports = built.person_reports(request, account_number_digits=4)
+    try:
+        with pytest.raises(SourceDataError, match="the build query failed"):
+            for _ in reports:
+                pass
+    finally:
+        built.close()
+    # Chunks are handed out in order, at most one more than connections ahead of the one
+    # consumed: the failure stopped the build before the last chunk was started.
+    assert 4 in started and 10 not in started, started

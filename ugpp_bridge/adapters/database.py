@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -137,6 +139,7 @@ def make_engine(
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite:
         options.setdefault("connect_args", {}).setdefault("timeout", lock_timeout or 30)
+        sqlite_without_memory_statistics()
     try:
         engine = create_engine(parsed, **options)
     except (ImportError, NoSuchModuleError) as exc:
@@ -151,6 +154,47 @@ def make_engine(
     elif parsed.get_backend_name() == "duckdb":
         event.listen(engine, "connect", duckdb_limits)
     return engine
+
+
+SQLITE_CONFIG_MEMSTATUS = 9  # sqlite3.h
+_memory_statistics: list[str] = []  # what was done, once per process
+
+
+def sqlite_without_memory_statistics() -> str:
+    """Switch SQLite's memory statistics off for this process, when it has not opened SQLite
+    yet; what happened, in a word (``off``, ``too late``, ``not available``).
+
+    With them on (SQLite's default), every allocation of every connection takes one global
+    mutex, so two connections building chunks side by side in two threads run barely faster
+    than one (R1 for 2 × 2,000 persons of the bench bank: 4.1 s in turn, 3.6 s side by side;
+    with the statistics off, 3.5 s and 2.2 s). SQLite's documentation recommends switching
+    them off where they are not read; nothing here reads them.
+
+    Python's ``sqlite3`` does not expose ``sqlite3_config``, and initialises SQLite when it is
+    imported: so this loads the same shared library first, through ctypes, and configures it
+    before. Where ``sqlite3`` was already imported, or SQLite is linked into Python itself,
+    nothing changes but the speed.
+    """
+    if _memory_statistics:
+        return _memory_statistics[0]
+    outcome = "too late"
+    if "_sqlite3" not in sys.modules:
+        outcome = "not available"
+        library = _shared_library("libsqlite3.so.0", "libsqlite3.dylib")
+        if library is not None:
+            done = library.sqlite3_config(SQLITE_CONFIG_MEMSTATUS, ctypes.c_int(0))
+            outcome = "off" if done == 0 else "too late"
+    _memory_statistics.append(outcome)
+    return outcome
+
+
+def _shared_library(*names: str) -> ctypes.CDLL | None:
+    for name in names:
+        try:
+            return ctypes.CDLL(name)
+        except OSError:
+            continue
+    return None
 
 
 DUCKDB_MEMORY_LIMIT = "128MB"  # DuckDB's own buffers; past it, it spills to a temporary folder

@@ -20,9 +20,10 @@ def to_pesos(amount: Decimal) -> int:
 def cents_to_pesos(cents: int | Decimal) -> int:
     """Whole pesos from an exact number of centavos (what the SQL build sums), half away from
     zero — the same rounding as ``to_pesos``, in integer arithmetic."""
-    value = int(cents)
-    if value != cents:
-        raise ValueError(f"{cents!r} is not a whole number of centavos")
-    pesos, rest = divmod(abs(value), 100)
-    pesos += rest >= 50
-    return -pesos if value < 0 else pesos
+    if type(cents) is not int:  # the SQL build's sums are ints; anything else is checked
+        value = int(cents)
+        if value != cents:
+            raise ValueError(f"{cents!r} is not a whole number of centavos")
+        cents = value
+    pesos = (abs(cents) + 50) // 100  # 50 centavos and more round away from zero
+    return -pesos if cents < 0 else pesos

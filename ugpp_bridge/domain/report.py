@@ -114,8 +114,11 @@ def person_reports(
 
     Titles keep the order they come in within a title-month (their events' date order).
     """
-    accounts.sort(key=lambda r: (r.period, r.account_type, r.account_number, r.account_id))
-    titles.sort(key=lambda r: (r.period, r.title_number, r.title_id))  # stable: event order kept
+    # Periods order as (year, month): compared as ints, the sort is several times cheaper.
+    accounts.sort(key=lambda r: (r.period.year, r.period.month, r.account_type,
+                                 r.account_number, r.account_id))  # fmt: skip
+    # Stable: a title-month's events keep their order.
+    titles.sort(key=lambda r: (r.period.year, r.period.month, r.title_number, r.title_id))
     by_person_accounts = group_by(accounts, lambda r: r.person)
     by_person_titles = group_by(titles, lambda r: r.person)
     by_person_trust = group_by(trust, lambda r: r.person)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Connection,
     Date,
@@ -27,6 +28,9 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from ugpp_bridge.adapters.source import schema as schema
 from ugpp_bridge.adapters.source.records import row_key
@@ -37,8 +41,47 @@ from ugpp_bridge.errors import SourceProblem
 
 EXAMPLES = 5
 ROW_LIMIT = 500
-DOC_NUMBER_REGEX = "^[A-Za-z0-9]{1,16}$"
-DIGITS_REGEX = "^[0-9]+$"
+DOC_NUMBER_CHARS, DOC_NUMBER_LONGEST = "A-Za-z0-9", 16
+DIGITS = "0-9"
+
+
+class chars_in(FunctionElement[bool]):  # noqa: N801 — SQL function naming
+    """Whether ``text`` is made only of ``chars`` (a bracket class of ASCII ranges, such as
+    ``A-Za-z0-9``), 1 to ``longest`` of them — or, with ``anywhere``, holds at least one.
+
+    A regular expression on every engine but SQLite, whose REGEXP calls back into Python for
+    each row (0.9 s for the holder scan of the bench bank) and whose ``$`` admits a trailing
+    line break: there, ``length()`` and ``GLOB``, native and exact.
+    """
+
+    type = Boolean()
+    inherit_cache = False  # the class and the length are written into the SQL text
+
+    def __init__(
+        self, text: ColumnElement[Any], chars: str, longest: int | None = None,
+        *, anywhere: bool = False,
+    ) -> None:  # fmt: skip
+        super().__init__(text)
+        self.chars, self.longest, self.anywhere = chars, longest, anywhere
+
+
+@compiles(chars_in)
+def _chars_in_regex(element: chars_in, compiler: SQLCompiler, **kw: Any) -> str:
+    (text,) = element.clauses
+    if element.anywhere:
+        return compiler.process(text.regexp_match(f"[{element.chars}]"), **kw)
+    count = f"{{1,{element.longest}}}" if element.longest else "+"
+    return compiler.process(text.regexp_match(f"^[{element.chars}]{count}$"), **kw)
+
+
+@compiles(chars_in, "sqlite")
+def _chars_in_glob(element: chars_in, compiler: SQLCompiler, **kw: Any) -> str:
+    (text,) = element.clauses
+    value = compiler.process(text, **kw)
+    if element.anywhere:
+        return f"({value} GLOB '*[{element.chars}]*')"
+    longest = f" AND length({value}) <= {int(element.longest)}" if element.longest else ""
+    return f"(length({value}) >= 1{longest} AND {value} NOT GLOB '*[^{element.chars}]*')"
 
 
 @dataclass(frozen=True)
@@ -233,14 +276,12 @@ def _repeated(
     else:  # every row with a key of the scoped rows: a copy may sit under another holder
         key = table.c[columns[0]]
         rows_of = select(table).where(key.in_(scope(table).with_only_columns(key)))
-    # Materialised first, so the engines gather the scoped rows through their indexes instead
-    # of walking a whole index in group order; and no LIMIT, for the same reason: planned to
-    # stop early, PostgreSQL walks the whole index on a clean source.
-    scoped = (
-        rows_of.cte(f"scoped_{relation}")
-        .prefix_with("MATERIALIZED", dialect="sqlite")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
+    # Materialised first on PostgreSQL, so that it gathers the scoped rows through its indexes
+    # instead of walking a whole index in group order; and no LIMIT, for the same reason:
+    # planned to stop early, PostgreSQL walks the whole index on a clean source. SQLite reads
+    # the (account_id, balance_date) index account by account, already in group order
+    # (materialised, it sorted them again: 1.75 s against 0.58 s for 10,000 persons).
+    scoped = rows_of.cte(f"scoped_{relation}").prefix_with("MATERIALIZED", dialect="postgresql")
     grouped = [scoped.c[name] for name in columns]
     query = select(*grouped).group_by(*grouped).having(func.count() > 1)
     rows = connection.execute(query).mappings().fetchmany(EXAMPLES)
@@ -272,8 +313,8 @@ def _doc_number(relation: str) -> ValueCheck:
         numeric_type = table.c.holder_doc_type.in_(sorted(NUMERIC_DOCUMENT_TYPES))
         return or_(
             number.is_(None),
-            not_(number.regexp_match(DOC_NUMBER_REGEX)),
-            and_(numeric_type, not_(number.regexp_match(DIGITS_REGEX))),
+            not_(chars_in(number, DOC_NUMBER_CHARS, DOC_NUMBER_LONGEST)),
+            and_(numeric_type, not_(chars_in(number, DIGITS))),
         )
 
     message = "not 1–16 letters or digits (CC, CE, NI, TI and RC: digits only)"
@@ -327,7 +368,7 @@ def _postgresql_date(relation: str, column: str) -> ValueCheck:
 
 def _account_number(table: Table) -> ColumnElement[bool]:
     return and_(table.c.account_number.is_not(None),
-                not_(table.c.account_number.regexp_match("[0-9]")))  # fmt: skip
+                not_(chars_in(table.c.account_number, DIGITS, anywhere=True)))  # fmt: skip
 
 
 def _title_number(table: Table) -> ColumnElement[bool]:

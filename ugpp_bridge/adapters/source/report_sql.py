@@ -53,6 +53,16 @@ from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.periods import Period
 
 EXCLUDED_KINDS = ("returned_cheque", "own_transfer")
+# The columns of R1–R3, in the order the build unpacks their rows.
+ACCOUNT_MONTH_COLUMNS = (
+    "pos", "year", "month", "account_type", "account_number", "account_id", "median",
+    "end_balance", "credits", "credits_count", "debits", "debits_count",
+)  # fmt: skip
+TITLE_MONTH_COLUMNS = (
+    "pos", "title_id", "title_type", "title_number", "year", "month", "principal",
+    "event_date", "event_order", "event", "value",
+)  # fmt: skip
+TRUST_YIELD_COLUMNS = ("pos", "year", "total")
 
 
 class days_between(FunctionElement[int]):  # noqa: N801 — SQL function naming
