@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -17,7 +19,7 @@ from lxml import etree
 
 from tests.conftest import DATA, editing
 from ugpp_bridge.adapters.database import make_engine
-from ugpp_bridge.adapters.source import report_source
+from ugpp_bridge.adapters.source import check, report_source
 from ugpp_bridge.adapters.source import schema as source_schema
 from ugpp_bridge.adapters.source.csv_import import import_csv_directory
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
@@ -541,3 +543,60 @@ def test_a_failing_chunk_built_side_by_side_stops_the_build(
     # Chunks are handed out in order, at most one more than connections ahead of the one
     # consumed: the failure stopped the build before the last chunk was started.
     assert 4 in started and 10 not in started, started
+
+
+def test_sqlite_memory_statistics_are_off_in_a_process_that_builds_from_sqlite_first(
+    sqlite_url: str,
+) -> None:
+    # Their global mutex serialised the connections that build side by side; they can only be
+    # switched off before Python's sqlite3 is imported, so a process that imported it earlier
+    # builds as before (the same records), only slower.
+    probe = (
+        "import ctypes, sys\n"
+        "from ugpp_bridge.adapters.database import make_engine, "
+        "sqlite_without_memory_statistics\n"
+        "if sys.argv[2] == 'late':\n"
+        "    import sqlite3\n"
+        "engine = make_engine(sys.argv[1])\n"
+        "with engine.connect() as connection:\n"
+        "    connection.exec_driver_sql('SELECT count(*) FROM sqlite_master').all()\n"
+        "library = ctypes.CDLL('libsqlite3.so.0')\n"
+        "library.sqlite3_memory_used.restype = ctypes.c_int64\n"
+        "print(sqlite_without_memory_statistics(), library.sqlite3_memory_used() > 0)\n"
+    )
+    answers = {
+        when: subprocess.run(
+            [sys.executable, "-c", probe, sqlite_url, when],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.split()  # fmt: skip
+        for when in ("first", "late")
+    }
+    assert answers == {"first": ["off", "False"], "late": ["too", "late", "True"]}
+
+
+@pytest.mark.parametrize(
+    ("number", "flagged"),
+    [("52123456", False), ("X300", False), ("52123456\n", True), ("52.123.456", True),
+     ("", True), ("1234567890123456", False), ("12345678901234567", True), ("Ñ300", True)],
+)  # fmt: skip
+def test_document_numbers_are_checked_alike_on_every_engine(
+    quick_source_url: str, number: str, flagged: bool
+) -> None:
+    # SQLite checks them with GLOB and length(), the other engines with a regular expression:
+    # the same answer, including a trailing line break (which Python's REGEXP, SQLite's
+    # former check, let through).
+    rows = sa.select(
+        sa.literal("PA", sa.Text).label("holder_doc_type"),
+        sa.literal(number, sa.Text).label("holder_doc_number"),
+    ).subquery("v")
+    bad = check._doc_number("accounts").bad(rows)  # type: ignore[arg-type]
+    engine = make_engine(quick_source_url)
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(sa.select(bad).select_from(rows)).scalar()
+    finally:
+        engine.dispose()
+    assert bool(found) is flagged
