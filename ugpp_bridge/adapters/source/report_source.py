@@ -92,8 +92,8 @@ class SqlAlchemyReportSource(ReportSource):
     def check(self) -> list[SourceProblem]:
         """The shape of the source (relations and columns), cheap whatever its size.
 
-        Values are checked chunk by chunk during the build, on the requested persons' rows
-        only, so that the cost follows the request and not the size of the bank.
+        Values are checked during the build, once over the requested persons' rows only, so
+        that the cost follows the request and not the size of the bank.
         """
         try:
             with self.engine.connect() as connection:
