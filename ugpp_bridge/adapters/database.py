@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 import tempfile
@@ -157,9 +158,9 @@ def make_engine(
 
 
 SQLITE_CONFIG_MEMSTATUS = 9  # sqlite3.h
-_memory_statistics: list[str] = []  # what was done, once per process
 
 
+@functools.cache  # once per process: SQLite is configured before it starts, or never
 def sqlite_without_memory_statistics() -> str:
     """Switch SQLite's memory statistics off for this process, when it has not opened SQLite
     yet; what happened, in a word (``off``, ``too late``, ``not available``).
@@ -175,17 +176,13 @@ def sqlite_without_memory_statistics() -> str:
     before. Where ``sqlite3`` was already imported, or SQLite is linked into Python itself,
     nothing changes but the speed.
     """
-    if _memory_statistics:
-        return _memory_statistics[0]
-    outcome = "too late"
-    if "_sqlite3" not in sys.modules:
-        outcome = "not available"
-        library = _shared_library("libsqlite3.so.0", "libsqlite3.dylib")
-        if library is not None:
-            done = library.sqlite3_config(SQLITE_CONFIG_MEMSTATUS, ctypes.c_int(0))
-            outcome = "off" if done == 0 else "too late"
-    _memory_statistics.append(outcome)
-    return outcome
+    if "_sqlite3" in sys.modules:
+        return "too late"
+    library = _shared_library("libsqlite3.so.0", "libsqlite3.dylib")
+    if library is None:
+        return "not available"
+    done = library.sqlite3_config(SQLITE_CONFIG_MEMSTATUS, ctypes.c_int(0))
+    return "off" if done == 0 else "too late"
 
 
 def _shared_library(*names: str) -> ctypes.CDLL | None:

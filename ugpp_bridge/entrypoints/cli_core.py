@@ -7,7 +7,6 @@ Loaded only when one of them runs (see ``cli.py``), so their imports cost nothin
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -24,7 +23,7 @@ from ugpp_bridge.bootstrap import (
 )
 from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings, check_required
-from ugpp_bridge.domain.filing import BOGOTA, RequestKey, StoredRequest
+from ugpp_bridge.domain.filing import RequestKey, StoredRequest
 from ugpp_bridge.entrypoints.cli_operations import operator_name
 from ugpp_bridge.entrypoints.console import (
     lotes_table,
@@ -79,10 +78,6 @@ def build(settings: Settings, identifier: str, source_url: str | None) -> None:
         console.print(f"{built.filing_number}: {built.state.value}, generation {built.generation}.")
     finally:
         stores.close()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=BOGOTA)
 
 
 @click.group()

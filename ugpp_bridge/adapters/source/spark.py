@@ -40,8 +40,8 @@ SCHEME = "spark"
 DEFAULT_MASTER = "local[*]"
 CATALOG_PREFIX = "catalog:"
 DISPLAY_OPTION = "ugpp_bridge_source_name"  # execution option: the source as configured
-LOCAL_SHUFFLE_PARTITIONS = "8"
-LOCAL_DRIVER_MEMORY = "2g"  # Spark's default of 200 is for clusters; AQE coalesces anyway
+LOCAL_SHUFFLE_PARTITIONS = "8"  # Spark's default of 200 is for clusters; AQE coalesces anyway
+LOCAL_DRIVER_MEMORY = "2g"
 
 
 def is_spark_url(url: str) -> bool:
