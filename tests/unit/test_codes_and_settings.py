@@ -181,3 +181,10 @@ def _stdlib(module: str) -> bool:
 def test_integer_centavos_round_to_pesos_like_decimals(cents: int) -> None:
     assert cents_to_pesos(cents) == to_pesos(Decimal(cents).scaleb(-2))
     assert cents_to_pesos(Decimal(cents)) == to_pesos(Decimal(cents).scaleb(-2))
+
+
+@pytest.mark.parametrize("cents", [Decimal("1.5"), Decimal("-0.01"), 2.5])
+def test_a_fraction_of_a_centavo_is_refused_not_rounded(cents: Decimal | float) -> None:
+    # Only ints take the fast path; any other value must be a whole number of centavos.
+    with pytest.raises(ValueError, match="not a whole number of centavos"):
+        cents_to_pesos(cents)  # type: ignore[arg-type]
