@@ -30,10 +30,12 @@ from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.migrations import upgrade
 from ugpp_bridge.bootstrap import StateStores, state_stores
 from ugpp_bridge.domain.filing import RequestKey
+from ugpp_bridge.errors import ConfigurationError
 
 POSTGRES_URL = os.environ.get(
     "UGPP_BRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+MYSQL_URL = os.environ.get("UGPP_BRIDGE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 DATA = Path(__file__).parent / "data"
 
 
@@ -72,6 +74,40 @@ def postgres_url() -> Iterator[str]:
     finally:
         with admin.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@cache
+def _mysql_problem() -> str | None:
+    """None when MySQL/MariaDB answers (and its driver is installed), else why not."""
+    try:
+        engine = make_engine(MYSQL_URL)
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except (sa.exc.SQLAlchemyError, ConfigurationError) as exc:
+        return f"MySQL/MariaDB is not reachable at {MYSQL_URL}: {exc.__class__.__name__}: {exc}"
+    return None
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A MySQL/MariaDB URL on a fresh database, dropped after the test (the ``[mysql]`` extra
+    and the server are required under ``CI=true``)."""
+    problem = _mysql_problem()
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{problem} (required under CI=true)")
+        pytest.skip(problem)
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(MYSQL_URL)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE `{database}`"))
+    try:
+        yield str(sa.engine.make_url(MYSQL_URL).set(database=database).render_as_string(False))
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS `{database}`"))
         admin.dispose()
 
 
@@ -150,13 +186,15 @@ ENGINES = [
     pytest.param("postgresql", marks=pytest.mark.postgresql),
     pytest.param("duckdb", marks=pytest.mark.duckdb),
     pytest.param("parquet", marks=pytest.mark.duckdb),
+    pytest.param("mysql", marks=pytest.mark.mysql),
 ]
 SPARK = pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.duckdb])
 
 
 @pytest.fixture(params=[*ENGINES, SPARK])
 def source_url(request: pytest.FixtureRequest) -> str:
-    """A source on every source engine: SQLite, PostgreSQL, DuckDB, Parquet files and Spark."""
+    """A source on every source engine: SQLite, PostgreSQL, DuckDB, Parquet files, MariaDB
+    (``mysql://``) and Spark."""
     return str(request.getfixturevalue(f"{request.param}_url"))
 
 

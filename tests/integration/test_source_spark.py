@@ -188,7 +188,10 @@ TYPED_ENGINES = [
     pytest.param("parquet", marks=pytest.mark.duckdb),
     pytest.param("postgresql", marks=pytest.mark.postgresql),
     pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.duckdb]),
+    pytest.param("mysql", marks=pytest.mark.mysql),
 ]
+# How each engine's DBA would change a column's type.
+ALTER_TYPE = {"mysql": "ALTER TABLE {table} MODIFY {column} {type}"}
 
 
 @pytest.mark.parametrize("engine", TYPED_ENGINES)
@@ -198,9 +201,14 @@ def test_an_export_with_inexact_or_text_types_is_named_before_any_row_is_read(
     url = str(request.getfixturevalue(f"{engine}_url"))
     source = sources(url)
     import_csv_directory(DATA / "source_csv", source)
+    alter = ALTER_TYPE.get(engine, "ALTER TABLE {table} ALTER {column} TYPE {type}")
     with editing(source) as connection:
-        connection.exec_driver_sql("ALTER TABLE transactions ALTER amount TYPE DOUBLE PRECISION")
-        connection.exec_driver_sql("ALTER TABLE daily_balances ALTER balance_date TYPE VARCHAR")
+        connection.exec_driver_sql(
+            alter.format(table="transactions", column="amount", type="DOUBLE PRECISION")
+        )
+        connection.exec_driver_sql(
+            alter.format(table="daily_balances", column="balance_date", type="VARCHAR(10)")
+        )
     found = {(p.relation, p.column): p.message for p in source.check()}
     assert "DOUBLE" in found[("transactions", "amount")]  # DOUBLE PRECISION on PostgreSQL
     assert "DECIMAL(20,2)" in found[("transactions", "amount")]

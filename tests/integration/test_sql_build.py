@@ -51,6 +51,10 @@ from ugpp_bridge.service.sample_bank import sample_bank
 
 PEOPLE = (PersonId("CC", "100"), PersonId("PT", "200"), PersonId("PA", "X300"))
 STRANGER = PersonId("RC", "999")
+# Holds data but is never requested: equal to PA X300 under a case-insensitive collation
+# (MariaDB's default), so a build that compares documents that way reports it as X300's.
+OTHER_CASE = PersonId("PA", "x300")
+HOLDERS = (*PEOPLE, OTHER_CASE)
 MONTHS = [Period(2025, m) for m in (1, 2, 3)]
 Sources = Callable[[str], SqlAlchemySource]
 
@@ -101,7 +105,7 @@ def source_data(draw: st.DrawFn) -> SourceData:
         opened = draw(days)
         closed = draw(st.none() | st.dates(min_value=opened, max_value=date(2025, 4, 30)))
         accounts.append(
-            Account(f"A{n}", draw(st.sampled_from(PEOPLE)), draw(st.sampled_from(list(AccountType))),
+            Account(f"A{n}", draw(st.sampled_from(HOLDERS)), draw(st.sampled_from(list(AccountType))),
                     f"00-{n}{draw(st.integers(1000, 9999))}", opened, closed)
         )  # fmt: skip
     ids = [a.account_id for a in accounts]
@@ -121,7 +125,7 @@ def source_data(draw: st.DrawFn) -> SourceData:
         titles.append(
             Title(
                 f"T{n}",
-                draw(st.sampled_from(PEOPLE)),
+                draw(st.sampled_from(HOLDERS)),
                 draw(st.sampled_from(list(TitleType))),
                 f"N-{n}",
             )
@@ -137,7 +141,7 @@ def source_data(draw: st.DrawFn) -> SourceData:
             )
     payments = [
         TrustYieldPayment(
-            draw(st.sampled_from(PEOPLE)), draw(days), draw(positive_money), draw(st.booleans())
+            draw(st.sampled_from(HOLDERS)), draw(days), draw(positive_money), draw(st.booleans())
         )
         for _ in range(draw(st.integers(0, 5)))
     ]
@@ -600,3 +604,54 @@ def test_document_numbers_are_checked_alike_on_every_engine(
     finally:
         engine.dispose()
     assert bool(found) is flagged
+
+
+# Tables as a MariaDB DBA would write them (DECIMAL, DATE, BOOLEAN, and text compared under the
+# server's default case-insensitive collation), not as `source import` creates them.
+MARIADB_DDL = [
+    "CREATE TABLE accounts (account_id VARCHAR(40) PRIMARY KEY, holder_doc_type VARCHAR(4),"
+    " holder_doc_number VARCHAR(20), account_type INT, account_number VARCHAR(40),"
+    " opened_on DATE, closed_on DATE NULL)",
+    "CREATE TABLE transactions (account_id VARCHAR(40), booked_on DATE, amount DECIMAL(20,2),"
+    " kind VARCHAR(20), counterparty_account_id VARCHAR(40) NULL)",
+    "CREATE TABLE daily_balances (account_id VARCHAR(40), balance_date DATE,"
+    " balance DECIMAL(20,2))",
+    "CREATE TABLE titles (title_id VARCHAR(40) PRIMARY KEY, holder_doc_type VARCHAR(4),"
+    " holder_doc_number VARCHAR(20), title_type INT, title_number VARCHAR(60))",
+    "CREATE TABLE title_events (title_id VARCHAR(40), event_date DATE, event VARCHAR(20),"
+    " amount DECIMAL(20,2))",
+    "CREATE TABLE trust_yield_payments (holder_doc_type VARCHAR(4), holder_doc_number"
+    " VARCHAR(20), paid_on DATE, amount DECIMAL(20,2), from_fideicomiso BOOLEAN)",
+]
+
+
+@pytest.mark.mysql
+def test_a_mariadb_bank_in_its_own_tables_gives_the_golden_lote_and_compares_exactly(
+    sources: Sources, mysql_url: str, tmp_path: Path
+) -> None:
+    from tests.conftest import change_source
+
+    change_source(make_engine(mysql_url).url.render_as_string(False), *MARIADB_DDL)
+    # mariadb:// URLs take SQLAlchemy's MariaDB dialect (another name than mysql://'s).
+    mariadb_url = mysql_url.replace("mysql://", "mariadb://", 1)
+    assert make_engine(mariadb_url).dialect.name == "mariadb"
+    test_the_imported_golden_data_gives_the_golden_lote(sources, mariadb_url, tmp_path)
+    # Under the default collation 'x300' = 'X300' and 'cc' = 'CC': neither may pass for the other.
+    change_source(
+        make_engine(mysql_url).url.render_as_string(False),
+        "INSERT INTO accounts VALUES ('P1', 'PA', 'x300', 1, '0001', '2020-01-01', NULL)",
+        "INSERT INTO daily_balances VALUES ('P1', '2025-01-01', 5)",
+    )
+    request = request_for((PersonId("PA", "X300"),), [Period(2025, 1)])
+    nobody = list(build_report(request, SourceData.merge([])).records())
+    assert sql_records(mysql_url, request) == nobody
+    assert sql_records(mariadb_url, request, temporary=False) == nobody, "inline persons"
+    change_source(
+        make_engine(mysql_url).url.render_as_string(False),
+        "UPDATE accounts SET holder_doc_type = 'cc' WHERE account_id = 'A1'",
+    )
+    with pytest.raises(SourceDataError) as caught:
+        sql_records(mysql_url, request_for((PersonId("CC", "52123456"),), MONTHS))
+    assert [(p.relation, p.column, p.example_keys) for p in caught.value.problems] == [
+        ("accounts", "holder_doc_type", ("A1",))
+    ]

@@ -84,6 +84,37 @@ def _chars_in_glob(element: chars_in, compiler: SQLCompiler, **kw: Any) -> str:
     return f"(length({value}) >= 1{longest} AND {value} NOT GLOB '*[^{element.chars}]*')"
 
 
+class exact(FunctionElement[Any]):  # noqa: N801 — SQL function naming
+    """A text compared byte for byte: MySQL and MariaDB compare text under the column's
+    collation, case- and trailing-space-insensitive by default (``'cc' = 'CC'``), so a code
+    check would pass a value the build then never matches. Elsewhere, the value itself."""
+
+    inherit_cache = True
+
+
+@compiles(exact)
+def _exact_default(element: exact, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(exact, "mysql")
+@compiles(exact, "mariadb")
+def _exact_mysql(element: exact, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"BINARY {compiler.process(element.clauses, **kw)}"
+
+
+@compiles(chars_in, "mysql")
+@compiles(chars_in, "mariadb")
+def _chars_in_mysql(element: chars_in, compiler: SQLCompiler, **kw: Any) -> str:
+    # PCRE's and ICU's ``$`` admit a trailing line break too: a length and a negated class.
+    (text,) = element.clauses
+    value = compiler.process(text, **kw)
+    if element.anywhere:
+        return f"({value} REGEXP '[{element.chars}]')"
+    longest = f" AND CHAR_LENGTH({value}) <= {int(element.longest)}" if element.longest else ""
+    return f"(CHAR_LENGTH({value}) >= 1{longest} AND {value} NOT REGEXP '[^{element.chars}]')"
+
+
 @dataclass(frozen=True)
 class ValueCheck:
     """A rule over one relation: rows matching ``bad`` break it."""
@@ -291,7 +322,8 @@ def _repeated(
 def _not_in(values: Sequence[object]) -> Callable[[Table, str], ColumnElement[bool]]:
     def bad(table: Table, column: str) -> ColumnElement[bool]:
         col = table.c[column]
-        return or_(col.is_(None), col.not_in(list(values)))
+        compared = exact(col) if all(isinstance(v, str) for v in values) else col
+        return or_(col.is_(None), compared.not_in(list(values)))
 
     return bad
 
@@ -423,7 +455,8 @@ VALUE_CHECKS: tuple[ValueCheck, ...] = (
 _TIMESTAMP_DATES = tuple(_postgresql_date(relation, column) for relation, column in _DATES)
 
 # Checks of what one engine lets through: SQLite's dynamic types (text where a number, a date
-# or a boolean belongs), PostgreSQL views and Spark datasets exposing timestamps for dates.
+# or a boolean belongs), PostgreSQL and MySQL views and Spark datasets exposing timestamps for
+# dates.
 ENGINE_CHECKS: dict[str, tuple[ValueCheck, ...]] = {
     "sqlite": (
         *(_sqlite_number(relation, column) for relation, column in _AMOUNTS),
@@ -443,4 +476,6 @@ ENGINE_CHECKS: dict[str, tuple[ValueCheck, ...]] = {
     ),
     "postgresql": _TIMESTAMP_DATES,
     "spark": _TIMESTAMP_DATES,
+    "mysql": _TIMESTAMP_DATES,
+    "mariadb": _TIMESTAMP_DATES,
 }

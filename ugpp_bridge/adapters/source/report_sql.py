@@ -1,6 +1,6 @@
 """R1–R3 pushed into the source database as SQL (SQLAlchemy Core), a chunk of persons at a time.
 
-The same Core queries run on SQLite and PostgreSQL; only ``days_between`` is rendered per
+The same Core queries run on every SQL engine; only ``days_between`` is rendered per
 dialect. Amounts are summed as integer centavos (``ROUND(amount * 100)``), exact on every
 engine, and rounded to pesos in Python on the final figure only.
 
@@ -78,6 +78,15 @@ def _days_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str
     return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
 
 
+@compiles(days_between, "mysql")
+@compiles(days_between, "mariadb")
+def _days_mysql(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    # ``date - date`` is arithmetic on YYYYMMDD numbers there (2025-02-01 − 2025-01-31 = 70):
+    # every weight across a month edge was wrong, and so were the medians.
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"DATEDIFF({end}, {start})"
+
+
 @compiles(days_between)
 def _days_default(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = (compiler.process(arg, **kw) for arg in element.clauses)
@@ -141,10 +150,30 @@ def periods_cte(periods: list[Period]) -> CTE:
     )
 
 
+class byte_exact(FunctionElement[str]):  # noqa: N801 — SQL function naming
+    """A requested document, compared byte for byte with the source's: MySQL and MariaDB
+    compare under the source column's collation, where ``x300`` = ``X300`` by default. An
+    explicit binary collation wins there (inline persons included); elsewhere, the value."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(byte_exact)
+def _byte_exact_default(element: byte_exact, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(byte_exact, "mysql")
+@compiles(byte_exact, "mariadb")
+def _byte_exact_mysql(element: byte_exact, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} COLLATE utf8mb4_bin)"
+
+
 def _holder_of(table: Any, persons: FromClause) -> ColumnElement[bool]:
     return and_(
-        table.c.holder_doc_type == persons.c.doc_type,
-        table.c.holder_doc_number == persons.c.doc_number,
+        table.c.holder_doc_type == byte_exact(persons.c.doc_type),
+        table.c.holder_doc_number == byte_exact(persons.c.doc_number),
     )
 
 

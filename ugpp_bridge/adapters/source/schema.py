@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    String,
     Table,
     Text,
     TypeDecorator,
@@ -56,16 +57,22 @@ class Amount(TypeDecorator[Decimal]):
         return Decimal(str(value))
 
 
+# Text columns as written by ``source sample`` and ``source import``. MySQL/MariaDB index no
+# TEXT column without a length, and compare text case- and trailing-space-insensitively under
+# their default collations: there they are VARCHAR with a binary collation, so keys and codes
+# compare exactly as on every other engine.
+Code = Text().with_variant(String(255, collation="utf8mb4_bin"), "mysql", "mariadb")
+
 metadata = MetaData()
 
 accounts = Table(
     "accounts",
     metadata,
-    Column("account_id", Text, primary_key=True),
-    Column("holder_doc_type", Text, nullable=False),
-    Column("holder_doc_number", Text, nullable=False),
+    Column("account_id", Code, primary_key=True),
+    Column("holder_doc_type", Code, nullable=False),
+    Column("holder_doc_number", Code, nullable=False),
     Column("account_type", Integer, nullable=False),
-    Column("account_number", Text, nullable=False),
+    Column("account_number", Code, nullable=False),
     Column("opened_on", Date, nullable=False),
     Column("closed_on", Date, nullable=True),
     Index("ix_accounts_holder", "holder_doc_type", "holder_doc_number"),
@@ -74,18 +81,18 @@ accounts = Table(
 transactions = Table(
     "transactions",
     metadata,
-    Column("account_id", Text, nullable=False),
+    Column("account_id", Code, nullable=False),
     Column("booked_on", Date, nullable=False),
     Column("amount", Amount, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("counterparty_account_id", Text, nullable=True),
+    Column("kind", Code, nullable=False),
+    Column("counterparty_account_id", Code, nullable=True),
     Index("ix_transactions_account_booked", "account_id", "booked_on"),
 )
 
 daily_balances = Table(
     "daily_balances",
     metadata,
-    Column("account_id", Text, nullable=False),
+    Column("account_id", Code, nullable=False),
     Column("balance_date", Date, nullable=False),
     Column("balance", Amount, nullable=False),
     Index("ix_daily_balances_account_date", "account_id", "balance_date"),
@@ -94,20 +101,20 @@ daily_balances = Table(
 titles = Table(
     "titles",
     metadata,
-    Column("title_id", Text, primary_key=True),
-    Column("holder_doc_type", Text, nullable=False),
-    Column("holder_doc_number", Text, nullable=False),
+    Column("title_id", Code, primary_key=True),
+    Column("holder_doc_type", Code, nullable=False),
+    Column("holder_doc_number", Code, nullable=False),
     Column("title_type", Integer, nullable=False),
-    Column("title_number", Text, nullable=False),
+    Column("title_number", Code, nullable=False),
     Index("ix_titles_holder", "holder_doc_type", "holder_doc_number"),
 )
 
 title_events = Table(
     "title_events",
     metadata,
-    Column("title_id", Text, nullable=False),
+    Column("title_id", Code, nullable=False),
     Column("event_date", Date, nullable=False),
-    Column("event", Text, nullable=False),
+    Column("event", Code, nullable=False),
     Column("amount", Amount, nullable=False),
     Index("ix_title_events_title_date", "title_id", "event_date"),
 )
@@ -115,8 +122,8 @@ title_events = Table(
 trust_yield_payments = Table(
     "trust_yield_payments",
     metadata,
-    Column("holder_doc_type", Text, nullable=False),
-    Column("holder_doc_number", Text, nullable=False),
+    Column("holder_doc_type", Code, nullable=False),
+    Column("holder_doc_number", Code, nullable=False),
     Column("paid_on", Date, nullable=False),
     Column("amount", Amount, nullable=False),
     Column("from_fideicomiso", Boolean, nullable=False),
