@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -110,7 +111,16 @@ def verify_bundle(
     with archive:
         files = _read_all(archive, result)
         if MANIFEST not in files:
-            result.fail(MANIFEST, "falta: sin el manifiesto no se puede comprobar ningún archivo")
+            earlier = (
+                " (el paquete trae manifest.json: es del formato de una versión anterior, "
+                "sin cadena de auditoría verificable; exporte uno nuevo con `ugpp-bridge "
+                "evidence ID --out ARCHIVO.zip` tras `db upgrade`)"
+                if "manifest.json" in files
+                else ""
+            )
+            result.fail(
+                MANIFEST, f"falta: sin el manifiesto no se puede comprobar ningún archivo{earlier}"
+            )
             return result
         manifest = _json_file(files, MANIFEST, result)
         listed = manifest.get("archivos") if isinstance(manifest, dict) else None
@@ -143,8 +153,11 @@ def _read_all(archive: zipfile.ZipFile, result: Verification) -> dict[str, bytes
             continue
         try:
             files[info.filename] = archive.read(info)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            result.fail(info.filename, f"no se puede leer del zip ({type(exc).__name__})")
+        except (zipfile.BadZipFile, OSError, ValueError, zlib.error) as exc:
+            # zlib.error: a damaged byte inside a compressed entry (its CRC is never reached)
+            result.fail(
+                info.filename, f"está dañado: no se puede leer del zip ({type(exc).__name__})"
+            )
     return files
 
 
