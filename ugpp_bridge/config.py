@@ -8,12 +8,14 @@ the environment wins over the file. Secrets have no defaults and are never shown
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from ugpp_bridge.domain.accounts import DEFAULT_ACCOUNT_NUMBER_DIGITS
 from ugpp_bridge.domain.exposure import UVT_VALUE_COP
@@ -110,7 +112,7 @@ class Settings:
 
 
 # Variables with the prefix that are not settings of the bridge: the test suite's own.
-NOT_SETTINGS = frozenset({"test_postgres_url", "test_artifacts"})
+NOT_SETTINGS = frozenset({"test_postgres_url", "test_mysql_url", "test_artifacts"})
 
 # What each role needs (SPEC §8): ``check_required`` lists every one missing, at once.
 NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -181,10 +183,12 @@ def load_settings(environ: Mapping[str, str], config_file: Path | None = None) -
         except (ValueError, TypeError, InvalidInputError) as exc:
             problems.append(f"  - {origin[name]}: {exc}")
     if problems:
-        raise ConfigurationError(
+        error = ConfigurationError(
             f"{len(problems)} setting(s) are not valid; nothing was started:\n"
             + "\n".join(problems)
         )
+        error.problems = tuple(problem.removeprefix("  - ") for problem in problems)
+        raise error
     return Settings(**parsed)  # type: ignore[arg-type]
 
 
@@ -237,10 +241,60 @@ def _secret(minimum: int) -> Callable[[object], str]:
     return parse
 
 
+def _split(text: str, schemes: tuple[str, ...], how: str) -> SplitResult:
+    """``text`` as a URL of one of ``schemes`` with a host and, if any, a port from 1 to 65535;
+    else ValueError saying ``how`` to write it (an invalid port used to surface only when
+    ``serve`` or ``worker`` first used the URL, as a traceback)."""
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in schemes or not parts.hostname or any(c.isspace() for c in text):
+        raise ValueError(how)
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 or (port is None and re.search(r":[^/@\]]*$", parts.netloc)):
+        raise ValueError(f"its port is not a number from 1 to 65535; {how}")
+    return parts
+
+
 def _url(value: object) -> str:
     text = str(value).strip()
-    if not text.startswith(("http://", "https://")) or " " in text:
-        raise ValueError("write it as an http:// or https:// address.")
+    _split(text, ("http", "https"), "write it as an http:// or https:// address.")
+    return text
+
+
+def _wsdl(value: object) -> str:
+    """A WSDL file's path, or its http(s):// address."""
+    text = str(value).strip()
+    if text.lower().startswith(("http:", "https:")):
+        return _url(text)
+    return text
+
+
+HOSTNAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+")
+
+
+def _address(value: object) -> str:
+    """An IP address or a host name (what the server binds to)."""
+    text = str(value).strip()
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        if not HOSTNAME.fullmatch(text):
+            how = "write an IP address (127.0.0.1, 0.0.0.0, ::) or a host name."
+            raise ValueError(how) from None
+    return text
+
+
+def _proxy(value: object) -> str:
+    """The proxy whose forwarded headers are trusted: an IP address, or * (any)."""
+    text = str(value).strip()
+    if text == "*":
+        return text
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        raise ValueError("write the proxy's IP address (or * for any).") from None
     return text
 
 
@@ -262,9 +316,9 @@ def _emails(value: object) -> tuple[str, ...]:
 
 def _smtp(value: object) -> str:
     text = str(value).strip()
-    if not text.startswith(("smtp://", "smtps://", "smtp+starttls://")):
-        raise ValueError("write it like smtp://host:25, smtps://user:pass@host:465 or "
-                         "smtp+starttls://user:pass@host:587.")  # fmt: skip
+    _split(text, ("smtp", "smtps", "smtp+starttls"),
+           "write it like smtp://host:25, smtps://user:pass@host:465 or "
+           "smtp+starttls://user:pass@host:587.")  # fmt: skip
     return text
 
 
@@ -309,6 +363,12 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "inbound_password": _secret(MIN_INBOUND_PASSWORD),
     "session_secret": _secret(MIN_SESSION_SECRET),
     "public_url": _url,
+    "ugpp_endpoint": _url,
+    "ugpp_token_url": _url,
+    "alert_webhook_url": _url,
+    "ugpp_wsdl": _wsdl,
+    "host": _address,
+    "trusted_proxy": _proxy,
     "lock_timeout_seconds": _bounded_int(1, 600),
     "connection_limit": _bounded_int(10, 100_000),
     "channel_timeout_seconds": _bounded_int(1, 3_600),

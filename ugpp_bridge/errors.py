@@ -50,6 +50,7 @@ class ConfigurationError(UgppBridgeError):
     def __init__(self, message: str, *, setting: str | None = None) -> None:
         super().__init__(message)
         self.setting = setting
+        self.problems: tuple[str, ...] = ()  # every invalid setting, one line each
 
 
 class InvalidInputError(UgppBridgeError):

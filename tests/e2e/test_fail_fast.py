@@ -97,3 +97,47 @@ def test_a_postgresql_database_that_does_not_exist_says_to_create_it() -> None:
     output = run("db", "upgrade", env={"UGPP_BRIDGE_DATABASE_URL": url})
     assert "does not exist on that server: create it (createdb no_such_database_here)" in output
     assert "creates tables, not databases" in output
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [("SMTP_URL", "smtp://127.0.0.1:99999", "its port is not a number from 1 to 65535"),
+     ("SMTP_URL", "smtp://127.0.0.1:abc", "its port is not a number from 1 to 65535"),
+     ("SMTP_URL", "smtp:///sin-servidor", "write it like smtp://host:25"),
+     ("UGPP_ENDPOINT", "http://ugpp.example:0/reporte", "its port is not a number"),
+     ("UGPP_TOKEN_URL", "ftp://ugpp.example/token", "http:// or https://"),
+     ("ALERT_WEBHOOK_URL", "https://hooks.example:70000/x", "its port is not a number"),
+     ("UGPP_WSDL", "https://ugpp.example:http/x?wsdl", "its port is not a number"),
+     ("HOST", "mi servidor", "an IP address"),
+     ("TRUSTED_PROXY", "proxy.interno", "the proxy's IP address")],
+)  # fmt: skip
+def test_a_malformed_url_port_or_address_stops_every_command_and_doctor_shows_it(
+    tmp_path: Path, name: str, value: str, says: str
+) -> None:
+    # Issue 25, item 3: an SMTP URL with port 99999 passed until serve and worker died with a
+    # ValueError traceback, and doctor said ready.
+    env = {"UGPP_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+           f"UGPP_BRIDGE_{name}": value}  # fmt: skip
+    for command in (["serve"], ["worker", "--once"]):
+        output = run(*command, env=env)
+        assert output.startswith("ConfigurationError: 1 setting(s) are not valid"), output
+        assert f"UGPP_BRIDGE_{name}: " in output and says in output
+        assert "Traceback" not in output
+    shown = run("doctor", env=env)
+    assert shown.startswith(f"✗ Setting UGPP_BRIDGE_{name}: ") and says in shown
+    assert "Not ready: 1 check(s) failed." in shown
+
+
+def test_well_formed_urls_ports_and_addresses_are_taken(tmp_path: Path) -> None:
+    from ugpp_bridge.config import load_settings
+
+    settings = load_settings({
+        "UGPP_BRIDGE_SMTP_URL": "smtps://alertas:clave@correo.banco.co:465",
+        "UGPP_BRIDGE_UGPP_ENDPOINT": "https://[::1]:8443/ugpp/reporte",
+        "UGPP_BRIDGE_UGPP_WSDL": str(tmp_path / "ugpp.wsdl"),
+        "UGPP_BRIDGE_HOST": "0.0.0.0",
+        "UGPP_BRIDGE_TRUSTED_PROXY": "10.0.0.7",
+        "UGPP_BRIDGE_PUBLIC_URL": "https://puente.banco.co/soap/solicitudes",
+    })  # fmt: skip
+    assert settings.ugpp_endpoint == "https://[::1]:8443/ugpp/reporte"
+    assert settings.host == "0.0.0.0" and settings.trusted_proxy == "10.0.0.7"

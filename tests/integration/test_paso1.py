@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import requests
 from lxml import etree
-from waitress.server import create_server
 
 from tests.conftest import DATA
 from ugpp_bridge.adapters import wire
@@ -27,7 +26,7 @@ from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.entrypoints.cli_service import waitress_options
-from ugpp_bridge.entrypoints.soap import stop_waitress
+from ugpp_bridge.entrypoints.soap import create_http_server, stop_waitress
 from ugpp_bridge.entrypoints.web import combined_app
 from ugpp_bridge.errors import RemoteFaultError
 
@@ -60,7 +59,7 @@ def server(stores: StateStores) -> Iterator[Server]:
 def serving(stores: StateStores, settings: Settings) -> Iterator[Server]:
     """Paso 1 and /healthz on waitress, configured exactly as ``serve`` configures it."""
     options = {**waitress_options(settings, threads=4), "host": "127.0.0.1", "port": 0}
-    http = create_server(not_yet, **options)
+    http = create_http_server(not_yet, **options)
     url = f"http://127.0.0.1:{http.effective_port}/soap/solicitudes"
     settings = replace(settings, public_url=url)
     http.application = combined_app(
@@ -294,7 +293,14 @@ def test_a_body_over_the_size_limit_is_refused_by_the_server_before_it_is_read(
     padding = b"<!--" + b"x" * 250_000 + b"-->"
     answer = requests.post(server.url, data=envelope(solicitud_to_xml(SOLICITUD)) + padding,
                            headers={"Content-Type": "text/xml"}, timeout=30)  # fmt: skip
-    assert answer.status_code == 413  # waitress: max_request_body_size = the same limit
+    # waitress refuses it before the application runs (max_request_body_size = the same limit),
+    # with our Spanish fault, not its English text/plain 413 (issue 25, item 1)
+    assert answer.status_code == 500 and answer.headers["Content-Type"].startswith("text/xml")
+    fault = etree.fromstring(answer.content, wire.secure_parser()).find(f".//{{{SOAP_ENV}}}Fault")
+    assert fault is not None and fault.findtext("faultcode") == "soap11env:Client"
+    assert fault.findtext("faultstring") == (
+        "SolicitudDemasiadoGrande: el mensaje supera el límite de 200.000 bytes."
+    )
     assert nothing_stored(server)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import requests
 from lxml import etree
 
+from tests.conftest import DATA
 from tests.integration.test_paso1 import SETTINGS, Server, server, serving  # noqa: F401
 from ugpp_bridge.adapters import wire
 from ugpp_bridge.bootstrap import StateStores
@@ -74,3 +75,22 @@ def test_the_served_wsdl_needs_nothing_beside_it(server: Server) -> None:  # noq
     served = etree.fromstring(requests.get(f"{server.url}?wsdl", timeout=30).content)
     assert served.findall(".//xs:import[@schemaLocation]", NS) == []
     assert Path(wire.SOLICITUDES_WSDL).read_bytes().count(b"schemaLocation") == 1
+
+
+def test_the_inline_schema_extracted_alone_compiles_in_lxml_and_xmlschema(
+    server: Server,  # noqa: F811
+) -> None:
+    # Issue 25, item 7: the inline schema used sol: declared only on wsdl:definitions, so the
+    # schema extracted alone (as several WSDL tools do) compiled in neither.
+    import xmlschema
+
+    served = requests.get(f"{server.url}?wsdl", timeout=30).content
+    # Cut out as text (as xmllint --xpath and several WSDL tools do): only what xs:schema
+    # itself declares comes along, not what wsdl:definitions declares around it.
+    alone = served[served.index(b"<xs:schema") : served.index(b"</xs:schema>") + 12]
+    assert b'xmlns:sol="urn:ugpp-bridge:solicitud:v1"' in alone
+    document = etree.fromstring(alone, wire.secure_parser())
+    etree.XMLSchema(document)
+    xmlschema.XMLSchema(alone.decode())
+    golden = etree.parse(str(DATA / "wire" / "solicitud.xml"), wire.secure_parser())
+    assert etree.XMLSchema(document).validate(golden)

@@ -375,3 +375,28 @@ def test_a_rebuild_asked_for_in_the_dashboard_is_built_by_the_sweep_as_that_pers
     assert claimed == ["web:ana"]
     assert stores.requests.get(key).built_by == "web:ana"  # so ana cannot approve it
     assert build_due(context(stores, clock, build=build)) == []  # asked once, built once
+
+
+def test_schedulers_starting_together_beat_without_a_unique_violation(
+    stores: StateStores,
+) -> None:
+    # Issue 25, item 5: serve and worker starting together sometimes logged a UniqueViolation
+    # on pk_scheduler_heartbeats (an update that found no row, then two inserts).
+    failures: list[Exception] = []
+    for round_ in range(5):
+        owner, start = f"host:{round_}", threading.Barrier(6)
+
+        def beat(n: int, owner: str = owner, start: threading.Barrier = start) -> None:
+            start.wait(timeout=10)
+            try:
+                stores.work.beat(owner, T0 + timedelta(seconds=n))
+            except Exception as exc:  # collected for the assertion
+                failures.append(exc)
+
+        threads = [threading.Thread(target=beat, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert failures == []
+    assert stores.work.last_beat() is not None

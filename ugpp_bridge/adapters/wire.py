@@ -7,7 +7,6 @@ secure settings passed explicitly: no DTDs, no entity expansion, no network, no 
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -124,22 +123,34 @@ def served_wsdl(wsdl: Path, address: str) -> bytes:
 
     One source of truth (the files in ``wsdl/`` and ``xsd/``), and a document that stands on
     its own: a client never has to fetch ``../xsd/...``, and no request header ever decides
-    the address a client will send its credentials to.
+    the address a client will send its credentials to. Each inlined schema keeps every
+    namespace declaration of its file on ``xs:schema`` itself (``sol:`` in its type
+    references), so a tool that extracts it compiles it alone: it is spliced in as text,
+    because lxml strips a moved element's declarations that its new parent already makes.
     """
     tree = etree.parse(str(wsdl), secure_parser())
+    inlined: list[bytes] = []
     for schema_node in tree.iterfind(f"{{{WSDL_NS}}}types/{{{XS_NS}}}schema"):
         for imported in schema_node.findall(f"{{{XS_NS}}}import"):
             location = imported.get("schemaLocation")
             if location is None:
                 continue
             included = etree.parse(str((wsdl.parent / location).resolve()), secure_parser())
-            schema_node.addprevious(copy.deepcopy(included.getroot()))
+            inlined.append(etree.tostring(included.getroot(), encoding="unicode").encode())
+            schema_node.addprevious(etree.ProcessingInstruction(_INLINE, str(len(inlined))))
             schema_node.remove(imported)
         if len(schema_node) == 0:
             schema_node.getparent().remove(schema_node)  # type: ignore[union-attr]
     for node in tree.iterfind(f".//{{{WSDL_SOAP_NS}}}address"):
         node.set("location", address)
-    return bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+    served = bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+    for n, schema in enumerate(inlined, start=1):
+        served = served.replace(f"<?{_INLINE} {n}?>".encode(), schema, 1)
+    etree.fromstring(served, secure_parser())  # still one well-formed document
+    return served
+
+
+_INLINE = "ugpp-bridge-inline-schema"
 
 
 def soap_fault(faultcode: str, faultstring: str) -> bytes:

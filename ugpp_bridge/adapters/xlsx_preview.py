@@ -27,13 +27,24 @@ COLUMNS = {
 }  # fmt: skip
 TEXT = {"tipoDocumento", "numeroDocumento", "numeroCuenta", "numeroTitulo"}
 SHEETS = {"cuenta": "Cuentas", "inversion": "Inversiones", "rendimiento": "Rendimientos"}
+# Every string is a text cell (SPEC §11 "Safe documents"): by default XlsxWriter turns a string
+# beginning with «=» into a live formula and a URL into a hyperlink — an idSolicitud or a
+# document number chosen by whoever sent them. Text cells are never evaluated, whatever they
+# begin with (=, +, -, @, tab, carriage return); numbers are written as numbers on purpose.
+WORKBOOK_OPTIONS = {
+    "constant_memory": True,
+    "in_memory": False,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
 
 
 def write_preview_xlsx(
     sink: IO[bytes], stored: StoredRequest, persons: Iterable[PersonPreview]
 ) -> PreviewTotals:
     """Write the workbook into ``sink``; the totals it holds."""
-    book = xlsxwriter.Workbook(sink, {"constant_memory": True, "in_memory": False})
+    book = xlsxwriter.Workbook(sink, WORKBOOK_OPTIONS)
     bold = book.add_format({"bold": True})
     money = book.add_format({"num_format": "#,##0"})
     totals_sheet = book.add_worksheet("Totales")

@@ -135,9 +135,18 @@ class BridgeGroup(click.Group):
 def main(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
     """ugpp-bridge: answers UGPP financial-information requests (Resolución 1707 de 2019)."""
     from ugpp_bridge.config import load_settings
+    from ugpp_bridge.errors import ConfigurationError
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    ctx.obj = load_settings(os.environ, config_file)
+    try:
+        ctx.obj = load_settings(os.environ, config_file)
+    except ConfigurationError as exc:
+        if ctx.invoked_subcommand != "doctor" or not exc.problems:
+            raise
+        for problem in exc.problems:  # doctor shows each invalid setting as a failed check
+            click.echo(f"✗ Setting {problem}")
+        click.echo(f"\nNot ready: {len(exc.problems)} check(s) failed.")
+        ctx.exit(1)

@@ -29,6 +29,7 @@ def serve(settings: Settings, no_scheduler: bool, threads: int) -> None:
     from ugpp_bridge.adapters.state.migrations import require_head
     from ugpp_bridge.entrypoints.health import Heartbeat
     from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler
+    from ugpp_bridge.entrypoints.soap import create_http_server
 
     check_required(settings, ("paso1", "dashboard", *(() if no_scheduler else ("build", "send"))))
     _service_logging()
@@ -47,7 +48,8 @@ def serve(settings: Settings, no_scheduler: bool, threads: int) -> None:
         click.echo(f"Dashboard at {base}/ ; Paso 1 at {base}/soap/solicitudes (WSDL: ?wsdl)")
         click.echo(f"Health at {base}/healthz ; metrics at {base}/metrics ; scheduler "
                    + ("off (run `ugpp-bridge worker`)" if no_scheduler else "on"))  # fmt: skip
-        waitress.serve(app, **waitress_options(settings, threads))
+        # waitress.serve, with our server: its refusal of an oversize body speaks Spanish
+        waitress.serve(app, _server=create_http_server, **waitress_options(settings, threads))
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)

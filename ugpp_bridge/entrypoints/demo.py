@@ -226,11 +226,9 @@ def _ugpp_standin(settings: Settings) -> Iterator[str]:
 @contextmanager
 def _bridge(settings: Settings, stores: StateStores) -> Iterator[str]:
     """The bridge — Paso 1, the dashboard, /metrics — on a free loopback port; its base URL."""
-    from waitress.server import create_server
+    from ugpp_bridge.entrypoints.soap import create_http_server, stop_waitress
 
-    from ugpp_bridge.entrypoints.soap import stop_waitress
-
-    bridge = create_server(
+    bridge = create_http_server(
         _not_yet, host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05
     )
     base = f"http://127.0.0.1:{bridge.effective_port}"

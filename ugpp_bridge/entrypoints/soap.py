@@ -37,6 +37,7 @@ from ugpp_bridge.adapters.soap_inbound import (
     invalid_value,
     not_authorized,
     spend_nonce,
+    too_large,
 )
 from ugpp_bridge.adapters.soap_models import AcuseSolicitud, Solicitud
 from ugpp_bridge.adapters.spyne_compat import ensure_spyne_importable
@@ -257,6 +258,53 @@ def fault_response(start_response: Callable[..., Any], fault: SoapFault) -> Iter
         headers.append(("Retry-After", str(fault.retry_after)))
     start_response("500 Internal Server Error", headers)
     return [data]
+
+
+def create_http_server(app: WsgiApp, **options: Any) -> Any:
+    """waitress's server for ``app``, whose own refusal of a body over
+    ``max_request_body_size`` (answered before the body is read) speaks our language: the
+    ``SolicitudDemasiadoGrande`` SOAP fault on Paso 1's path, Spanish text elsewhere — not
+    waitress's English ``text/plain`` 413."""
+    from waitress.server import create_server
+
+    server = create_server(app, **options)
+    for listener in [server, *getattr(server, "map", {}).values()]:
+        if hasattr(listener, "channel_class"):
+            listener.channel_class = _channel_class()
+    return server
+
+
+def _channel_class() -> type:
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+    from waitress.utilities import RequestEntityTooLarge
+
+    class SpanishErrorTask(ErrorTask):  # type: ignore[misc]
+        def execute(self) -> None:
+            if not isinstance(self.request.error, RequestEntityTooLarge):
+                super().execute()
+                return
+            limit = self.channel.adj.max_request_body_size
+            if self.request.path == PATH:
+                fault = too_large(limit)
+                logger.info("Paso 1 refused: %s (%s)", fault.code, fault.detail)
+                status, kind = "500 Internal Server Error", "text/xml; charset=utf-8"
+                body = wire.soap_fault(fault.faultcode, fault.faultstring)
+            else:
+                status, kind = "413 Request Entity Too Large", "text/plain; charset=utf-8"
+                body = f"Solicitud demasiado grande: el límite es de " \
+                    f"{wire.spanish_number(limit)} bytes.\n".encode()  # fmt: skip
+            self.status = status
+            self.response_headers.extend([("Content-Type", kind),
+                                          ("Content-Length", str(len(body)))])  # fmt: skip
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class SpanishChannel(HTTPChannel):  # type: ignore[misc]
+        error_task_class = SpanishErrorTask
+
+    return SpanishChannel
 
 
 def stop_waitress(server: Any, thread: threading.Thread, timeout: float = 10) -> None:

@@ -18,6 +18,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ugpp_bridge.adapters.state import tables as t
 from ugpp_bridge.adapters.state.base import SqlAlchemyStateBase
@@ -93,15 +95,18 @@ class SqlAlchemyWorkQueue(SqlAlchemyStateBase, WorkQueue):
             )
 
     def beat(self, owner: str, at: datetime) -> None:
-        """This scheduler is alive (for ``/metrics`` and ``doctor``)."""
+        """This scheduler is alive (for ``/metrics`` and ``doctor``). One upsert: an update
+        that found no row followed by an insert raced with another process doing the same
+        (``UniqueViolation`` on PostgreSQL when ``serve`` and ``worker`` started together)."""
+        dialect = self.engine.dialect.name
+        upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(
+            t.scheduler_heartbeats
+        ).values(owner=owner, beat_at=at)
+        statement = upsert.on_conflict_do_update(
+            index_elements=[t.scheduler_heartbeats.c.owner], set_={"beat_at": at}
+        )
         with self._tx() as connection:
-            changed = connection.execute(
-                update(t.scheduler_heartbeats)
-                .where(t.scheduler_heartbeats.c.owner == owner)
-                .values(beat_at=at)
-            ).rowcount
-            if not changed:
-                connection.execute(t.scheduler_heartbeats.insert().values(owner=owner, beat_at=at))
+            connection.execute(statement)
 
     def last_beat(self) -> datetime | None:
         with self._read() as connection:
