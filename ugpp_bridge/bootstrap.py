@@ -36,7 +36,13 @@ from ugpp_bridge.bootstrap_source import (
 )
 from ugpp_bridge.config import MIN_INBOUND_PASSWORD, MIN_SESSION_SECRET, Settings
 from ugpp_bridge.domain.alerts import DeadlineAlert
-from ugpp_bridge.domain.filing import Receipt, RequestKey, StoredRequest, sha256_hex
+from ugpp_bridge.domain.filing import (
+    Receipt,
+    ReceivedMessage,
+    RequestKey,
+    StoredRequest,
+    sha256_hex,
+)
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.service.build import SCRATCH_PREFIX, BuildOptions, build_request, rebuild_lotes
 from ugpp_bridge.service.evidence import (
@@ -218,7 +224,8 @@ def paso1_gate(settings: Settings, stores: StateStores) -> Gate:
         clock=lambda: datetime.now(UTC),
         nonces=stores.nonces,
     )
-    return Gate(verifier, stores.throttle, stores.nonces, system_clock, settings.max_request_bytes)
+    return Gate(verifier, stores.throttle, stores.nonces, system_clock, settings.max_request_bytes,
+                max_persons=settings.max_persons)  # fmt: skip
 
 
 def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
@@ -232,7 +239,9 @@ def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
     )
     holidays = holiday_calendar()
 
-    def receive(request: FinancialInfoRequest, nonce: str | None, message: bytes) -> Receipt:
+    def receive(
+        request: FinancialInfoRequest, nonce: str | None, message: ReceivedMessage
+    ) -> Receipt:
         return receive_request(
             request,
             requests=stores.requests,

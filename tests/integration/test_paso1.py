@@ -364,3 +364,87 @@ def test_a_large_request_within_the_limits_is_received_whole(stores: StateStores
         receipt = send(server, large)
         assert (receipt.status, receipt.total_persons) == ("RECIBIDA", 25_000)
         assert server.stores.requests.find("UGPP-GRANDE").request.persons == large.persons
+
+
+# -- an authenticated body streams (SPEC §11; issue 25, item 6) --------------------------------
+
+
+class CountingStream:
+    """A request body that counts what the front read of it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.read_bytes = data, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.data[self.read_bytes : self.read_bytes + size]
+        self.read_bytes += len(chunk)
+        return chunk
+
+
+def many(count: int) -> tuple[PersonId, ...]:
+    return tuple(PersonId("CC", str(10_000 + n)) for n in range(count))
+
+
+def admit_body(stores: StateStores, stream: CountingStream, **limits: int):  # type: ignore[no-untyped-def]
+    from ugpp_bridge.adapters.soap_inbound import admit
+
+    gate = replace(paso1_gate(replace(SETTINGS, max_request_bytes=64 * 2**20), stores), **limits)
+    return admit(stream, content_type="text/xml", declared_length=None, address="127.0.0.1",
+                 gate=gate)  # fmt: skip
+
+
+def test_a_request_of_many_batches_keeps_every_person_in_order_and_its_bytes(
+    stores: StateStores,
+) -> None:
+    request = replace(SOLICITUD, persons=many(12_345))
+    stream = CountingStream(envelope(solicitud_to_xml(request)))
+    result = admit_body(stores, stream, max_persons=200_000)
+    assert result.request == request
+    assert result.message.raw() == stream.data and result.message.size == len(stream.data)
+    assert len(result.message.compressed) < len(stream.data) / 5
+
+
+@pytest.mark.parametrize("position", [1, 5_001, 12_345])
+def test_a_bad_persona_in_any_batch_is_solicitud_invalida_naming_it(
+    stores: StateStores, position: int
+) -> None:
+    from ugpp_bridge.adapters.soap_inbound import SoapFault
+
+    body = solicitud_to_xml(replace(SOLICITUD, persons=many(12_345)))
+    at = -1
+    for _ in range(position):
+        at = body.index(b"<persona>", at + 1)
+    body = body[:at] + body[at:].replace(b"<tipoDocumento>CC<", b"<tipoDocumento>XX<", 1)
+    with pytest.raises(SoapFault) as refused:
+        admit_body(stores, CountingStream(envelope(body)), max_persons=200_000)
+    # the same words whether the persona was validated in a streamed batch or in the tree
+    assert refused.value.faultstring == (
+        "SolicitudInvalida: el elemento «tipoDocumento» no cumple el esquema (línea 2): el "
+        "valor no es uno de los permitidos"
+    )
+
+
+def test_a_request_over_the_person_limit_is_refused_without_reading_the_rest(
+    stores: StateStores,
+) -> None:
+    from ugpp_bridge.errors import RequestTooLargeError
+
+    stream = CountingStream(envelope(solicitud_to_xml(replace(SOLICITUD, persons=many(30_000)))))
+    with pytest.raises(RequestTooLargeError) as refused:
+        admit_body(stores, stream, max_persons=10_000)
+    assert refused.value.value == 10_000
+    assert stream.read_bytes < len(stream.data) / 2  # stopped just past the 10,001st persona
+
+
+def test_a_junk_shaped_body_is_refused_while_it_streams(stores: StateStores) -> None:
+    from ugpp_bridge.adapters.soap_inbound import SoapFault
+
+    request = solicitud_to_xml(SOLICITUD)
+    junk = request.replace(b"</idSolicitud>", b"</idSolicitud>" + b"<x/>" * 1_000_000, 1)
+    stream = CountingStream(envelope(junk))
+    with pytest.raises(SoapFault) as refused:
+        admit_body(stores, stream)
+    assert refused.value.faultstring == (
+        "SolicitudInvalida: el mensaje tiene demasiados elementos que no son personas."
+    )
+    assert stream.read_bytes < len(stream.data) / 2

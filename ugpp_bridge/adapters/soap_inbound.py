@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,14 +29,19 @@ from lxml import etree
 from werkzeug.http import parse_options_header
 
 from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.solicitud_xml import request_from_element, solicitud_element
+from ugpp_bridge.adapters.solicitud_xml import (
+    person_pairs,
+    request_from_element,
+    solicitud_element,
+)
 from ugpp_bridge.adapters.wsse import SECURITY, Credential, NonceRegistry, claimed_username
-from ugpp_bridge.domain.filing import BOGOTA
+from ugpp_bridge.domain.filing import BOGOTA, ReceivedMessage
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.throttling import Scope
 from ugpp_bridge.errors import (
     InvalidInputError,
     NotAuthorizedError,
+    RequestTooLargeError,
     SchemaValidationError,
 )
 from ugpp_bridge.service.ports import AuthThrottle
@@ -85,7 +91,7 @@ class Admitted:
 
     request: FinancialInfoRequest
     nonce: str | None
-    message: bytes
+    message: ReceivedMessage
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ class Gate:
     max_bytes: int
     pre_auth_bytes: int = 64 * 1024
     chunk_bytes: int = 16 * 1024
+    max_persons: int | None = None  # past it the rest of the body is not read
 
 
 def admit(
@@ -121,8 +128,8 @@ def admit(
     _check_header_blocks(header)
     credential = _authenticate(header, address, gate)
     try:
-        root, message = _parse_whole(prefix, chunks, encoding)
-        return Admitted(_request(root), credential.nonce, message)
+        root, message, persons = _parse_whole(prefix, chunks, encoding, gate.max_persons)
+        return Admitted(_request(root, persons), credential.nonce, message)
     except SoapFault:
         spend_nonce(gate, credential.nonce)
         raise
@@ -134,18 +141,24 @@ def spend_nonce(gate: Gate, nonce: str | None) -> None:
         gate.nonces.first_use(nonce, gate.clock())
 
 
-def _request(root: etree._Element) -> FinancialInfoRequest:
+def _request(root: etree._Element, persons: list[tuple[str, str]]) -> FinancialInfoRequest:
+    """``root`` holds what was not streamed out; ``persons``, the personas before it, each
+    already valid under the same schema."""
     try:
         element = solicitud_element(root)
         wire.validate(element, wire.SOLICITUD_XSD)
-        return request_from_element(element)
+        return request_from_element(element, leading_persons=persons)
     except SchemaValidationError as exc:
-        issue = exc.issues[0]
-        raise SoapFault(
-            "SolicitudInvalida", wire.schema_fault_text(issue), detail=f"schema: {issue.element}"
-        ) from exc
+        raise _schema_fault(exc) from exc
     except InvalidInputError as exc:
         raise invalid_value(exc) from exc
+
+
+def _schema_fault(exc: SchemaValidationError) -> SoapFault:
+    issue = exc.issues[0]
+    return SoapFault(
+        "SolicitudInvalida", wire.schema_fault_text(issue), detail=f"schema: {issue.element}"
+    )
 
 
 def invalid_value(exc: InvalidInputError) -> SoapFault:
@@ -310,19 +323,107 @@ def _authenticate(header: etree._Element | None, address: str | None, gate: Gate
 
 
 def _parse_whole(
-    prefix: bytes, rest: Iterator[bytes], encoding: str | None
-) -> tuple[etree._Element, bytes]:
-    """The whole message parsed, and its bytes as they arrived."""
-    parser = wire.secure_parser(encoding, inbound=True)
-    message = bytearray(prefix)
+    prefix: bytes, rest: Iterator[bytes], encoding: str | None, max_persons: int | None
+) -> tuple[etree._Element, ReceivedMessage, list[tuple[str, str]]]:
+    """The message parsed as it streams in, its bytes as they arrived, and the personas
+    streamed out of the tree on the way (SPEC §11: an authenticated body costs bounded
+    memory). Personas are validated under ``xsd/solicitud-v1.xsd`` a batch at a time and
+    leave the tree; anything else may hold at most ``LIVE_ELEMENTS`` elements at once, so a
+    junk-shaped body is refused while it streams, and so is a request past ``max_persons``."""
+    stream = _PersonStream(wire.secure_pull_parser(encoding), max_persons)
+    # Kept compressed as it arrives (ReceivedMessage): the raw body was held, joined, copied
+    # and bound to the database whole, which alone took serve past 300 MB at 64 MiB.
+    packer = zlib.compressobj()
+    kept, size = bytearray(packer.compress(prefix)), len(prefix)
     try:
-        parser.feed(prefix)
+        stream.feed(prefix)
         for chunk in rest:
-            message += chunk
-            parser.feed(chunk)
-        root: etree._Element = parser.close()
+            kept += packer.compress(chunk)
+            size += len(chunk)
+            stream.feed(chunk)
+        root = stream.close()
+    except SchemaValidationError as exc:
+        raise _schema_fault(exc) from exc
     except (etree.XMLSyntaxError, LookupError, UnicodeError) as exc:
         raise SoapFault(
             "SolicitudInvalida", "el mensaje no es XML bien formado.", detail=type(exc).__name__
         ) from exc
-    return root, bytes(message)
+    kept += packer.flush()
+    message = ReceivedMessage(bytes(kept), size)
+
+    return root, message, stream.persons
+
+
+PERSONA = f"{{{wire.SOLICITUD_NS}}}persona"
+PERSON_BATCH = 5_000  # personas validated and streamed out together
+LIVE_ELEMENTS = 50_000  # elements the tree may hold at once besides the batch being filled
+
+
+class _PersonStream:
+    """A pull parser whose completed personas leave the tree in validated batches."""
+
+    def __init__(self, parser: etree.XMLPullParser, max_persons: int | None) -> None:
+        self.parser, self.max_persons = parser, max_persons
+        self.persons: list[tuple[str, str]] = []
+        self.seen = self.live = 0
+        self.batch: list[etree._Element] = []
+
+    def feed(self, chunk: bytes) -> None:
+        self.parser.feed(chunk)
+        self._read()
+
+    def close(self) -> etree._Element:
+        root: etree._Element = self.parser.close()
+        self._read()
+        return root
+
+    def _read(self) -> None:
+        events: Iterator[tuple[str, etree._Element]] = self.parser.read_events()  # type: ignore[assignment]
+        for event, element in events:
+            if event == "start":
+                self.live += 1
+                if element.tag == PERSONA:
+                    self._person_starts()
+                elif self.live > LIVE_ELEMENTS + 3 * PERSON_BATCH:
+                    raise SoapFault("SolicitudInvalida", "el mensaje tiene demasiados elementos "
+                                    "que no son personas.", detail="element budget")  # fmt: skip
+            elif element.tag == PERSONA:
+                self.batch.append(element)
+
+    def _person_starts(self) -> None:
+        self.seen += 1
+        if self.max_persons is not None and self.seen > self.max_persons:
+            raise RequestTooLargeError(
+                f"The request lists more than {self.max_persons:,} persons "
+                "(UGPP_BRIDGE_MAX_PERSONS); the rest of the message was not read.",
+                field="personas",
+                value=self.max_persons,
+            )
+        if len(self.batch) >= PERSON_BATCH:  # complete, and one more follows: never the last
+            self._stream_out()
+
+    def _stream_out(self) -> None:
+        """Validate the batch under the schema (moved into a minimal valid Solicitud), take
+        its values, and drop it."""
+        skeleton = _skeleton()
+        holder = skeleton.find(f"{{{wire.SOLICITUD_NS}}}personas")
+        assert holder is not None
+        for element in self.batch:
+            self.live -= 1 + sum(1 for _ in element.iterdescendants())
+            holder.append(element)  # moves it out of the message's tree
+        wire.validate(skeleton, wire.SOLICITUD_XSD)
+        self.persons.extend(person_pairs(holder))
+        self.batch.clear()
+
+
+def _skeleton() -> etree._Element:
+    return etree.fromstring(_SKELETON, wire.secure_parser())
+
+
+_SKELETON = (
+    f'<Solicitud xmlns="{wire.SOLICITUD_NS}"><idSolicitud>x</idSolicitud>'
+    "<nitOperador>800197268</nitOperador><fechaSolicitud>2026-01-01</fechaSolicitud>"
+    "<fechaInicioTermino>2026-01-01</fechaInicioTermino><tiposInformacion><tipoInformacion>"
+    "CUENTAS</tipoInformacion></tiposInformacion><periodos><periodo><anio>2026</anio><mes>1"
+    "</mes></periodo></periodos><personas/></Solicitud>"
+).encode()

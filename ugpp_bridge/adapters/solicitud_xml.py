@@ -8,6 +8,7 @@ Parsing is secure (no DTDs, entities or network), then the element is validated 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 
 from lxml import etree
@@ -53,8 +54,12 @@ def solicitud_element(root: etree._Element) -> etree._Element:
     )
 
 
-def request_from_element(element: etree._Element) -> FinancialInfoRequest:
-    """Map a schema-valid ``Solicitud`` element to the domain (domain checks apply)."""
+def request_from_element(
+    element: etree._Element, *, leading_persons: Sequence[tuple[str, str]] = ()
+) -> FinancialInfoRequest:
+    """Map a schema-valid ``Solicitud`` element to the domain (domain checks apply).
+    ``leading_persons``: (type, number) of the personas that came before the element's own,
+    taken out of it as the message streamed in (Paso 1)."""
 
     def text(parent: etree._Element, name: str) -> str:
         return (parent.findtext(q(name)) or "").strip()
@@ -74,7 +79,8 @@ def request_from_element(element: etree._Element) -> FinancialInfoRequest:
                 for year, month in _pairs(element, "periodos", "periodo")
             ),
             persons=tuple(
-                PersonId(kind, number) for kind, number in _pairs(element, "personas", "persona")
+                PersonId(kind, number)
+                for kind, number in (*leading_persons, *_pairs(element, "personas", "persona"))
             ),
         )
     except InvalidRequestError:
@@ -88,13 +94,22 @@ def request_from_element(element: etree._Element) -> FinancialInfoRequest:
 
 
 def _pairs(element: etree._Element, group: str, item: str) -> list[tuple[str, str]]:
-    """The two child values of each ``item`` of ``group``, by position: the element is
+    node = element.find(q(group))
+    return [] if node is None else _child_pairs(node, item)
+
+
+def person_pairs(personas: etree._Element) -> list[tuple[str, str]]:
+    """(tipoDocumento, numeroDocumento) of each schema-valid ``persona`` of ``personas``."""
+    return _child_pairs(personas, "persona")
+
+
+def _child_pairs(node: etree._Element, item: str) -> list[tuple[str, str]]:
+    """The two child values of each ``item`` of ``node``, by position: the element is
     schema-valid, so each item holds exactly its two elements in order (and a 100,000-person
     request maps in milliseconds, not a lookup by name per value)."""
-    node = element.find(q(group))
     return [
         ((child[0].text or "").strip(), (child[1].text or "").strip())
-        for child in ([] if node is None else node.iterchildren(q(item)))
+        for child in node.iterchildren(q(item))
     ]
 
 

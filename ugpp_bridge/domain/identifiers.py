@@ -32,7 +32,7 @@ DOCUMENT_NUMBER_PATTERN = re.compile(r"[A-Za-z0-9]{1,16}")
 OPERATOR_NIT_PATTERN = re.compile(r"[0-9]{6,15}")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class PersonId:
     """A person as UGPP names them: document type and number. Validated on creation."""
 

@@ -41,7 +41,7 @@ from ugpp_bridge.adapters.soap_inbound import (
 )
 from ugpp_bridge.adapters.soap_models import AcuseSolicitud, Solicitud
 from ugpp_bridge.adapters.spyne_compat import ensure_spyne_importable
-from ugpp_bridge.domain.filing import BOGOTA, Receipt
+from ugpp_bridge.domain.filing import BOGOTA, Receipt, ReceivedMessage
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import (
     ConflictingRequestError,
@@ -77,7 +77,7 @@ class Paso1Endpoint:
     WSDL it serves."""
 
     gate: Gate
-    receive: Callable[[FinancialInfoRequest, str | None, bytes], Receipt]  # request, nonce, bytes
+    receive: Callable[[FinancialInfoRequest, str | None, ReceivedMessage], Receipt]
     wsdl: bytes
     answered: Callable[[int, bytes], None] = lambda _message_id, _response: None
 

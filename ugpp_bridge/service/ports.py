@@ -24,6 +24,7 @@ from ugpp_bridge.domain.filing import (
     LoteSummary,
     PreparedCall,
     Receipt,
+    ReceivedMessage,
     RequestKey,
     RequestSummary,
     StoredLote,
@@ -163,7 +164,7 @@ class RequestStore(abc.ABC):
         due_date: date,
         actor: str,
         nonce: str | None = None,
-        message: bytes | None = None,
+        message: ReceivedMessage | None = None,
     ) -> Receipt:
         """Store a new request, or recognise a duplicate; a conflicting one raises. ``nonce``
         (the WS-Security nonce that carried it) is recorded in the same transaction; one seen

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ugpp_bridge.domain.deadlines import due_date
-from ugpp_bridge.domain.filing import Receipt
+from ugpp_bridge.domain.filing import Receipt, ReceivedMessage
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import RequestTooLargeError, WrongOperatorError
 from ugpp_bridge.service.ports import RequestStore
@@ -31,7 +31,7 @@ def receive_request(
     policy: ReceptionPolicy,
     actor: str,
     nonce: str | None = None,
-    message: bytes | None = None,
+    message: ReceivedMessage | None = None,
 ) -> Receipt:
     """Register ``request`` (art. 10 deadline computed now) or recognise it as a duplicate.
 

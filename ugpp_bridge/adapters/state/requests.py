@@ -7,10 +7,12 @@ Registration is idempotent (SPEC §4) and allocates the radicado under a row loc
 from __future__ import annotations
 
 import dataclasses
+import zlib
 from dataclasses import replace
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, or_, select, update
+from sqlalchemy import Connection, Row, RowMapping, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ugpp_bridge.adapters.state import tables as t
@@ -32,6 +34,7 @@ from ugpp_bridge.domain.filing import (
     InboundMessage,
     Receipt,
     ReceiptStatus,
+    ReceivedMessage,
     RequestKey,
     RequestSummary,
     StoredRequest,
@@ -64,7 +67,7 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
         due_date: date,
         actor: str,
         nonce: str | None = None,
-        message: bytes | None = None,
+        message: ReceivedMessage | None = None,
     ) -> Receipt:
         fingerprint = request_fingerprint(request)
         for _ in range(REGISTER_RETRIES):
@@ -135,18 +138,16 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
         ).inserted_primary_key
         assert request_pk is not None
         request_pk = request_pk[0]
-        connection.execute(
-            t.request_persons.insert(),
-            [
-                {
-                    "request_pk": request_pk,
-                    "position": n,
-                    "doc_type": p.doc_type,
-                    "doc_number": p.doc_number,
-                }
-                for n, p in enumerate(request.persons)
-            ],
-        )
+        persons = request.persons
+        for start in range(0, len(persons), PERSON_ROWS_PER_INSERT):  # bounded memory
+            connection.execute(
+                t.request_persons.insert(),
+                [
+                    {"request_pk": request_pk, "position": n, "doc_type": p.doc_type,
+                     "doc_number": p.doc_number}
+                    for n, p in enumerate(persons[start : start + PERSON_ROWS_PER_INSERT], start)
+                ],
+            )  # fmt: skip
         connection.execute(
             t.request_periods.insert(),
             [{"request_pk": request_pk, "year": p.year, "month": p.month} for p in request.periods],
@@ -239,7 +240,7 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
         with self._read() as connection:
             return [
                 InboundMessage(
-                    row.id, row.received_at, row.request_bytes, row.response_bytes, row.answered_at
+                    row.id, row.received_at, _as_arrived(row), row.response_bytes, row.answered_at
                 )  # fmt: skip
                 for row in connection.execute(query)
             ]
@@ -496,8 +497,20 @@ def _next_generation(connection: Connection, row: RowMapping) -> int:
     return max(value or 0 for value in used) + 1
 
 
+ZLIB = "zlib"  # inbound_messages.request_encoding of a compressed message (NULL: as it arrived)
+
+
+def _as_arrived(row: Row[Any]) -> bytes:
+    data: bytes = row.request_bytes
+    return zlib.decompress(data) if row.request_encoding == ZLIB else data
+
+
+# A 200,000-person request's rows as one parameter list held about 100 MB at once.
+PERSON_ROWS_PER_INSERT = 5_000
+
+
 def _store_message(
-    connection: Connection, receipt: Receipt, message: bytes, received_at: datetime
+    connection: Connection, receipt: Receipt, message: ReceivedMessage, received_at: datetime
 ) -> int:
     """The inbound SOAP message as it arrived, kept with the request it carried (evidence)."""
     request_pk = connection.execute(
@@ -505,7 +518,10 @@ def _store_message(
     ).scalar_one()
     inserted = connection.execute(
         t.inbound_messages.insert().values(
-            request_pk=request_pk, received_at=received_at, request_bytes=message
+            request_pk=request_pk,
+            received_at=received_at,
+            request_bytes=message.compressed,
+            request_encoding=ZLIB,
         )
     ).inserted_primary_key
     assert inserted is not None

@@ -310,6 +310,8 @@ inbound_messages = Table(
     Column("request_pk", ForeignKey("requests.id"), nullable=False, index=True),
     Column("received_at", UtcDateTime, nullable=False),
     Column("request_bytes", LargeBinary, nullable=False),  # the SOAP message as it arrived
+    # 'zlib': request_bytes compressed as it streamed in (0007); NULL: stored as it arrived
+    Column("request_encoding", String(10), nullable=True),
     Column("response_bytes", LargeBinary, nullable=True),  # the AcuseSolicitud we answered
     Column("answered_at", UtcDateTime, nullable=True),
 )
