@@ -44,6 +44,8 @@ from ugpp_bridge.domain.filing import (
     sha256_hex,
 )
 from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.domain.users import Role
+from ugpp_bridge.errors import ConfigurationError
 from ugpp_bridge.service.build import SCRATCH_PREFIX, BuildOptions, build_request, rebuild_lotes
 from ugpp_bridge.service.evidence import (
     EvidenceBundle,
@@ -54,7 +56,7 @@ from ugpp_bridge.service.evidence import (
 from ugpp_bridge.service.evidence_check import BundleChecks, RebuildPlan
 from ugpp_bridge.service.operations import confirm_request, resend_request
 from ugpp_bridge.service.overview import overview
-from ugpp_bridge.service.ports import UgppGateway
+from ugpp_bridge.service.ports import Directory, UgppGateway
 from ugpp_bridge.service.preview import (
     PreviewTotals,
     person_previews,
@@ -63,6 +65,7 @@ from ugpp_bridge.service.preview import (
     stored_lote_bytes,
 )
 from ugpp_bridge.service.register import ReceptionPolicy, receive_request
+from ugpp_bridge.service.sign_in import SignedIn, sign_in
 from ugpp_bridge.service.submit import RetryPolicy, SendContext, submit_request
 from ugpp_bridge.service.work import Leasing, WorkContext
 
@@ -317,6 +320,45 @@ def alert_channels(settings: Settings) -> dict[str, Callable[[DeadlineAlert], No
     return channels
 
 
+def directory(settings: Settings) -> Directory | None:
+    """The entity's directory when ``UGPP_BRIDGE_LDAP_URL`` is set (SPEC §11), else None."""
+    if not settings.ldap_url:
+        return None
+    from ugpp_bridge.adapters.directory import LdapDirectory, LdapSettings  # ldap3: on demand
+
+    purpose = "sign in through the directory (UGPP_BRIDGE_LDAP_URL is set)"
+    groups = {Role.VIEWER: settings.ldap_viewer_group, Role.OPERATOR: settings.ldap_operator_group,
+              Role.OFFICER: settings.ldap_officer_group}  # fmt: skip
+    if not any(groups.values()):
+        raise ConfigurationError(
+            "UGPP_BRIDGE_LDAP_URL is set but no group gives a role: set "
+            "UGPP_BRIDGE_LDAP_VIEWER_GROUP, _OPERATOR_GROUP or _OFFICER_GROUP (group DNs).",
+            setting="UGPP_BRIDGE_LDAP_OFFICER_GROUP",
+        )
+    return LdapDirectory(
+        LdapSettings(
+            url=settings.ldap_url,
+            bind_dn=settings.require("ldap_bind_dn", purpose),
+            bind_password=settings.require("ldap_bind_password", purpose),
+            user_base=settings.require("ldap_user_base", purpose),
+            user_filter=settings.ldap_user_filter,
+            groups={role: dn for role, dn in groups.items() if dn},
+            starttls=settings.ldap_starttls,
+        )
+    )
+
+
+def signer(settings: Settings, stores: StateStores) -> Callable[[str, str], SignedIn | None]:
+    """Sign-in as every channel asks it: local accounts, then the directory (SPEC §11)."""
+    found = directory(settings)
+
+    def run(name: str, password: str) -> SignedIn | None:
+        return sign_in(name, password, users=stores.users, directory=found,
+                       local_accounts=settings.local_accounts, clock=system_clock)  # fmt: skip
+
+    return run
+
+
 def holiday_calendar() -> Container[date]:
     return colombian_holidays()
 
@@ -343,6 +385,7 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
         requests=stores.requests,
         lotes=stores.lotes,
         users=stores.users,
+        sign_in=signer(settings, stores),
         throttle=stores.throttle,
         alerts=stores.alerts,
         environment=settings.environment,

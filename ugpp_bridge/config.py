@@ -87,6 +87,17 @@ class Settings:
     alert_emails: tuple[str, ...] = ()
     # Evidence (SPEC §9): an Ed25519 private key file (PEM) that signs bundle seals.
     signing_key: str | None = None
+    # Directory sign-in (SPEC §11): LDAP / Active Directory, roles from groups.
+    ldap_url: str | None = None
+    ldap_starttls: bool = False
+    ldap_bind_dn: str | None = None
+    ldap_bind_password: str | None = field(default=None, repr=False)
+    ldap_user_base: str | None = None
+    ldap_user_filter: str = "(uid={usuario})"
+    ldap_viewer_group: str | None = None
+    ldap_operator_group: str | None = None
+    ldap_officer_group: str | None = None
+    local_accounts: bool = True  # break-glass local accounts beside the directory
 
     @property
     def paso1_public_url(self) -> str:
@@ -322,6 +333,23 @@ def _smtp(value: object) -> str:
     return text
 
 
+def _ldap_url(value: object) -> str:
+    text = str(value).strip()
+    _split(text, ("ldap", "ldaps"), "write it like ldaps://directorio.banco.co:636 or "
+           "ldap://directorio.banco.co:389 (with UGPP_BRIDGE_LDAP_STARTTLS=true).")  # fmt: skip
+    return text
+
+
+def _user_filter(value: object) -> str:
+    text = str(value).strip()
+    if "{usuario}" not in text or not (text.startswith("(") and text.endswith(")")):
+        raise ValueError(
+            "write an LDAP filter in parentheses with {usuario} where the sign-in name goes, "
+            "like (uid={usuario}) or (sAMAccountName={usuario})."
+        )
+    return text
+
+
 def _auth(value: object) -> str:
     text = str(value).strip().lower()
     if text not in AUTH_MODES:
@@ -376,4 +404,8 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "environment": _environment,
     "smtp_url": _smtp,
     "alert_emails": _emails,
+    "ldap_url": _ldap_url,
+    "ldap_starttls": _bool,
+    "ldap_user_filter": _user_filter,
+    "local_accounts": _bool,
 }

@@ -24,7 +24,9 @@ One root, so that an entrypoint can tell our own, expected failures (shown to th
     ├── RemoteError                 a SOAP service we call failed
     │   ├── RemoteFaultError        it answered a SOAP fault (``fault_code``)
     │   ├── CredentialsRefusedError its token service (or the service) refused our credentials
-    │   └── RemoteUnavailableError  it could not be reached, or timed out
+    │   ├── RemoteUnavailableError  it could not be reached, or timed out
+    │   └── DirectoryUnavailableError the entity's directory (LDAP) did not answer: sign-in is
+    │                               refused, never decided without it (Spanish message)
     └── SourceError                 the entity's source data cannot be used
         ├── SourceUnavailableError  the source database cannot be reached or read
         ├── SourceDataError         the data breaks the source contract (SPEC §3)
@@ -203,6 +205,11 @@ class ConflictingRequestError(StateError):
 
 class StoreUnavailableError(StateError):
     """The state database cannot be reached or written; nothing of the action was kept."""
+
+
+class DirectoryUnavailableError(UgppBridgeError):
+    """The directory (LDAP / Active Directory) could not be reached or refused the service
+    account; the message is Spanish (the officer reads it on the sign-in page)."""
 
 
 class RemoteError(UgppBridgeError):

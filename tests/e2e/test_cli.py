@@ -283,17 +283,23 @@ def test_build_turns_a_stored_request_into_stored_lotes(
     env = {"UGPP_BRIDGE_DATABASE_URL": db_url, "UGPP_BRIDGE_SOURCE_URL": source_url,
            "UGPP_BRIDGE_OPERATOR_NAME": "Banco de Ejemplo S.A.", "UGPP_BRIDGE_OPERATOR_NIT": "800197268"}  # fmt: skip
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    password = "una clave bien larga\n"
+    added = runner.invoke(main, ["user", "add", "ana", "--role", "operator", "--password-stdin"],
+                          input=password, env=env)  # fmt: skip
+    assert added.exit_code == 0, added.output
     stores = state_stores(db_url)
     try:
         register_golden_request(stores)
-        result = runner.invoke(main, ["build", "UGPP-2026-000451"], env=env)
+        result = runner.invoke(main, ["build", "UGPP-2026-000451", "--as", "ana",
+                                      "--password-stdin"], input=password, env=env)  # fmt: skip
         assert result.exit_code == 0, result.output
         assert "UB-2026-000001: built, generation 1." in result.output
         (lote,) = stores.lotes.lotes(key_of(stores, "UB-2026-000001"))
         assert lote.record_count == 10
     finally:
         stores.close()
-    missing = runner.invoke(main, ["build", "UB-1999-000001"], env=env)
+    missing = runner.invoke(main, ["build", "UB-1999-000001", "--as", "ana", "--password-stdin"],
+                            input=password, env=env)  # fmt: skip
     assert missing.exit_code == 1 and missing.output.startswith("RequestNotFoundError: ")
 
 

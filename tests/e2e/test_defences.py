@@ -119,6 +119,11 @@ def test_a_build_killed_mid_way_leaves_its_folder_to_the_next_build(tmp_path: Pa
     sampled = runner.invoke(main, ["source", "sample", "--persons", "600", "--seed", "5"], env=env)
     assert sampled.exit_code == 0, sampled.output
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    password = "una clave bien larga\n"
+    assert runner.invoke(main, ["user", "add", "ana", "--role", "operator", "--password-stdin"],
+                         input=password, env=env).exit_code == 0  # fmt: skip
+    build = [sys.executable, "-m", "ugpp_bridge", "build", "UGPP-GRANDE", "--as", "ana",
+             "--password-stdin"]  # fmt: skip
     bank, stores = SqlAlchemySource(make_engine(source_url)), state_stores(state_url)
     try:
         golden = parse_solicitud((DATA / "wire" / "solicitud.xml").read_bytes())
@@ -131,8 +136,11 @@ def test_a_build_killed_mid_way_leaves_its_folder_to_the_next_build(tmp_path: Pa
         bank.close()
         stores.close()
     # A build that dies while its lotes are on disk: SIGKILL as soon as its folder holds one.
-    child = subprocess.Popen([sys.executable, "-m", "ugpp_bridge", "build", "UGPP-GRANDE"], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    child = subprocess.Popen(build, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)  # fmt: skip
+    assert child.stdin is not None
+    child.stdin.write(password.encode())
+    child.stdin.close()
     try:
         for _ in range(3000):  # bounded: 30 s at most
             if any(scratch.glob("ugpp-bridge-build-*/*")):
@@ -145,8 +153,8 @@ def test_a_build_killed_mid_way_leaves_its_folder_to_the_next_build(tmp_path: Pa
         child.wait(timeout=30)
     assert list(scratch.glob("ugpp-bridge-build-*/*"))  # personal data a killed process left
     # The next build runs as a process of its own, so that its temporary folder is TMPDIR.
-    again = subprocess.run([sys.executable, "-m", "ugpp_bridge", "build", "UGPP-GRANDE"], env=env,
-                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    again = subprocess.run(build, env=env, input=password, capture_output=True, text=True,
+                           timeout=300)  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert "built, generation 2" in again.stdout  # the interrupted build was marked and redone
     assert list(scratch.iterdir()) == []  # the next build removed it, and its own

@@ -61,7 +61,8 @@ def test_a_build_waits_for_an_officer_and_approval_follows_the_four_eyes_rule(
     env: dict[str, str],
 ) -> None:
     runner = CliRunner()
-    built = runner.invoke(main, ["build", "UGPP-2026-000451"], env={**env, "USER": "olga"})
+    built = runner.invoke(main, ["build", "UGPP-2026-000451", "--as", "ana", "--password-stdin"],
+                          input=PASSWORD + "\n", env=env)  # fmt: skip
     assert built.exit_code == 0, built.output
     assert state(env) is RequestState.BUILT
     operator = runner.invoke(main, ["approve", "UGPP-2026-000451", "--as", "ana", "--password-stdin"],
@@ -81,23 +82,60 @@ def test_a_build_waits_for_an_officer_and_approval_follows_the_four_eyes_rule(
 
 
 def test_the_officer_who_asked_for_a_build_from_the_cli_cannot_approve_it(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    env: dict[str, str],
 ) -> None:
-    # Why patch: the CLI names its operator after the OS account; this one is "olga".
-    monkeypatch.setattr("getpass.getuser", lambda: "olga")
     runner = CliRunner()
-    assert runner.invoke(main, ["build", "UGPP-2026-000451"], env=env).exit_code == 0
+    built = runner.invoke(main, ["build", "UGPP-2026-000451", "--as", "olga", "--password-stdin"],
+                          input=PASSWORD + "\n", env=env)  # fmt: skip
+    assert built.exit_code == 0, built.output
     own = runner.invoke(main, ["approve", "UGPP-2026-000451", "--as", "olga", "--password-stdin"],
                         input=PASSWORD + "\n", env=env)  # fmt: skip
     assert own.exit_code == 1 and "four eyes" in own.output
     assert state(env) is RequestState.BUILT
 
 
+def test_with_approval_required_the_cli_cannot_build_as_nobody_in_particular(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 25: `build` recorded the requester as cli:root, whom an officer could approve as.
+    monkeypatch.setattr("getpass.getuser", lambda: "olga")  # the machine's user: an officer's name
+    runner = CliRunner()
+    anonymous = runner.invoke(main, ["build", "UGPP-2026-000451"], env=env)
+    assert anonymous.exit_code == 1
+    assert "add --as NAME --password-stdin" in " ".join(anonymous.output.split())
+    assert state(env) is RequestState.RECEIVED
+    wrong = runner.invoke(main, ["build", "UGPP-2026-000451", "--as", "ana", "--password-stdin"],
+                          input="no es la clave\n", env=env)  # fmt: skip
+    assert wrong.exit_code == 1 and wrong.output.startswith("NotAuthorizedError")
+    assert state(env) is RequestState.RECEIVED
+    off = runner.invoke(main, ["build", "UGPP-2026-000451"],
+                        env={**env, "UGPP_BRIDGE_REQUIRE_APPROVAL": "false"})  # fmt: skip
+    assert off.exit_code == 0, off.output  # without four eyes, the machine's user is recorded
+    stores = state_stores(env["UGPP_BRIDGE_DATABASE_URL"])
+    try:
+        assert stores.requests.find("UGPP-2026-000451").built_by == "cli:olga"
+    finally:
+        stores.close()
+
+
+def test_a_viewer_cannot_act_through_the_cli(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    added = runner.invoke(main, ["user", "add", "vera", "--role", "viewer", "--password-stdin"],
+                          input=PASSWORD + "\n", env=env)  # fmt: skip
+    assert added.exit_code == 0, added.output
+    built = runner.invoke(main, ["build", "UGPP-2026-000451", "--as", "vera", "--password-stdin"],
+                          input=PASSWORD + "\n", env=env)  # fmt: skip
+    assert built.exit_code == 1 and "may only read" in built.output
+    assert state(env) is RequestState.RECEIVED
+
+
 def test_return_needs_a_reason_and_the_preview_writes_an_xlsx(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     runner = CliRunner()
-    assert runner.invoke(main, ["build", "UGPP-2026-000451"], env=env).exit_code == 0
+    built = runner.invoke(main, ["build", "UGPP-2026-000451", "--as", "ana", "--password-stdin"],
+                          input=PASSWORD + "\n", env=env)  # fmt: skip
+    assert built.exit_code == 0, built.output
     out = tmp_path / "vista.xlsx"
     shown = runner.invoke(main, ["preview", "UGPP-2026-000451", "--xlsx", str(out)], env=env)
     assert shown.exit_code == 0, shown.output

@@ -27,6 +27,7 @@ class User:
     name: str
     role: Role
     disabled: bool = False
+    directory: bool = False  # its password and role are the directory's (SPEC §11)
 
     @property
     def may_act(self) -> bool:

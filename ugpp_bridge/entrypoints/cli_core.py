@@ -24,7 +24,7 @@ from ugpp_bridge.bootstrap import (
 from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings, check_required
 from ugpp_bridge.domain.filing import RequestKey, StoredRequest
-from ugpp_bridge.entrypoints.cli_operations import operator_name
+from ugpp_bridge.entrypoints.cli_identity import acting_actor, acting_options
 from ugpp_bridge.entrypoints.console import (
     lotes_table,
     progress_bar,
@@ -54,14 +54,23 @@ def demo(settings: Settings, persons: int, seed: int, keep_running: bool) -> Non
 @click.command()
 @click.argument("identifier", metavar="ID")
 @click.option("--source-url", default=None, help="Default: UGPP_BRIDGE_SOURCE_URL.")
+@acting_options
 @click.pass_obj
-def build(settings: Settings, identifier: str, source_url: str | None) -> None:
+def build(
+    settings: Settings, identifier: str, source_url: str | None, acting_as: str | None,
+    password_stdin: bool,
+) -> None:  # fmt: skip
     """Build a stored request (radicado or idSolicitud) into stored, validated lotes."""
     if source_url is None:
         check_required(settings, ("build",))
     console = Console()
     stores = settings_stores(settings)
-    actor = operator_name()
+    try:
+        actor = acting_actor(settings, stores, acting_as, password_stdin, command="build",
+                             required=settings.require_approval)  # fmt: skip
+    except BaseException:
+        stores.close()
+        raise
 
     def run(key: RequestKey) -> StoredRequest:
         recover_interrupted_build(stores.requests, key, at=system_clock(), actor=actor)

@@ -9,42 +9,20 @@ failed passwords count against the same throttle as the dashboard's.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from ugpp_bridge.bootstrap import StateStores, export_preview, settings_stores
+from ugpp_bridge.bootstrap import export_preview, settings_stores
 from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.labels import STATE_LABELS, number, pesos
-from ugpp_bridge.domain.throttling import Scope
-from ugpp_bridge.domain.users import ROLE_LABELS, Role, User
-from ugpp_bridge.entrypoints.cli_operations import operator_name
-from ugpp_bridge.errors import NotAuthorizedError
+from ugpp_bridge.domain.users import ROLE_LABELS, Role
+from ugpp_bridge.entrypoints.cli_identity import operator_name, read_password, signed_in
 from ugpp_bridge.service.approval import approve_build, return_build
 from ugpp_bridge.service.preview import PreviewTotals
-
-
-def _password(from_stdin: bool, confirm: bool = False) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm))
-
-
-def _officer(stores: StateStores, name: str, password: str) -> User:
-    """The account ``name`` if the password is right (throttled like the dashboard's login)."""
-    now = system_clock()
-    status = stores.throttle.status(Scope.DASHBOARD, user=name, address=None, now=now)
-    if status.blocked_until is not None:
-        raise NotAuthorizedError()
-    user = stores.users.authenticate(name, password)
-    if user is None:
-        stores.throttle.record_failure(Scope.DASHBOARD, user=name, address=None, now=now)
-        raise NotAuthorizedError()
-    return user
 
 
 @click.command()
@@ -56,7 +34,7 @@ def approve(settings: Settings, identifier: str, name: str, password_stdin: bool
     """Approve the current build of a request, as an officer (never one you asked for)."""
     stores = settings_stores(settings)
     try:
-        officer = _officer(stores, name, _password(password_stdin))
+        officer = signed_in(settings, stores, name, read_password(password_stdin))
         key = stores.requests.find(identifier).key
         done = approve_build(key, requests=stores.requests, officer=officer, channel="officer",
                              clock=system_clock)  # fmt: skip
@@ -77,7 +55,7 @@ def return_command(
     """Return the current build of a request with a reason; an operator rebuilds it."""
     stores = settings_stores(settings)
     try:
-        officer = _officer(stores, name, _password(password_stdin))
+        officer = signed_in(settings, stores, name, read_password(password_stdin))
         key = stores.requests.find(identifier).key
         done = return_build(key, reason, requests=stores.requests, officer=officer,
                             channel="officer", clock=system_clock)  # fmt: skip
@@ -150,7 +128,7 @@ def user() -> None:
 @click.pass_obj
 def user_add(settings: Settings, name: str, role: str, password_stdin: bool, update: bool) -> None:
     """Create a dashboard account (at least 12 characters of password; stored as a hash)."""
-    password = _password(password_stdin, confirm=True)
+    password = read_password(password_stdin, confirm=True)
     stores = settings_stores(settings)
     try:
         account = stores.users.add(
@@ -198,7 +176,7 @@ def user_disable(settings: Settings, name: str) -> None:
 @click.pass_obj
 def user_password(settings: Settings, name: str, password_stdin: bool) -> None:
     """Set a new password (at least 12 characters); the account's sessions end now."""
-    password = _password(password_stdin, confirm=True)
+    password = read_password(password_stdin, confirm=True)
     stores = settings_stores(settings)
     try:
         stores.users.set_password(name, password, at=system_clock(), actor=operator_name())

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 
 import click
@@ -19,6 +18,7 @@ from ugpp_bridge.bootstrap import (
 )
 from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings, check_required
+from ugpp_bridge.entrypoints.cli_identity import acting_actor, acting_options
 from ugpp_bridge.entrypoints.console import (
     approvals_table,
     attempts_table,
@@ -33,34 +33,40 @@ from ugpp_bridge.service.submit import SendResult, submit_request
 from ugpp_bridge.service.work import run_claimed
 
 
-def operator_name() -> str:
-    """Who runs a CLI action, for the audit trail."""
-    return f"cli:{getpass.getuser()}"
-
-
 @click.command()
 @click.argument("identifier", metavar="ID")
+@acting_options
 @click.pass_obj
-def send(settings: Settings, identifier: str) -> None:
+def send(settings: Settings, identifier: str, acting_as: str | None, password_stdin: bool) -> None:
     """Send the lotes of a built request to UGPP (Paso 2), retrying as SPEC §5 says."""
-    _send(settings, identifier, resend_all=False)
+    _send(settings, identifier, (acting_as, password_stdin), resend_all=False)
 
 
 @click.command()
 @click.argument("identifier", metavar="ID")
+@acting_options
 @click.pass_obj
-def resubmit(settings: Settings, identifier: str) -> None:
+def resubmit(
+    settings: Settings, identifier: str, acting_as: str | None, password_stdin: bool
+) -> None:
     """Resend every lote of the current build unchanged: same idEnvio, same bytes."""
-    _send(settings, identifier, resend_all=True)
+    _send(settings, identifier, (acting_as, password_stdin), resend_all=True)
 
 
-def _send(settings: Settings, identifier: str, *, resend_all: bool) -> None:
+def _send(
+    settings: Settings, identifier: str, acting: tuple[str | None, bool], *, resend_all: bool
+) -> None:
     """Exit 0 sent, 3 parked (the scheduler retries it), 4 rejected by UGPP, 1 anything else
     (credentials refused included: nothing retries those until someone fixes them)."""
     check_required(settings, ("send",))
     console = Console()
     stores = settings_stores(settings)
-    context = send_context(settings, stores, operator_name())
+    try:
+        actor = acting_actor(settings, stores, *acting, command="send")
+    except BaseException:
+        stores.close()
+        raise
+    context = send_context(settings, stores, actor)
     try:
         outcome = run_claimed(
             leasing(settings, stores, process_name("cli")),
@@ -138,15 +144,19 @@ def deadlines(settings: Settings) -> None:
 @click.command()
 @click.argument("identifier", metavar="ID")
 @click.option("--radicado", required=True, help="UGPP's radicado from its confirmation e-mail.")
+@acting_options
 @click.pass_obj
-def confirm(settings: Settings, identifier: str, radicado: str) -> None:
+def confirm(
+    settings: Settings, identifier: str, radicado: str, acting_as: str | None,
+    password_stdin: bool,
+) -> None:  # fmt: skip
     """Record UGPP's confirmation e-mail (article 7) on a sent request."""
     stores = settings_stores(settings)
     try:
+        actor = acting_actor(settings, stores, acting_as, password_stdin, command="confirm")
         done = confirm_request(
             stores.requests.find(identifier).key, radicado, requests=stores.requests,
-            clock=system_clock,
-            actor=operator_name(),
+            clock=system_clock, actor=actor,
         )  # fmt: skip
     finally:
         stores.close()

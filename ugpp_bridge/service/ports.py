@@ -453,6 +453,11 @@ class UserStore(abc.ABC):
         """An account by name."""
 
     @abc.abstractmethod
+    def sync_directory_account(self, name: str, role: Role, *, at: datetime) -> User:
+        """The row of a directory account (created on its first sign-in, its role as the
+        directory gave it now); audited when created or when its role changes."""
+
+    @abc.abstractmethod
     def list_users(self) -> list[User]:
         """Every account, by name (disabled ones too)."""
 
@@ -517,3 +522,28 @@ class MetricsReader(abc.ABC):
     @abc.abstractmethod
     def counts(self, bounds: Sequence[float]) -> StoreCounts:
         """Counts by state and outcome, and the UGPP call durations against ``bounds`` (s)."""
+
+
+@dataclass(frozen=True)
+class DirectoryAccount:
+    """A person the directory vouched for: their sign-in name, their entry's DN (named in
+    the audit trail), and the highest role their groups give (None: no group, no entry)."""
+
+    name: str
+    dn: str
+    role: Role | None
+
+
+class Directory(abc.ABC):
+    """The entity's directory (LDAP / Active Directory), SPEC §11."""
+
+    @abc.abstractmethod
+    def authenticate(self, name: str, password: str) -> DirectoryAccount | None:
+        """The account when ``password`` binds as ``name``'s entry, its role read now from
+        group membership; None for an unknown name or a wrong password. Raises
+        ``DirectoryUnavailableError`` when the directory cannot be asked."""
+
+    @abc.abstractmethod
+    def check(self) -> str:
+        """The service account binds and the user base answers: a short description, or
+        ``DirectoryUnavailableError`` (``doctor``)."""

@@ -39,6 +39,8 @@ def check_password_hash(digest: str, password: str) -> bool:
 
 
 MIN_PASSWORD_LENGTH = 12
+# The password_hash of an account whose password is the directory's: no hash ever matches it.
+DIRECTORY_MARK = "directorio"
 
 
 @functools.cache
@@ -78,7 +80,7 @@ class SqlAlchemyUserStore(SqlAlchemyStateBase, UserStore):
     def authenticate(self, name: str, password: str) -> User | None:
         with self._read() as connection:
             row = connection.execute(select(U).where(U.c.name == name)).mappings().first()
-        if row is None or row["disabled_at"] is not None:
+        if row is None or row["disabled_at"] is not None or row["password_hash"] == DIRECTORY_MARK:
             check_password_hash(_dummy_hash(), password)  # the same time whatever the reason
             return None
         if not check_password_hash(row["password_hash"], password):
@@ -90,6 +92,30 @@ class SqlAlchemyUserStore(SqlAlchemyStateBase, UserStore):
             row = connection.execute(select(U).where(U.c.name == name)).mappings().first()
         return None if row is None else _user(row)
 
+    def sync_directory_account(self, name: str, role: Role, *, at: datetime) -> User:
+        name = _checked_name(name)
+        with self._tx() as connection:
+            row = connection.execute(select(U).where(U.c.name == name)).mappings().first()
+            if row is None:
+                values = {"role": role.value, "password_hash": DIRECTORY_MARK}
+                connection.execute(
+                    U.insert().values(name=name, created_at=at, updated_at=at, **values)
+                )
+            elif row["password_hash"] != DIRECTORY_MARK:
+                raise InvalidInputError(
+                    f"{name!r} is a local account; the directory cannot sign in as it.",
+                    field="name",
+                )
+            elif row["role"] != role.value:
+                connection.execute(sql_update(U).where(U.c.id == row["id"])
+                                   .values(role=role.value, updated_at=at))  # fmt: skip
+            if row is None or row["role"] != role.value:
+                append_audit(connection, at=at, actor="directorio", filing_number=None,
+                             action="user.directory_role",
+                             details={"name": name, "role": role.value})  # fmt: skip
+            row = connection.execute(select(U).where(U.c.name == name)).mappings().one()
+        return _user(row)
+
     def list_users(self) -> list[User]:
         with self._read() as connection:
             rows = connection.execute(select(U).order_by(U.c.name)).mappings().all()
@@ -97,6 +123,11 @@ class SqlAlchemyUserStore(SqlAlchemyStateBase, UserStore):
 
     def set_password(self, name: str, password: str, *, at: datetime, actor: str) -> User:
         _check_password(password)
+        if (found := self.get(name)) is not None and found.directory:
+            raise InvalidInputError(
+                f"{name!r} signs in through the directory; change the password there.",
+                field="name",
+            )
         return self._change(name, {"password_hash": generate_password_hash(password)}, at,
                             actor, "user.password_changed")  # fmt: skip
 
@@ -162,7 +193,8 @@ def _hashed(token: str) -> str:
 
 
 def _user(row: RowMapping) -> User:
-    return User(row["name"], Role(row["role"]), row["disabled_at"] is not None)
+    return User(row["name"], Role(row["role"]), row["disabled_at"] is not None,
+                row["password_hash"] == DIRECTORY_MARK)  # fmt: skip
 
 
 def _check_password(password: str) -> None:

@@ -40,6 +40,7 @@ from ugpp_bridge.service.ports import (
     UserStore,
 )
 from ugpp_bridge.service.preview import Preview, PreviewTotals
+from ugpp_bridge.service.sign_in import SignedIn
 
 SESSION_LIFETIME = timedelta(hours=8)
 
@@ -53,6 +54,7 @@ class DashboardServices:
     requests: RequestStore
     lotes: LoteStore
     users: UserStore
+    sign_in: Callable[[str, str], SignedIn | None]  # (name, password): local or directory
     throttle: AuthThrottle
     clock: Callable[[], datetime]
     holidays: Container[date]

@@ -17,6 +17,7 @@ from ugpp_bridge.entrypoints.dashboard.app import (
     DashboardServices,
     DashboardUser,
 )
+from ugpp_bridge.errors import DirectoryUnavailableError
 
 logger = logging.getLogger(__name__)
 auth = Blueprint("auth", __name__)
@@ -52,8 +53,13 @@ def login() -> Any:
         flash(f"Demasiados intentos fallidos. Intente de nuevo después de las "
               f"{until.astimezone(BOGOTA):%H:%M} (hora de Bogotá).", "error")  # fmt: skip
         return render_template("login.html", name=name), 429
-    user = s.users.authenticate(name, request.form.get("clave", ""))
-    if user is None:
+    try:
+        signed = s.sign_in(name, request.form.get("clave", ""))
+    except DirectoryUnavailableError as exc:
+        logger.warning("Dashboard login refused: the directory did not answer")
+        flash(str(exc), "error")
+        return render_template("login.html", name=name), 503
+    if signed is None:
         logger.warning("Dashboard login refused")
         s.throttle.record_failure(Scope.DASHBOARD, user=name, address=address, now=s.clock())
         s.requests.record_action(
@@ -62,16 +68,19 @@ def login() -> Any:
         )  # fmt: skip
         flash("Usuario o contraseña incorrectos.", "error")
         return render_template("login.html", name=name), 401
+    user = signed.user
     if status.user_has_failures:
         s.throttle.record_success(Scope.DASHBOARD, user=user.name)
     token = s.users.open_session(
         user.name, at=s.clock(), lifetime=SESSION_LIFETIME, address=address
     )
     login_user(DashboardUser(user, token))
+    details: dict[str, object] = {"address": address, "role": user.role.value}
+    if signed.directory_dn is not None:
+        details["directorio"] = signed.directory_dn  # the directory entry that vouched
     s.requests.record_action(
-        at=s.clock(), actor=f"web:{user.name}", action="dashboard.login",
-        details={"address": address},
-    )  # fmt: skip
+        at=s.clock(), actor=f"web:{user.name}", action="dashboard.login", details=details
+    )
     return redirect(safe_next(request.args.get("next", "")))
 
 
