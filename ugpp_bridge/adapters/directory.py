@@ -89,9 +89,15 @@ class LdapDirectory(Directory):
         connection = Connection(self.server, user=user, password=password, auto_bind=False,
                                 receive_timeout=self.settings.timeout_seconds,
                                 raise_exceptions=False, read_only=True)  # fmt: skip
-        connection.open()
-        if self.settings.starttls:
-            connection.start_tls()
+        try:
+            connection.open()
+            if self.settings.starttls:
+                connection.start_tls()
+        except LDAPException:
+            # ldap3 leaves the socket of a connection that failed to open unclosed.
+            if (opened := getattr(connection, "socket", None)) is not None:
+                opened.close()
+            raise
         return connection
 
     @contextmanager

@@ -59,6 +59,21 @@ def _checks(settings: Settings) -> Iterator[Check]:
     yield from _ugpp(settings)
     yield from _tls(settings)
     yield from _environment(settings)
+    yield from _directory(settings)
+
+
+def _directory(settings: Settings) -> Iterator[Check]:
+    """Directory sign-in (SPEC §11): the service account binds and searches the user base."""
+    if not settings.ldap_url:
+        return
+    from ugpp_bridge.bootstrap import directory
+
+    def check() -> Check:
+        found = directory(settings)
+        assert found is not None
+        return Check(OK, "Directory", found.check())
+
+    yield _guarded("Directory", check)
 
 
 def _guarded(what: str, check: Callable[[], Check]) -> Check:
