@@ -89,6 +89,8 @@ class Slapd:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
 
 
 def _require_slapd() -> str:
