@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -38,10 +39,15 @@ def test_demo_runs_the_whole_job_on_loopback_and_leaves_evidence(runner: CliRunn
     assert result.exit_code == 0, result.output
     summary = " ".join(result.output.replace("│", " ").split())
     assert "→ RECIBIDA, radicado UB-" in summary
-    assert "sent to the UGPP stand-in; state sent" in summary
-    assert "UGPP radicados UGPP-R-000001" in summary
-    assert "99999999" in summary and "nothing left this machine" in summary
-    evidence = Path(summary.split("Evidence bundle: ")[1].split()[0])
+    assert "lote enviado al simulador de la UGPP; estado «Entregada»" in summary
+    assert "radicados UGPP UGPP-R-000001" in summary
+    assert "99999999" in summary and "nada salió de esta máquina" in summary
+    assert re.search(r"recibida el \d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2} \(hora de Bogotá\)", summary)
+    assert re.search(
+        r"Vence el \d{2}/\d{2}/\d{4} \(el término empezó el \d{2}/\d{2}/\d{4}", summary
+    )
+    assert "Demo summary" not in result.output and "Resumen de la demostración" in result.output
+    evidence = Path(summary.split("Paquete de evidencia: ")[1].split()[0])
     with zipfile.ZipFile(evidence) as bundle:
         names = bundle.namelist()
         lotes = [name for name in names if name.startswith("lotes/") and name.endswith(".xml")]
@@ -414,15 +420,15 @@ def test_demo_keep_running_leaves_the_dashboard_up_with_a_login_until_interrupte
     selector.register(demo.stdout, selectors.EVENT_READ)
     try:
         deadline = time.monotonic() + 90  # bounded
-        while (
-            found is None and time.monotonic() < deadline and selector.select(timeout=1) is not None
-        ):
+        while found is None and time.monotonic() < deadline:
+            if not selector.select(timeout=1):  # nothing to read yet: never block on read1
+                continue
             chunk = demo.stdout.read1(65536)
             if not chunk:
                 break
             output += chunk
             found = re.search(
-                rb"Dashboard: (http://127\.0\.0\.1:\d+)/solicitudes.*?Login: demo / (\S+)",
+                rb"Escritorio: (http://127\.0\.0\.1:\d+)/solicitudes.*?Ingreso: demo / (\S+)",
                 output,
                 re.S,
             )

@@ -337,11 +337,11 @@ def _progress(console: Console) -> Progress:
 
 def write_counts_table(counts: WriteCounts, title: str) -> Table:
     table = Table(title=title)
-    table.add_column("relation")
-    table.add_column("rows", justify="right")
+    table.add_column("relación")
+    table.add_column("filas", justify="right")
     for relation, rows in counts.rows.items():
-        table.add_row(relation, f"{rows:,}")
-    table.add_row("total", f"{counts.total:,}", style="bold")
+        table.add_row(relation, number(rows))
+    table.add_row("total", number(counts.total), style="bold")
     return table
 
 

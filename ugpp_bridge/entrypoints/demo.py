@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
@@ -45,6 +46,7 @@ from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.filing import StoredRequest
 from ugpp_bridge.domain.identifiers import PersonId
+from ugpp_bridge.domain.labels import STATE_LABELS, day, moment, number, plural
 from ugpp_bridge.domain.periods import Period
 from ugpp_bridge.domain.report import Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
@@ -77,9 +79,11 @@ def run(
     source_url, state_url = f"sqlite:///{folder / 'source.db'}", f"sqlite:///{folder / 'state.db'}"
     parts = list(sample_bank(persons, seed, DEFAULT_SAMPLE_YEAR))
     with source_for(source_url) as bank:
-        with view.progress_bar(console, "Writing the sample bank", persons) as advance:
+        with view.progress_bar(console, "Escribiendo el banco de ejemplo", persons) as advance:
             counts = bank.write(advance(parts))
-        console.print(view.write_counts_table(counts, f"Sample bank in {folder / 'source.db'}"))
+        console.print(
+            view.write_counts_table(counts, f"Banco de ejemplo en {folder / 'source.db'}")
+        )
     from ugpp_bridge.adapters.state.migrations import upgrade  # alembic loads slowly
 
     upgrade(state_url)
@@ -115,16 +119,16 @@ def _keep_running(settings: Settings, stores: StateStores, base: str, console: C
     )
     scheduler.start()
     lines = [
-        f"Dashboard: {base}/solicitudes",
-        f"Login: demo / {password}  (operator: resend, confirm, download evidence)",
-        f"Metrics: {base}/metrics · Paso 1: {base}/soap/solicitudes?wsdl",
-        "The scheduler is running. Ctrl+C stops everything.",
+        f"Escritorio: {base}/solicitudes",
+        f"Ingreso: demo / {password}  (operador: reenviar, confirmar, descargar la evidencia)",
+        f"Métricas: {base}/metrics · Paso 1: {base}/soap/solicitudes?wsdl",
+        "El programador de tareas está en marcha. Ctrl+C detiene todo.",
     ]
-    console.print(Panel.fit("\n".join(lines), title="Still running"))
+    console.print(Panel.fit("\n".join(lines), title="Sigue en marcha"))
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
-        console.print("Stopping.")
+        console.print("Deteniendo.")
     finally:
         scheduler.shutdown(wait=False)
 
@@ -144,7 +148,8 @@ def _job(
         paso1_url, request, username=settings.inbound_username, password=settings.inbound_password
     )
     console.print(
-        f"Paso 1: {receipt.status} — radicado {receipt.filing_number}, due {receipt.due_date}"
+        f"Paso 1: {receipt.status} — radicado {receipt.filing_number}, vence el "
+        f"{day(date.fromisoformat(receipt.due_date))}"
     )
     key = stores.requests.find(f"radicado:{receipt.filing_number}").key
     source = SqlAlchemyReportSource(make_engine(source_url))
@@ -156,7 +161,7 @@ def _job(
         require_approval=settings.require_approval,
     )
     try:
-        with view.progress_counter(console, "Building lotes", len(persons)) as progress:
+        with view.progress_counter(console, "Construyendo los lotes", len(persons)) as progress:
             build_request(
                 key,
                 requests=stores.requests,
@@ -296,25 +301,31 @@ def _show(
     ):
         console.print(table)
     lotes = stores.lotes.lotes(sent.key)
-    console.print(view.sent_lotes_table(lotes, f"Lotes of {sent.filing_number}"))
+    console.print(view.sent_lotes_table(lotes, f"Lotes de {sent.filing_number}"))
     kinds = Counter(type(record).__name__ for record in records)
     request = sent.request
     lines = [
-        f"Paso 1: UGPP's request {request.request_id} → {receipt.status}, radicado "
-        f"{receipt.filing_number}, received {receipt.received_at}",
-        f"{len(request.persons)} persons × {len(request.periods)} months: "
-        f"{kinds['AccountMonthRecord']} cuentas, {kinds['TitleMonthRecord']} inversiones, "
-        f"{kinds['TrustYieldRecord']} rendimientos, "
-        f"{kinds['PersonWithoutInformation']} personas sin información",
-        "Approval: off in the demo (UGPP_BRIDGE_REQUIRE_APPROVAL=false): the bridge approved its "
-        "own build, audited as such; elsewhere an officer approves each build (four eyes)",
-        f"Paso 2: {len(lotes)} lote(s) sent to the UGPP stand-in; state {sent.state.value}; "
-        f"UGPP radicados {', '.join(lote.ugpp_filing_number or '?' for lote in lotes)}",
-        f"Deadline {sent.due_date} (term starts {request.term_starts_on}; Colombian holidays)",
-        f"Evidence bundle: {evidence}",
-        f"State database: {folder / 'state.db'} — try: UGPP_BRIDGE_DATABASE_URL="
+        f"Paso 1: solicitud {request.request_id} de la UGPP → {receipt.status}, radicado "
+        f"{receipt.filing_number}, recibida el {moment(sent.received_at)} (hora de Bogotá)",
+        f"{number(len(request.persons))} personas × {number(len(request.periods))} meses: "
+        f"{number(kinds['AccountMonthRecord'])} cuentas, "
+        f"{number(kinds['TitleMonthRecord'])} inversiones, "
+        f"{number(kinds['TrustYieldRecord'])} rendimientos, "
+        + plural(
+            kinds["PersonWithoutInformation"], "persona sin información", "personas sin información"
+        ),  # fmt: skip
+        "Aprobación: apagada en la demostración (UGPP_BRIDGE_REQUIRE_APPROVAL=false): el puente "
+        "aprobó su propia construcción, y así quedó en la auditoría; en operación un oficial "
+        "aprueba cada construcción (cuatro ojos)",
+        f"Paso 2: {plural(len(lotes), 'lote enviado', 'lotes enviados')} al simulador de la "
+        f"UGPP; estado «{STATE_LABELS[sent.state]}»; radicados UGPP "
+        f"{', '.join(lote.ugpp_filing_number or '?' for lote in lotes)}",
+        f"Vence el {day(sent.due_date)} (el término empezó el {day(request.term_starts_on)}; "
+        "festivos de Colombia)",
+        f"Paquete de evidencia: {evidence}",
+        f"Base de estado: {folder / 'state.db'} — pruebe: UGPP_BRIDGE_DATABASE_URL="
         f"sqlite:///{folder / 'state.db'} ugpp-bridge show {sent.filing_number}",
         "",
-        "Everything ran on 127.0.0.1 against the UGPP stand-in: nothing left this machine.",
+        "Todo corrió en 127.0.0.1 contra el simulador de la UGPP: nada salió de esta máquina.",
     ]
-    console.print(Panel.fit("\n".join(lines), title="Demo summary"))
+    console.print(Panel.fit("\n".join(lines), title="Resumen de la demostración"))
