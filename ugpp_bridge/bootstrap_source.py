@@ -37,7 +37,9 @@ def report_source_for(settings: Settings, url: str | None = None) -> SqlAlchemyR
     """The build's source (R1–R3 as SQL) on UGPP_BRIDGE_SOURCE_URL or ``url``."""
     source_url = url or settings.require("source_url", "build from the entity's source data")
     require_existing(source_url, "source database", "check UGPP_BRIDGE_SOURCE_URL")
-    return SqlAlchemyReportSource(source_engine(source_url, settings))
+    return SqlAlchemyReportSource(
+        source_engine(source_url, settings), max_connections=settings.source_connections
+    )
 
 
 def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOptions:

@@ -42,6 +42,9 @@ class Settings:
     # A spark: source (SPEC §9): Spark's master, and where the relations are.
     spark_master: str = "local[*]"
     spark_relations: str | None = None
+    # At most this many connections on the source during a build (default: cores up to 4,
+    # plus one for the contract checks).
+    source_connections: int | None = None
     operator_nit: str | None = None
     operator_name: str | None = None
     inbound_username: str | None = None
@@ -404,6 +407,7 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "environment": _environment,
     "smtp_url": _smtp,
     "alert_emails": _emails,
+    "source_connections": _bounded_int(1, 64),
     "ldap_url": _ldap_url,
     "ldap_starttls": _bool,
     "ldap_user_filter": _user_filter,

@@ -655,3 +655,41 @@ def test_a_mariadb_bank_in_its_own_tables_gives_the_golden_lote_and_compares_exa
     assert [(p.relation, p.column, p.example_keys) for p in caught.value.problems] == [
         ("accounts", "holder_doc_type", ("A1",))
     ]
+
+
+@pytest.mark.parametrize("cap", [1, 2, 3])
+def test_a_build_holds_at_most_the_connections_it_is_allowed(
+    sources: Sources, db_url: str, cap: int
+) -> None:
+    # UGPP_BRIDGE_SOURCE_CONNECTIONS (SPEC §11): a source behind a tight pooler.
+    source = sources(db_url)
+    parts = list(sample_bank(120, 8))
+    source.write(parts)
+    data = SourceData.merge(parts)
+    request = request_for((*sorted({a.holder for a in data.accounts}), STRANGER), MONTHS)
+    engine = make_engine(db_url)
+    held, peak = 0, 0
+    lock = threading.Lock()
+
+    def checkout(*_: object) -> None:
+        nonlocal held, peak
+        with lock:
+            held += 1
+            peak = max(peak, held)
+
+    def checkin(*_: object) -> None:
+        nonlocal held
+        with lock:
+            held -= 1
+
+    sa.event.listen(engine, "checkout", checkout)
+    sa.event.listen(engine, "checkin", checkin)
+    built = SqlAlchemyReportSource(engine, chunk_persons=10, parallel_chunks=4, max_connections=cap)
+    try:
+        records = [r for p in built.person_reports(request, account_number_digits=4) for r in p.records()]
+    finally:
+        built.close()
+    assert records == list(build_report(request, data).records())
+    assert 1 <= peak <= cap
+    if db_url.startswith("postgresql") and cap > 1:
+        assert peak == cap  # it does use what it is allowed

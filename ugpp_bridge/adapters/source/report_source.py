@@ -77,9 +77,17 @@ class SqlAlchemyReportSource(ReportSource):
         *,
         temporary_persons: bool = True,
         parallel_chunks: int | None = None,
+        max_connections: int | None = None,
     ) -> None:
+        """``max_connections`` caps the connections a build holds on the source at once
+        (``UGPP_BRIDGE_SOURCE_CONNECTIONS``, for a source behind a tight pooler): the chunks
+        built side by side take all but one, the contract checks the last; with one, the checks
+        run first on the build's own connection."""
         self.engine = engine
+        self.max_connections = max_connections
         self.parallel_chunks = parallel_chunks or min(MAX_PARALLEL_CHUNKS, os.cpu_count() or 1)
+        if max_connections is not None:
+            self.parallel_chunks = min(self.parallel_chunks, max(1, max_connections - 1))
         self.chunk_persons = chunk_persons or CHUNK_PERSONS_BY_ENGINE.get(
             engine.dialect.name, DEFAULT_CHUNK_PERSONS
         )
@@ -118,7 +126,9 @@ class SqlAlchemyReportSource(ReportSource):
                 # requested person's rows (not per chunk), on a connection of their own while
                 # the first chunks' SQL runs: a breach anywhere stops the build before any
                 # record leaves this source.
-                checks: Future[list[SourceProblem]] | None = self._start_checks(checker, request)
+                checks: Future[list[SourceProblem]] | None = self._start_checks(
+                    checker, request, connection
+                )
                 idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
                 idle.put(connection)
                 for _ in range(workers - 1):
@@ -180,23 +190,31 @@ class SqlAlchemyReportSource(ReportSource):
         return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
     def _start_checks(
-        self, checker: ThreadPoolExecutor, request: FinancialInfoRequest
+        self, checker: ThreadPoolExecutor, request: FinancialInfoRequest, own: Connection
     ) -> Future[list[SourceProblem]]:
+        done: Future[list[SourceProblem]] = Future()
+        if self.max_connections == 1:  # on the build's own connection, before any chunk
+            done.set_result(self._checks_on(own, request))
+            return done
         if self.engine.dialect.name not in CONCURRENT_CHECKS or self._in_memory():
-            done: Future[list[SourceProblem]] = Future()
             done.set_result(self._value_checks(request))
             return done
         return checker.submit(self._value_checks, request)
 
     def _value_checks(self, request: FinancialInfoRequest) -> list[SourceProblem]:
         with self.engine.connect() as connection:
-            misfiled = misfiled_holders(connection, request.persons)
-            if misfiled:  # the value checks would miss these rows: they are named alone
-                return misfiled
-            everyone = self._persons(
-                connection, list(enumerate(request.persons)), q.request_persons_table
-            )
-            return value_problems(connection, q.chunk_scopes(everyone))
+            return self._checks_on(connection, request)
+
+    def _checks_on(
+        self, connection: Connection, request: FinancialInfoRequest
+    ) -> list[SourceProblem]:
+        misfiled = misfiled_holders(connection, request.persons)
+        if misfiled:  # the value checks would miss these rows: they are named alone
+            return misfiled
+        everyone = self._persons(
+            connection, list(enumerate(request.persons)), q.request_persons_table
+        )
+        return value_problems(connection, q.chunk_scopes(everyone))
 
     def _persons(
         self,
