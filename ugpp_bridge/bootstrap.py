@@ -17,12 +17,14 @@ from typing import IO, TYPE_CHECKING
 from ugpp_bridge.adapters.calendar import colombian_holidays
 from ugpp_bridge.adapters.database import make_engine, require_existing
 from ugpp_bridge.adapters.scratch import remove_abandoned
+from ugpp_bridge.adapters.source.selftest import PROVEN_ENGINES, build_fingerprint, engine_of
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.alerts import SqlAlchemyAlertStore
 from ugpp_bridge.adapters.state.defences import SqlAlchemyAuthThrottle, SqlAlchemyNonceStore
 from ugpp_bridge.adapters.state.lotes import SqlAlchemyLoteStore
 from ugpp_bridge.adapters.state.metrics import SqlAlchemyMetricsReader
 from ugpp_bridge.adapters.state.requests import SqlAlchemyRequestStore
+from ugpp_bridge.adapters.state.selftests import SqlAlchemySelftestStore
 from ugpp_bridge.adapters.state.users import SqlAlchemyUserStore
 from ugpp_bridge.adapters.state.work_queue import SqlAlchemyWorkQueue
 from ugpp_bridge.adapters.wire import SOLICITUDES_WSDL, UGPP_REPORTE_WSDL, served_wsdl
@@ -106,6 +108,7 @@ class StateStores:
     users: SqlAlchemyUserStore
     nonces: SqlAlchemyNonceStore
     throttle: SqlAlchemyAuthThrottle
+    selftests: SqlAlchemySelftestStore
 
     def close(self) -> None:
         self.requests.close()
@@ -133,6 +136,7 @@ def state_stores(url: str, *, lock_timeout: float = 10) -> StateStores:
         SqlAlchemyUserStore(engine),
         SqlAlchemyNonceStore(engine),
         SqlAlchemyAuthThrottle(engine),
+        SqlAlchemySelftestStore(engine),
     )
 
 
@@ -165,6 +169,7 @@ def build_stored(
     """Build a stored request from the configured source (or ``source_url``) into stored lotes;
     first remove what a killed build left in the temporary folder."""
     remove_abandoned()
+    require_proven_engine(stores, source_url or settings.source_url or "")
     with closing(report_source_for(settings, source_url)) as source:
         return build_request(
             stored.key,
@@ -176,6 +181,25 @@ def build_stored(
             clock=system_clock,
             actor=actor,
             progress=progress,
+        )
+
+
+def require_proven_engine(stores: StateStores, source_url: str) -> None:
+    """SPEC §11: a build on an engine the project's CI does not prove waits until
+    ``source selftest`` has passed there with the running build statements."""
+    if not source_url:
+        return  # report_source_for names the missing setting
+    engine = engine_of(source_url)
+    if engine in PROVEN_ENGINES:
+        return
+    fingerprint = build_fingerprint()
+    if not stores.selftests.has_passed(engine, fingerprint):
+        raise ConfigurationError(
+            f"The source engine {engine!r} is not one this project's CI proves, and it has not "
+            f"passed the self-test with this version of the bridge ({fingerprint}): run "
+            "`ugpp-bridge source selftest` on this source first (it checks every record the "
+            "build's statements give there against the rules). Nothing was built.",
+            setting="UGPP_BRIDGE_SOURCE_URL",
         )
 
 

@@ -13,11 +13,13 @@ from sqlalchemy import Engine
 
 from ugpp_bridge.adapters.database import make_engine, require_existing
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.source.selftest import engine_of, engine_records
 from ugpp_bridge.adapters.source.spark import is_spark_url
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import BOGOTA
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.service.build import BuildOptions
+from ugpp_bridge.service.selftest import SelftestVerdict, selftest_source
 
 
 def system_clock() -> datetime:
@@ -40,6 +42,18 @@ def report_source_for(settings: Settings, url: str | None = None) -> SqlAlchemyR
     return SqlAlchemyReportSource(
         source_engine(source_url, settings), max_connections=settings.source_connections
     )
+
+
+def run_selftest(settings: Settings, url: str | None = None) -> tuple[str, SelftestVerdict]:
+    """``source selftest`` on UGPP_BRIDGE_SOURCE_URL or ``url``: (its engine, the verdict)."""
+    source_url = url or settings.require("source_url", "run the self-test on the source")
+    require_existing(source_url, "source database", "check UGPP_BRIDGE_SOURCE_URL")
+    options = {"master": settings.spark_master} if is_spark_url(source_url) else {}
+    verdict = selftest_source(
+        lambda data, request: engine_records(source_url, data, request, engine_options=options,
+                                             scratch_schema=settings.selftest_schema)
+    )  # fmt: skip
+    return engine_of(source_url), verdict
 
 
 def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOptions:

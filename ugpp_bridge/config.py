@@ -45,6 +45,9 @@ class Settings:
     # At most this many connections on the source during a build (default: cores up to 4,
     # plus one for the contract checks).
     source_connections: int | None = None
+    # Where `source selftest` loads its bank on a SQL engine: ordinary tables in this scratch
+    # schema instead of temporary tables (for engines or accounts without temporary tables).
+    selftest_schema: str | None = None
     operator_nit: str | None = None
     operator_name: str | None = None
     inbound_username: str | None = None

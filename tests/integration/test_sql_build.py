@@ -686,7 +686,9 @@ def test_a_build_holds_at_most_the_connections_it_is_allowed(
     sa.event.listen(engine, "checkin", checkin)
     built = SqlAlchemyReportSource(engine, chunk_persons=10, parallel_chunks=4, max_connections=cap)
     try:
-        records = [r for p in built.person_reports(request, account_number_digits=4) for r in p.records()]
+        records = [
+            r for p in built.person_reports(request, account_number_digits=4) for r in p.records()
+        ]
     finally:
         built.close()
     assert records == list(build_report(request, data).records())

@@ -67,7 +67,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": ("cli_operations", "show",
              "One request in full: state, deadline, progress, lotes, attempts and response "
              "times."),
-    "source": ("cli_core", "source", "The entity's source data: sample, import, check (SPEC §3)."),
+    "source": ("cli_core", "source",
+               "The entity's source data: sample, import, check, selftest (SPEC §3, §11)."),
     "ugpp-sim": ("cli_sim", "ugpp_sim",
                  "Play UGPP's part: run the Paso 2 stand-in (the default), or send a Solicitud."),
     "user": ("cli_desk", "user",

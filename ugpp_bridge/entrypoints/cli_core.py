@@ -24,6 +24,7 @@ from ugpp_bridge.bootstrap import (
 from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings, check_required
 from ugpp_bridge.domain.filing import RequestKey, StoredRequest
+from ugpp_bridge.domain.labels import number
 from ugpp_bridge.entrypoints.cli_identity import acting_actor, acting_options
 from ugpp_bridge.entrypoints.console import (
     lotes_table,
@@ -31,7 +32,9 @@ from ugpp_bridge.entrypoints.console import (
     progress_counter,
     write_counts_table,
 )
+from ugpp_bridge.errors import UgppBridgeError
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
+from ugpp_bridge.service.selftest import SelftestVerdict
 from ugpp_bridge.service.work import recover_interrupted_build, run_claimed
 
 
@@ -91,7 +94,7 @@ def build(
 
 @click.group()
 def source() -> None:
-    """The entity's source data: sample, import, check (SPEC §3)."""
+    """The entity's source data: sample, import, check, selftest (SPEC §3, §11)."""
 
 
 _url_option = click.option(
@@ -165,6 +168,52 @@ def source_check(settings: Settings, url: str | None) -> None:
     for problem in problems:
         click.echo(f"  - {problem.describe()}", err=True)
     sys.exit(1)
+
+
+@source.command("selftest")
+@_url_option
+@click.pass_obj
+def source_selftest(settings: Settings, url: str | None) -> None:
+    """Prove the build on this engine: a built-in trap bank in temporary tables, the build's
+    own statements, every record compared with the rules; exit 1 on any difference."""
+    from ugpp_bridge.adapters.source.selftest import build_fingerprint
+    from ugpp_bridge.bootstrap_source import run_selftest
+
+    engine, verdict = run_selftest(settings, url)
+    where = safe_url(url or settings.source_url or "")
+    if not verdict.passed:
+        click.echo(selftest_failure(engine, where, verdict))
+        sys.exit(1)
+    click.echo(f"✓ Autoprueba en {engine} ({where}): los {number(verdict.records)} registros del "
+               "banco de trampas coinciden con las reglas.")  # fmt: skip
+    try:
+        stores = settings_stores(settings)
+        try:
+            stores.selftests.record_pass(engine, build_fingerprint(), source=where,
+                                         records=verdict.records, at=system_clock())  # fmt: skip
+        finally:
+            stores.close()
+        click.echo(f"  Registrada en la base de estado para la versión {build_fingerprint()}.")
+    except UgppBridgeError as exc:
+        click.echo(f"! No quedó registrada en la base de estado: {str(exc).splitlines()[0]}")
+
+
+def selftest_failure(engine: str, where: str, verdict: SelftestVerdict) -> str:
+    """The first record where the engine and the rules differ, in Spanish."""
+    position, total = number(verdict.position or 0), number(verdict.records)
+    lines = [f"✗ Autoprueba en {engine} ({where}): el registro {position} de {total} difiere de "
+             "las reglas; no construya con este motor."]  # fmt: skip
+    differing = verdict.differing_fields()
+    if differing:
+        rules = verdict.rules_record
+        lines.append(f"  {type(rules).__name__} de {getattr(rules, 'person', '')}, "
+                     f"periodo {getattr(rules, 'period', '')}:")  # fmt: skip
+        lines += [f"    {name}: el motor da {mine}, las reglas {expected}"
+                  for name, mine, expected in differing]  # fmt: skip
+    else:
+        lines.append(f"  el motor da {verdict.engine_record}")
+        lines.append(f"  las reglas {verdict.rules_record}")
+    return "\n".join(lines)
 
 
 @click.group()

@@ -56,6 +56,8 @@ def _checks(settings: Settings) -> Iterator[Check]:
     yield from _settings(settings)
     yield _guarded("State database", lambda: _state_database(settings))
     yield _guarded("Source", lambda: _source(settings))
+    if settings.source_url:
+        yield _guarded("Source self-test", lambda: _selftest(settings))
     yield from _ugpp(settings)
     yield from _tls(settings)
     yield from _environment(settings)
@@ -118,6 +120,19 @@ def _source(settings: Settings) -> Check:
                      f"{more}; see `ugpp-bridge source check`")  # fmt: skip
     return Check(OK, "Source", f"{safe_url(settings.source_url)} meets the contract (relations, "
                  "values, referential integrity)")  # fmt: skip
+
+
+def _selftest(settings: Settings) -> Check:
+    """SPEC §11: the build's statements on this engine, over the trap bank, against the rules."""
+    from ugpp_bridge.bootstrap_source import run_selftest
+
+    engine, verdict = run_selftest(settings)
+    if not verdict.passed:
+        return Check(FAIL, "Source self-test", f"{engine}: record {verdict.position} of "
+                     f"{verdict.records} differs from the rules; see `ugpp-bridge source "
+                     "selftest`")  # fmt: skip
+    return Check(OK, "Source self-test", f"{engine}: the {verdict.records} records of the trap "
+                 "bank equal the rules")  # fmt: skip
 
 
 def _ugpp(settings: Settings) -> Iterator[Check]:

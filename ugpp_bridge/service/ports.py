@@ -547,3 +547,17 @@ class Directory(abc.ABC):
     def check(self) -> str:
         """The service account binds and the user base answers: a short description, or
         ``DirectoryUnavailableError`` (``doctor``)."""
+
+
+class SelftestStore(abc.ABC):
+    """Source self-tests that passed (SPEC §11: engines proven where they run)."""
+
+    @abc.abstractmethod
+    def record_pass(
+        self, engine: str, fingerprint: str, *, source: str, records: int, at: datetime
+    ) -> None:
+        """A self-test passed on ``engine`` with the build statements ``fingerprint``."""
+
+    @abc.abstractmethod
+    def has_passed(self, engine: str, fingerprint: str) -> bool:
+        """Whether one has, on that engine, with those statements."""

@@ -19,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -330,4 +331,18 @@ builds = Table(
     Column("account_number_digits", Integer, nullable=False),
     Column("kept_generation", Integer, nullable=True),  # unchanged: the lotes it kept
     UniqueConstraint("request_pk", "generation", name="uq_builds_generation"),
+)
+
+# -- Engines proven where they run (SPEC §11): migration 0008 ---------------------------------
+
+source_selftests = Table(
+    "source_selftests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("engine", String(40), nullable=False),  # the source's SQL dialect
+    Column("fingerprint", String(80), nullable=False),  # the bridge's build statements
+    Column("source", String(400), nullable=False),  # where, without its password
+    Column("passed_at", UtcDateTime, nullable=False),
+    Column("records", Integer, nullable=False),
+    Index("ix_source_selftests_engine_fingerprint", "engine", "fingerprint"),
 )

@@ -1,0 +1,162 @@
+"""The build's own statements run on the entity's engine over a bank whose answers are known
+(SPEC §11, ``source selftest``): how an engine nothing here has run on proves itself.
+
+Where the trap bank goes, so that nothing of the entity's is touched:
+- a SQL server or file (SQLite, PostgreSQL, MySQL/MariaDB, DuckDB, Oracle, SQL Server…):
+  temporary tables named like the six relations, on one connection that holds them (they
+  shadow the entity's relations for that session only, and vanish with it) — or, with
+  ``UGPP_BRIDGE_SELFTEST_SCHEMA``, ordinary tables in that scratch schema, emptied first;
+- Parquet files and Spark: the six relations as Parquet datasets in a scratch folder (named
+  like the build's, so an interrupted run's is swept), read by the same engine kind (for
+  Spark: the configured master, or the Connect server).
+
+The trap bank is synthetic: no personal data goes anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, Connection, Engine, MetaData, Table
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from ugpp_bridge import __version__
+from ugpp_bridge.adapters.database import make_engine, normalise_url
+from ugpp_bridge.adapters.source import schema
+from ugpp_bridge.adapters.source.parquet import is_parquet_url
+from ugpp_bridge.adapters.source.records import rows_of
+from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.source.spark import is_spark_url, spark_options
+from ugpp_bridge.adapters.source.sql import SqlAlchemySource, describe_error
+from ugpp_bridge.domain.report import Record
+from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.domain.source import SourceData
+from ugpp_bridge.errors import SourceUnavailableError
+
+SCRATCH = "ugpp-bridge-build-selftest-"  # the build's scratch prefix: swept when abandoned
+# Engines the project's CI runs the golden and equality tests on: exempt from the self-test
+# before a build (SPEC §11). Any other engine must pass it with the running statements.
+PROVEN_ENGINES = frozenset({"sqlite", "postgresql", "mysql", "mariadb", "duckdb", "spark"})
+# What the build runs on the source: a change to any of them is a change to prove again.
+_STATEMENTS = ("report_sql.py", "check.py", "report_source.py", "schema.py", "shape.py")
+
+
+def build_fingerprint() -> str:
+    """The running version and a hash of the build's statements' modules (``0.1.0+1a2b…``)."""
+    digest = hashlib.sha256(__version__.encode())
+    for name in _STATEMENTS:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:16]}"
+
+
+def engine_of(url: str) -> str:
+    """The SQL engine that runs the build for a source URL (Parquet files: DuckDB)."""
+    if is_spark_url(url):
+        return "spark"
+    if is_parquet_url(url):
+        return "duckdb"
+    return normalise_url(url).get_backend_name()
+
+
+BuildRecords = Callable[[SourceData, FinancialInfoRequest], list[Record]]
+
+
+def engine_records(
+    url: str,
+    data: SourceData,
+    request: FinancialInfoRequest,
+    *,
+    engine_options: dict[str, Any] | None = None,
+    scratch_schema: str | None = None,
+) -> list[Record]:
+    """The records the build's statements give for ``request`` on ``url``'s engine, with
+    ``data`` as the six relations (loaded where the module docstring says)."""
+    if is_parquet_url(url) or is_spark_url(url):
+        with _parquet_folder(data) as folder:
+            engine = _lake_engine(url, folder, engine_options or {})
+            return _build(engine, request)
+    engine = _one_connection_engine(url, scratch_schema)
+    try:
+        with engine.connect() as connection:
+            _load(connection, data, scratch_schema)
+            connection.commit()
+        return _build(engine, request)
+    except SQLAlchemyError as exc:
+        raise SourceUnavailableError(
+            f"The self-test could not load its bank into {url.split('@')[-1]}: "
+            f"{describe_error(exc)}"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+def _build(engine: Engine, request: FinancialInfoRequest) -> list[Record]:
+    source = SqlAlchemyReportSource(engine, chunk_persons=16, parallel_chunks=1, max_connections=1)
+    try:
+        return [
+            record
+            for person in source.person_reports(request, account_number_digits=4)
+            for record in person.records()
+        ]
+    finally:
+        source.close()
+
+
+def _one_connection_engine(url: str, scratch_schema: str | None) -> Engine:
+    """Every ``connect()`` the same session (temporary tables live in one session); the
+    build uses it from its threads one at a time."""
+    options: dict[str, Any] = {"poolclass": StaticPool}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"check_same_thread": False}
+    engine = make_engine(url, **options)
+    if scratch_schema:
+        engine = engine.execution_options(schema_translate_map={None: scratch_schema})
+    return engine
+
+
+def _load(connection: Connection, data: SourceData, scratch_schema: str | None) -> None:
+    scratch = MetaData()
+    tables = {
+        name: Table(
+            name,
+            scratch,
+            *(
+                Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                for c in table.columns
+            ),
+            prefixes=[] if scratch_schema else ["TEMPORARY"],
+        )  # fmt: skip
+        for name, table in schema.RELATIONS.items()
+    }
+    if scratch_schema:
+        scratch.drop_all(connection, checkfirst=True)
+    scratch.create_all(connection, checkfirst=bool(scratch_schema))
+    for relation, rows in rows_of(data).items():
+        if rows:
+            connection.execute(tables[relation].insert(), rows)
+
+
+@contextmanager
+def _parquet_folder(data: SourceData) -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix=SCRATCH))
+    try:
+        with SqlAlchemySource(make_engine(f"parquet://{folder}")) as writer:
+            writer.write([data])
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _lake_engine(url: str, folder: Path, options: dict[str, Any]) -> Engine:
+    if is_parquet_url(url):
+        return make_engine(f"parquet://{folder}")
+    # The same Spark (the URL's master, else the settings'), reading the scratch folder.
+    master = spark_options(url, master=options.get("master"), relations=str(folder)).master
+    return make_engine("spark:", master=master, relations=str(folder))
