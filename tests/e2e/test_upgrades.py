@@ -69,16 +69,13 @@ def columns_of(path: Path, table: str) -> list[str]:
         return [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]
 
 
-def test_there_is_a_state_database_of_the_first_release_and_of_the_last() -> None:
-    # The last release's database is at the head, or at the migration the head builds on (the
-    # release being made adds its own fixture when it ships: tests/data/releases/make.sh).
+def test_there_is_a_state_database_of_the_first_release_and_of_later_ones() -> None:
+    # One per release that changed the schema (tests/data/releases/make.sh makes the next).
     names = [release.name for release in RELEASES]
     script = ScriptDirectory(str(MIGRATIONS_DIR))
-    head = script.get_revision(head_revision())
-    assert head is not None
-    newest = {head.revision, head.down_revision}
-    assert names[0] == FIRST_RELEASE.name, names
-    assert names[-1].removesuffix(".db").rsplit("-", 1)[1] in newest, names
+    assert names[0] == FIRST_RELEASE.name and len(names) >= 4, names
+    for name in names:
+        assert script.get_revision(name.removesuffix(".db").rsplit("-", 1)[1]) is not None, name
 
 
 @pytest.mark.parametrize("release", RELEASES, ids=lambda path: path.stem)
