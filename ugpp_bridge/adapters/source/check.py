@@ -84,25 +84,6 @@ def _chars_in_glob(element: chars_in, compiler: SQLCompiler, **kw: Any) -> str:
     return f"(length({value}) >= 1{longest} AND {value} NOT GLOB '*[^{element.chars}]*')"
 
 
-class exact(FunctionElement[Any]):  # noqa: N801 — SQL function naming
-    """A text compared byte for byte: MySQL and MariaDB compare text under the column's
-    collation, case- and trailing-space-insensitive by default (``'cc' = 'CC'``), so a code
-    check would pass a value the build then never matches. Elsewhere, the value itself."""
-
-    inherit_cache = True
-
-
-@compiles(exact)
-def _exact_default(element: exact, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(exact, "mysql")
-@compiles(exact, "mariadb")
-def _exact_mysql(element: exact, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"BINARY {compiler.process(element.clauses, **kw)}"
-
-
 @compiles(chars_in, "mysql")
 @compiles(chars_in, "mariadb")
 def _chars_in_mysql(element: chars_in, compiler: SQLCompiler, **kw: Any) -> str:
@@ -322,7 +303,7 @@ def _repeated(
 def _not_in(values: Sequence[object]) -> Callable[[Table, str], ColumnElement[bool]]:
     def bad(table: Table, column: str) -> ColumnElement[bool]:
         col = table.c[column]
-        compared = exact(col) if all(isinstance(v, str) for v in values) else col
+        compared = schema.byte_exact(col) if all(isinstance(v, str) for v in values) else col
         return or_(col.is_(None), compared.not_in(list(values)))
 
     return bad

@@ -150,30 +150,10 @@ def periods_cte(periods: list[Period]) -> CTE:
     )
 
 
-class byte_exact(FunctionElement[str]):  # noqa: N801 — SQL function naming
-    """A requested document, compared byte for byte with the source's: MySQL and MariaDB
-    compare under the source column's collation, where ``x300`` = ``X300`` by default. An
-    explicit binary collation wins there (inline persons included); elsewhere, the value."""
-
-    type = Text()
-    inherit_cache = True
-
-
-@compiles(byte_exact)
-def _byte_exact_default(element: byte_exact, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(byte_exact, "mysql")
-@compiles(byte_exact, "mariadb")
-def _byte_exact_mysql(element: byte_exact, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)} COLLATE utf8mb4_bin)"
-
-
 def _holder_of(table: Any, persons: FromClause) -> ColumnElement[bool]:
     return and_(
-        table.c.holder_doc_type == byte_exact(persons.c.doc_type),
-        table.c.holder_doc_number == byte_exact(persons.c.doc_number),
+        table.c.holder_doc_type == s.byte_exact(persons.c.doc_type),
+        table.c.holder_doc_number == s.byte_exact(persons.c.doc_number),
     )
 
 

@@ -24,6 +24,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
 
 from ugpp_bridge.domain.money import CENTAVO
@@ -62,6 +65,28 @@ class Amount(TypeDecorator[Decimal]):
 # their default collations: there they are VARCHAR with a binary collation, so keys and codes
 # compare exactly as on every other engine.
 Code = Text().with_variant(String(255, collation="utf8mb4_bin"), "mysql", "mariadb")
+
+
+class byte_exact(FunctionElement[str]):  # noqa: N801 — SQL function naming
+    """A text compared byte for byte, whatever the collation of what it meets: MySQL and
+    MariaDB compare under the column's collation, case- and trailing-space-insensitive by
+    default (``'cc' = 'CC'``, ``'x300' = 'X300'``). An explicit binary collation wins there;
+    elsewhere, the value itself."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(byte_exact)
+def _byte_exact_default(element: byte_exact, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(byte_exact, "mysql")
+@compiles(byte_exact, "mariadb")
+def _byte_exact_mysql(element: byte_exact, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} COLLATE utf8mb4_bin)"
+
 
 metadata = MetaData()
 
