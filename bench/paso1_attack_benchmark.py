@@ -29,7 +29,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.paso1_benchmark import PASSWORD, USER, envelope, free_port, request_with  # noqa: E402
+from bench.paso1_benchmark import envelope, free_port, request_with, serve_env  # noqa: E402
 from ugpp_bridge.adapters.solicitud_xml import solicitud_to_xml  # noqa: E402
 from ugpp_bridge.adapters.wsse import SOAP_ENV  # noqa: E402
 
@@ -78,13 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         port = free_port()
-        env = {**os.environ, "UGPP_BRIDGE_DATABASE_URL": f"sqlite:///{folder}/state.db",
-               "UGPP_BRIDGE_OPERATOR_NIT": "800197268", "UGPP_BRIDGE_INBOUND_USERNAME": USER,
-               "UGPP_BRIDGE_INBOUND_PASSWORD": PASSWORD, "UGPP_BRIDGE_PORT": str(port),
-               "UGPP_BRIDGE_SESSION_SECRET": "a-bench-session-secret-of-32-characters",
-               "TMPDIR": folder}  # fmt: skip
-        subprocess.run([sys.executable, "-m", "ugpp_bridge", "db", "upgrade"], env=env,
-                       check=True, capture_output=True)  # fmt: skip
+        env = serve_env(folder, port)
         server = subprocess.Popen([sys.executable, "-m", "ugpp_bridge", "serve", "--no-scheduler"],
                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)  # fmt: skip

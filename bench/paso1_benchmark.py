@@ -80,6 +80,19 @@ def envelope(body: bytes) -> bytes:
     )
 
 
+def serve_env(folder: str, port: int) -> dict[str, str]:
+    """The settings of a `serve` on 127.0.0.1:``port`` with its SQLite state (migrated) and
+    temporary files in ``folder``."""
+    env = {**os.environ, "UGPP_BRIDGE_DATABASE_URL": f"sqlite:///{folder}/state.db",
+           "UGPP_BRIDGE_OPERATOR_NIT": "800197268", "UGPP_BRIDGE_INBOUND_USERNAME": USER,
+           "UGPP_BRIDGE_INBOUND_PASSWORD": PASSWORD, "UGPP_BRIDGE_PORT": str(port),
+           "UGPP_BRIDGE_SESSION_SECRET": "a-bench-session-secret-of-32-characters",
+           "TMPDIR": folder}  # fmt: skip
+    subprocess.run([sys.executable, "-m", "ugpp_bridge", "db", "upgrade"], env=env,
+                   check=True, capture_output=True)  # fmt: skip
+    return env
+
+
 def start(command: list[str], env: dict[str, str], url: str) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -17,7 +17,6 @@ Target: peak under 300 MB for a body of the maximum size, and the RSS returns af
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,12 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.paso1_benchmark import (  # noqa: E402
-    PASSWORD,
-    USER,
     envelope,
     free_port,
     peak_rss_mb,
     request_with,
+    serve_env,
     start,
 )
 from ugpp_bridge.adapters.solicitud_xml import solicitud_to_xml  # noqa: E402
@@ -63,13 +61,7 @@ def bodies() -> dict[str, bytes]:
 def measure(body: bytes) -> tuple[int, int, int, str]:
     with tempfile.TemporaryDirectory() as folder:
         port = free_port()
-        env = {**os.environ, "UGPP_BRIDGE_DATABASE_URL": f"sqlite:///{folder}/state.db",
-               "UGPP_BRIDGE_OPERATOR_NIT": "800197268", "UGPP_BRIDGE_INBOUND_USERNAME": USER,
-               "UGPP_BRIDGE_INBOUND_PASSWORD": PASSWORD, "UGPP_BRIDGE_PORT": str(port),
-               "UGPP_BRIDGE_SESSION_SECRET": "a-bench-session-secret-of-32-characters",
-               "TMPDIR": folder}  # fmt: skip
-        subprocess.run([sys.executable, "-m", "ugpp_bridge", "db", "upgrade"], env=env,
-                       check=True, capture_output=True)  # fmt: skip
+        env = serve_env(folder, port)
         url = f"http://127.0.0.1:{port}/soap/solicitudes"
         server = start([sys.executable, "-m", "ugpp_bridge", "serve", "--no-scheduler"], env, url)
         try:

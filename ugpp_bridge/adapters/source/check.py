@@ -76,24 +76,28 @@ def _chars_in_regex(element: chars_in, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(chars_in, "sqlite")
 def _chars_in_glob(element: chars_in, compiler: SQLCompiler, **kw: Any) -> str:
-    (text,) = element.clauses
-    value = compiler.process(text, **kw)
-    if element.anywhere:
-        return f"({value} GLOB '*[{element.chars}]*')"
-    longest = f" AND length({value}) <= {int(element.longest)}" if element.longest else ""
-    return f"(length({value}) >= 1{longest} AND {value} NOT GLOB '*[^{element.chars}]*')"
+    return _length_and_class(element, compiler, "length", "GLOB '*[{}]*'", **kw)
 
 
 @compiles(chars_in, "mysql")
 @compiles(chars_in, "mariadb")
 def _chars_in_mysql(element: chars_in, compiler: SQLCompiler, **kw: Any) -> str:
     # PCRE's and ICU's ``$`` admit a trailing line break too: a length and a negated class.
+    return _length_and_class(element, compiler, "CHAR_LENGTH", "REGEXP '[{}]'", **kw)
+
+
+def _length_and_class(
+    element: chars_in, compiler: SQLCompiler, length: str, holds: str, **kw: Any
+) -> str:
+    """``chars_in`` without an anchored pattern: ``holds`` (one character of a class, as the
+    engine's GLOB or REGEXP writes it) for ``anywhere``, else a length between 1 and
+    ``longest`` and no character outside the class."""
     (text,) = element.clauses
     value = compiler.process(text, **kw)
     if element.anywhere:
-        return f"({value} REGEXP '[{element.chars}]')"
-    longest = f" AND CHAR_LENGTH({value}) <= {int(element.longest)}" if element.longest else ""
-    return f"(CHAR_LENGTH({value}) >= 1{longest} AND {value} NOT REGEXP '[^{element.chars}]')"
+        return f"({value} {holds.format(element.chars)})"
+    longest = f" AND {length}({value}) <= {int(element.longest)}" if element.longest else ""
+    return f"({length}({value}) >= 1{longest} AND {value} NOT {holds.format('^' + element.chars)})"
 
 
 @dataclass(frozen=True)
