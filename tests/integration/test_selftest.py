@@ -23,6 +23,7 @@ from ugpp_bridge.bootstrap_source import run_selftest
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.entrypoints.cli import main
+from ugpp_bridge.errors import ConfigurationError
 
 
 def test_the_selftest_passes_on_every_engine_and_leaves_the_source_as_it_was(
@@ -106,3 +107,23 @@ def test_the_selftest_can_load_into_a_scratch_schema(postgres_url: str) -> None:
     settings = Settings(source_url=postgres_url, selftest_schema=schema)
     _, verdict = run_selftest(settings)
     assert verdict.passed, verdict
+
+
+@pytest.mark.postgresql
+def test_a_scratch_schema_holding_the_entitys_relations_is_refused_and_kept(
+    postgres_url: str,
+) -> None:
+    with SqlAlchemySource(make_engine(postgres_url)) as bank:
+        import_csv_directory(DATA / "source_csv", bank)
+        before = bank.load(bank.holders(10))
+    engine = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.begin() as connection:
+            schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
+    finally:
+        engine.dispose()
+    with pytest.raises(ConfigurationError) as refused:
+        run_selftest(Settings(source_url=postgres_url, selftest_schema=schema))
+    assert "which the self-test did not make: name an empty schema" in str(refused.value)
+    with SqlAlchemySource(make_engine(postgres_url)) as bank:
+        assert bank.load(bank.holders(10)) == before

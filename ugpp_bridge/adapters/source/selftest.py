@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, MetaData, Table
+from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -38,7 +38,7 @@ from ugpp_bridge.adapters.source.sql import SqlAlchemySource, describe_error
 from ugpp_bridge.domain.report import Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
-from ugpp_bridge.errors import SourceUnavailableError
+from ugpp_bridge.errors import ConfigurationError, SourceUnavailableError
 
 SCRATCH = "ugpp-bridge-build-selftest-"  # the build's scratch prefix: swept when abandoned
 # Engines the project's CI runs the golden and equality tests on: exempt from the self-test
@@ -121,6 +121,9 @@ def _one_connection_engine(url: str, scratch_schema: str | None) -> Engine:
     return engine
 
 
+MARKER = "ugpp_bridge_selftest"  # in a scratch schema: the six tables there are the self-test's
+
+
 def _load(connection: Connection, data: SourceData, scratch_schema: str | None) -> None:
     scratch = MetaData()
     tables = {
@@ -136,11 +139,27 @@ def _load(connection: Connection, data: SourceData, scratch_schema: str | None) 
         for name, table in schema.RELATIONS.items()
     }
     if scratch_schema:
+        _claim_scratch(connection, scratch_schema)
+        Table(MARKER, scratch, Column("made_by", String(40)))
         scratch.drop_all(connection, checkfirst=True)
     scratch.create_all(connection, checkfirst=bool(scratch_schema))
     for relation, rows in rows_of(data).items():
         if rows:
             connection.execute(tables[relation].insert(), rows)
+
+
+def _claim_scratch(connection: Connection, scratch_schema: str) -> None:
+    """Never drop what the entity keeps: the six relations may be replaced in the scratch
+    schema only when the self-test made them (its marker table is there)."""
+    present = set(inspect(connection).get_table_names(schema=scratch_schema))
+    theirs = sorted(present & set(schema.RELATIONS))
+    if theirs and MARKER not in present:
+        raise ConfigurationError(
+            f"UGPP_BRIDGE_SELFTEST_SCHEMA={scratch_schema} already holds {', '.join(theirs)}, "
+            "which the self-test did not make: name an empty schema for it (it replaces the six "
+            "relations there), or leave the setting out to use temporary tables.",
+            setting="UGPP_BRIDGE_SELFTEST_SCHEMA",
+        )
 
 
 @contextmanager
