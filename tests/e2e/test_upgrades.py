@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def copy_of(release: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 def every_row(path: Path) -> dict[str, list[tuple[object, ...]]]:
     """Each table's rows, sorted (the upgrade may add columns: compared on the old ones)."""
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection:
         tables = [name for (name,) in connection.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             " AND name != 'alembic_version'")]  # fmt: skip
@@ -59,13 +60,18 @@ def every_row(path: Path) -> dict[str, list[tuple[object, ...]]]:
 
 
 def rows_on(path: Path, table: str, columns: list[str]) -> list[tuple[object, ...]]:
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection:
         names = ", ".join(f'"{c}"' for c in columns)
         return sorted(map(tuple, connection.execute(f'SELECT {names} FROM "{table}"')), key=repr)
 
 
+def dump(path: Path) -> str:
+    with closing(sqlite3.connect(path)) as connection:
+        return "\n".join(connection.iterdump())
+
+
 def columns_of(path: Path, table: str) -> list[str]:
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection:
         return [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]
 
 
@@ -111,14 +117,15 @@ def test_a_failed_upgrade_leaves_the_database_exactly_as_it_was(tmp_path: Path) 
     path, env = copy_of(FIRST_RELEASE, tmp_path)
     # A row the officer's-desk migration cannot copy into its rebuilt table (its state is no
     # state any release knows), so that migration fails after two others have run.
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection:
         connection.execute("PRAGMA ignore_check_constraints = ON")
         connection.execute("UPDATE requests SET state = 'limbo'")
-    before = "\n".join(sqlite3.connect(path).iterdump())
+        connection.commit()
+    before = dump(path)
     output = run(env, "db", "upgrade", code=1)
     assert "rolled back" in output
     assert current_revision(env["UGPP_BRIDGE_DATABASE_URL"]) == "0002"
-    assert "\n".join(sqlite3.connect(path).iterdump()) == before
+    assert dump(path) == before
 
 
 @pytest.mark.postgresql
@@ -210,7 +217,7 @@ def test_going_back_a_migration_decompresses_the_kept_messages(tmp_path: Path) -
     finally:
         stores.close()
     downgrade(url, "0006")
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection:
         kept = sorted(
             row[0] for row in connection.execute("SELECT request_bytes FROM inbound_messages")
         )
