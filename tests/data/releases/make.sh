@@ -21,5 +21,7 @@ folder="$(printf '%s\n' "$out" | grep -o '/tmp/ugpp-bridge-demo-[A-Za-z0-9_]*' |
 printf 'clave-de-prueba-larga-1\n' | env UGPP_BRIDGE_DATABASE_URL="sqlite:///$folder/state.db" \
   PYTHONPATH="$tree" python -m ugpp_bridge user add operadora --role operator --password-stdin >/dev/null
 cp "$folder/state.db" "$here/$name.db"
+# A single file in rollback-journal mode: opening it never leaves -wal/-shm files beside it.
+python -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=DELETE'); c.close()" "$here/$name.db"
 rm -rf "$folder"
 echo "$here/$name.db from $commit"
