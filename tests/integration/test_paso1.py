@@ -448,3 +448,21 @@ def test_a_junk_shaped_body_is_refused_while_it_streams(stores: StateStores) -> 
         "SolicitudInvalida: el mensaje tiene demasiados elementos que no son personas."
     )
     assert stream.read_bytes < len(stream.data) / 2
+
+
+def test_personas_out_of_place_are_refused_however_many_they_are(stores: StateStores) -> None:
+    # Only personas under Solicitud/personas are validated in batches and streamed out: a batch of
+    # them inside <periodos> (5,000: all of them would leave) must not slip past the schema.
+    from ugpp_bridge.adapters.soap_inbound import SoapFault
+
+    body = solicitud_to_xml(SOLICITUD)
+    stray = b"".join(
+        b"<persona><tipoDocumento>CC</tipoDocumento><numeroDocumento>%d</numeroDocumento>"
+        b"</persona>" % (20_000 + n)
+        for n in range(5_000)
+    )
+    body = body.replace(b"</periodos>", stray + b"</periodos>", 1)
+    with pytest.raises(SoapFault) as refused:
+        admit_body(stores, CountingStream(envelope(body)), max_persons=200_000)
+    assert refused.value.code == "SolicitudInvalida"
+    assert "persona" in refused.value.text

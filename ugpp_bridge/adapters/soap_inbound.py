@@ -355,6 +355,21 @@ def _parse_whole(
 
 
 PERSONA = f"{{{wire.SOLICITUD_NS}}}persona"
+_PLACE = (f"{{{wire.SOLICITUD_NS}}}personas", f"{{{wire.SOLICITUD_NS}}}Solicitud", BODY)
+
+
+def _in_place(persona: etree._Element) -> bool:
+    """Whether a persona stands where the schema puts it (Body/Solicitud/personas): only those
+    are validated in batches and streamed out; one anywhere else stays for the final
+    validation, which refuses it where it is."""
+    node: etree._Element | None = persona
+    for tag in _PLACE:
+        node = node.getparent() if node is not None else None
+        if node is None or node.tag != tag:
+            return False
+    return True
+
+
 PERSON_BATCH = 5_000  # personas validated and streamed out together
 LIVE_ELEMENTS = 50_000  # elements the tree may hold at once besides the batch being filled
 
@@ -387,7 +402,7 @@ class _PersonStream:
                 elif self.live > LIVE_ELEMENTS + 3 * PERSON_BATCH:
                     raise SoapFault("SolicitudInvalida", "el mensaje tiene demasiados elementos "
                                     "que no son personas.", detail="element budget")  # fmt: skip
-            elif element.tag == PERSONA:
+            elif element.tag == PERSONA and _in_place(element):
                 self.batch.append(element)
 
     def _person_starts(self) -> None:
