@@ -694,4 +694,4 @@ def test_a_build_holds_at_most_the_connections_it_is_allowed(
     assert records == list(build_report(request, data).records())
     assert 1 <= peak <= cap
     if db_url.startswith("postgresql") and cap > 1:
-        assert peak == cap  # it does use what it is allowed
+        assert peak >= 2  # the checks on a connection of their own beside the build's
