@@ -96,14 +96,19 @@ def test_a_build_on_an_engine_ci_does_not_prove_waits_for_a_passing_selftest(
         stores.close()
 
 
-@pytest.mark.postgresql
-def test_the_selftest_can_load_into_a_scratch_schema(postgres_url: str) -> None:
-    engine = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+def current_schema(postgres_url: str) -> str:
+    """The test's own (empty) schema, to name as the self-test's scratch schema."""
+    engine = make_engine(postgres_url)
     try:
-        with engine.begin() as connection:
-            schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
+        with engine.connect() as connection:
+            return str(connection.execute(sa.text("SELECT current_schema()")).scalar_one())
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgresql
+def test_the_selftest_can_load_into_a_scratch_schema(postgres_url: str) -> None:
+    schema = current_schema(postgres_url)
     settings = Settings(source_url=postgres_url, selftest_schema=schema)
     _, verdict = run_selftest(settings)
     assert verdict.passed, verdict
@@ -116,12 +121,7 @@ def test_a_scratch_schema_holding_the_entitys_relations_is_refused_and_kept(
     with SqlAlchemySource(make_engine(postgres_url)) as bank:
         import_csv_directory(DATA / "source_csv", bank)
         before = bank.load(bank.holders(10))
-    engine = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
-    try:
-        with engine.begin() as connection:
-            schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
-    finally:
-        engine.dispose()
+    schema = current_schema(postgres_url)
     with pytest.raises(ConfigurationError) as refused:
         run_selftest(Settings(source_url=postgres_url, selftest_schema=schema))
     assert "which the self-test did not make: name an empty schema" in str(refused.value)
