@@ -180,7 +180,7 @@ def source_selftest(settings: Settings, url: str | None) -> None:
     from ugpp_bridge.bootstrap_source import run_selftest
 
     engine, verdict = run_selftest(settings, url)
-    where = safe_url(url or settings.source_url or "")
+    where, fingerprint = safe_url(url or settings.source_url or ""), build_fingerprint()
     if not verdict.passed:
         click.echo(selftest_failure(engine, where, verdict))
         sys.exit(1)
@@ -189,11 +189,11 @@ def source_selftest(settings: Settings, url: str | None) -> None:
     try:
         stores = settings_stores(settings)
         try:
-            stores.selftests.record_pass(engine, build_fingerprint(), source=where,
+            stores.selftests.record_pass(engine, fingerprint, source=where,
                                          records=verdict.records, at=system_clock())  # fmt: skip
         finally:
             stores.close()
-        click.echo(f"  Registrada en la base de estado para la versión {build_fingerprint()}.")
+        click.echo(f"  Registrada en la base de estado para la versión {fingerprint}.")
     except UgppBridgeError as exc:
         click.echo(f"! No quedó registrada en la base de estado: {str(exc).splitlines()[0]}")
 

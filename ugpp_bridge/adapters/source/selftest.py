@@ -5,7 +5,8 @@ Where the trap bank goes, so that nothing of the entity's is touched:
 - a SQL server or file (SQLite, PostgreSQL, MySQL/MariaDB, DuckDB, Oracle, SQL Server…):
   temporary tables named like the six relations, on one connection that holds them (they
   shadow the entity's relations for that session only, and vanish with it) — or, with
-  ``UGPP_BRIDGE_SELFTEST_SCHEMA``, ordinary tables in that scratch schema, emptied first;
+  ``UGPP_BRIDGE_SELFTEST_SCHEMA``, ordinary tables in that scratch schema (replaced on the
+  next run; a schema holding relations the self-test did not make is refused);
 - Parquet files and Spark: the six relations as Parquet datasets in a scratch folder (named
   like the build's, so an interrupted run's is swept), read by the same engine kind (for
   Spark: the configured master, or the Connect server).
@@ -16,9 +17,10 @@ The trap bank is synthetic: no personal data goes anywhere.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,8 +41,8 @@ from ugpp_bridge.domain.report import Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import ConfigurationError, SourceUnavailableError
+from ugpp_bridge.service.build import SCRATCH_PREFIX
 
-SCRATCH = "ugpp-bridge-build-selftest-"  # the build's scratch prefix: swept when abandoned
 # Engines the project's CI runs the golden and equality tests on: exempt from the self-test
 # before a build (SPEC §11). Any other engine must pass it with the running statements.
 PROVEN_ENGINES = frozenset({"sqlite", "postgresql", "mysql", "mariadb", "duckdb", "spark"})
@@ -63,9 +65,6 @@ def engine_of(url: str) -> str:
     if is_parquet_url(url):
         return "duckdb"
     return normalise_url(url).get_backend_name()
-
-
-BuildRecords = Callable[[SourceData, FinancialInfoRequest], list[Record]]
 
 
 def engine_records(
@@ -164,7 +163,9 @@ def _claim_scratch(connection: Connection, scratch_schema: str) -> None:
 
 @contextmanager
 def _parquet_folder(data: SourceData) -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix=SCRATCH))
+    # Named like the build's scratch folders (prefix, then this process's id), so that the
+    # sweep of abandoned ones removes it if this process is killed mid-way.
+    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-selftest-"))
     try:
         with SqlAlchemySource(make_engine(f"parquet://{folder}")) as writer:
             writer.write([data])
