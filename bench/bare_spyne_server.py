@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ugpp_bridge.adapters.soap_models import AcuseSolicitud, Solicitud  # noqa: E402
-from ugpp_bridge.adapters.spyne_compat import ensure_spyne_importable  # noqa: E402
-from ugpp_bridge.adapters.wire import SOLICITUD_NS  # noqa: E402
+from ugpp_bridge.adapters.soap.models import AcuseSolicitud, Solicitud  # noqa: E402
+from ugpp_bridge.adapters.soap.spyne_compat import ensure_spyne_importable  # noqa: E402
+from ugpp_bridge.adapters.soap.wire import SOLICITUD_NS  # noqa: E402
 from ugpp_bridge.domain.filing import BOGOTA  # noqa: E402
 
 ensure_spyne_importable()

@@ -35,11 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ugpp_bridge.adapters.database import make_engine  # noqa: E402
-from ugpp_bridge.adapters.solicitud_xml import solicitud_to_xml  # noqa: E402
+from ugpp_bridge.adapters.soap.solicitud_xml import solicitud_to_xml  # noqa: E402
+from ugpp_bridge.adapters.soap.xml_lotes import _record, write_lote, write_lotes  # noqa: E402
 from ugpp_bridge.adapters.source import report_sql as q  # noqa: E402
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource  # noqa: E402
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource  # noqa: E402
-from ugpp_bridge.adapters.xml_lotes import _record, write_lote, write_lotes  # noqa: E402
 from ugpp_bridge.domain.codes import InformationType  # noqa: E402
 from ugpp_bridge.domain.filing import LoteContext  # noqa: E402
 from ugpp_bridge.domain.periods import Period  # noqa: E402

@@ -56,8 +56,8 @@ import build_benchmark as bank  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from ugpp_bridge.adapters.database import make_engine  # noqa: E402
+from ugpp_bridge.adapters.soap.xml_lotes import lote_records  # noqa: E402
 from ugpp_bridge.adapters.source import schema as source_schema  # noqa: E402
-from ugpp_bridge.adapters.xml_lotes import lote_records  # noqa: E402
 from ugpp_bridge.domain.money import to_pesos  # noqa: E402
 from ugpp_bridge.domain.request import FinancialInfoRequest  # noqa: E402
 

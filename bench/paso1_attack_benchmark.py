@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.paso1_benchmark import envelope, free_port, request_with, serve_env  # noqa: E402
-from ugpp_bridge.adapters.solicitud_xml import solicitud_to_xml  # noqa: E402
-from ugpp_bridge.adapters.wsse import SOAP_ENV  # noqa: E402
+from ugpp_bridge.adapters.soap.solicitud_xml import solicitud_to_xml  # noqa: E402
+from ugpp_bridge.adapters.soap.wsse import SOAP_ENV  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

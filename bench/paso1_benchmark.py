@@ -31,8 +31,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ugpp_bridge.adapters.solicitud_xml import solicitud_to_xml  # noqa: E402
-from ugpp_bridge.adapters.wsse import PASSWORD_DIGEST, SOAP_ENV, WSSE, WSU  # noqa: E402
+from ugpp_bridge.adapters.soap.solicitud_xml import solicitud_to_xml  # noqa: E402
+from ugpp_bridge.adapters.soap.wsse import PASSWORD_DIGEST, SOAP_ENV, WSSE, WSU  # noqa: E402
 from ugpp_bridge.domain.codes import InformationType  # noqa: E402
 from ugpp_bridge.domain.identifiers import PersonId  # noqa: E402
 from ugpp_bridge.domain.periods import Period  # noqa: E402

@@ -35,7 +35,7 @@ from bench.paso1_benchmark import (  # noqa: E402
     serve_env,
     start,
 )
-from ugpp_bridge.adapters.solicitud_xml import solicitud_to_xml  # noqa: E402
+from ugpp_bridge.adapters.soap.solicitud_xml import solicitud_to_xml  # noqa: E402
 
 LIMIT = 64 * 2**20
 

@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from ugpp_bridge.adapters.database import make_engine
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
 from ugpp_bridge.adapters.source import schema as source_schema
 from ugpp_bridge.adapters.source.parquet import folder_of, relation_source
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource

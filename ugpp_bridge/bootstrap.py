@@ -17,6 +17,9 @@ from typing import IO, TYPE_CHECKING
 from ugpp_bridge.adapters.calendar import colombian_holidays
 from ugpp_bridge.adapters.database import make_engine, require_existing
 from ugpp_bridge.adapters.scratch import remove_abandoned
+from ugpp_bridge.adapters.soap.wire import SOLICITUDES_WSDL, UGPP_REPORTE_WSDL, served_wsdl
+from ugpp_bridge.adapters.soap.wsse import UsernameTokenVerifier
+from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.adapters.source.selftest import PROVEN_ENGINES, build_fingerprint, engine_of
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.alerts import SqlAlchemyAlertStore
@@ -27,9 +30,6 @@ from ugpp_bridge.adapters.state.requests import SqlAlchemyRequestStore
 from ugpp_bridge.adapters.state.selftests import SqlAlchemySelftestStore
 from ugpp_bridge.adapters.state.users import SqlAlchemyUserStore
 from ugpp_bridge.adapters.state.work_queue import SqlAlchemyWorkQueue
-from ugpp_bridge.adapters.wire import SOLICITUDES_WSDL, UGPP_REPORTE_WSDL, served_wsdl
-from ugpp_bridge.adapters.wsse import UsernameTokenVerifier
-from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap_source import (
     build_options,
     report_source_for,
@@ -72,7 +72,7 @@ from ugpp_bridge.service.submit import RetryPolicy, SendContext, submit_request
 from ugpp_bridge.service.work import Leasing, WorkContext
 
 if TYPE_CHECKING:
-    from ugpp_bridge.adapters.soap_inbound import Gate
+    from ugpp_bridge.adapters.soap.inbound import Gate
     from ugpp_bridge.entrypoints.dashboard import DashboardServices
     from ugpp_bridge.entrypoints.health import Heartbeat
     from ugpp_bridge.entrypoints.soap import WsgiApp
@@ -242,7 +242,7 @@ def send_context(
 
 def paso1_gate(settings: Settings, stores: StateStores) -> Gate:
     """Who may send Paso 1 requests: WS-Security, shared nonces, throttling, size limits."""
-    from ugpp_bridge.adapters.soap_inbound import Gate
+    from ugpp_bridge.adapters.soap.inbound import Gate
 
     purpose = "authenticate UGPP's calls (WS-Security)"
     verifier = UsernameTokenVerifier(
@@ -305,7 +305,10 @@ def health_app(
 
 def ugpp_gateway(settings: Settings) -> UgppGateway:
     """The zeep gateway to UGPP's Paso 2 service, as SPEC §8 configures it."""
-    from ugpp_bridge.adapters.zeep_gateway import GatewaySettings, ZeepUgppGateway  # zeep: slow
+    from ugpp_bridge.adapters.soap.zeep_gateway import (  # zeep: slow
+        GatewaySettings,
+        ZeepUgppGateway,
+    )
 
     return ZeepUgppGateway(
         GatewaySettings(
@@ -471,8 +474,8 @@ def evidence_exporter(
 
 
 def bundle_checks() -> BundleChecks:
-    from ugpp_bridge.adapters import wire
     from ugpp_bridge.adapters.signing import check_signature
+    from ugpp_bridge.adapters.soap import wire
 
     return BundleChecks(
         lote_problem=wire.lote_problem,

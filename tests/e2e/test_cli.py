@@ -22,8 +22,8 @@ from click.testing import CliRunner
 from lxml import etree
 
 from tests.conftest import DATA, bridge_env, free_port, key_of, register_golden_request
-from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
 from ugpp_bridge.adapters.state.migrations import head_revision
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.entrypoints.cli import main
@@ -248,7 +248,7 @@ def test_report_loads_neither_the_state_side_nor_the_soap_stacks(
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('zeep', 'spyne', 'flask')\n"
         "               or m.startswith(('ugpp_bridge.adapters.state', 'ugpp_bridge.bootstrap.',\n"
         "                                'ugpp_bridge.service.evidence'))\n"
-        "               or m in ('ugpp_bridge.bootstrap', 'ugpp_bridge.entrypoints.cli_core'))\n"
+        "               or m in ('ugpp_bridge.bootstrap', 'ugpp_bridge.entrypoints.cli.core'))\n"
         "print('LOADED', heavy)\n"
     )
     env = {**os.environ, "UGPP_BRIDGE_SOURCE_URL": sqlite_url,

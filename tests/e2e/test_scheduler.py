@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import DATA, GOLDEN_RECEIVED_AT, key_of
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
 from ugpp_bridge.bootstrap import StateStores, state_stores
 from ugpp_bridge.domain.filing import AttemptOutcome
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState

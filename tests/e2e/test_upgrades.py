@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from tests.conftest import DATA, GOLDEN_RECEIVED_AT
 from ugpp_bridge.adapters.database import make_engine
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
 from ugpp_bridge.adapters.state.migrations import (
     MIGRATIONS_DIR,
     current_revision,

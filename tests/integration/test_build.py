@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from lxml import etree
 
 from tests.conftest import DATA, key_of
-from ugpp_bridge.adapters import wire
 from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.adapters.source import schema as source_schema
 from ugpp_bridge.adapters.source.csv_import import import_csv_directory
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
-from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.identifiers import PersonId

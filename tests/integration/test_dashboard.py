@@ -480,7 +480,7 @@ def test_an_ambiguous_id_is_refused_with_both_requests_named(
     client: FlaskClient, stores: StateStores
 ) -> None:
     from tests.conftest import DATA
-    from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+    from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
 
     first = register_golden_request(stores)
     twin = replace(

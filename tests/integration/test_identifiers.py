@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from tests.conftest import DATA
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
 from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.filing import RequestKey, StoredRequest
 from ugpp_bridge.domain.lifecycle import RequestState

@@ -16,16 +16,16 @@ import requests
 from lxml import etree
 
 from tests.conftest import DATA
-from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.paso1_client import send_solicitud
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud, solicitud_to_xml
-from ugpp_bridge.adapters.wsse import PASSWORD_DIGEST, PASSWORD_TEXT, SOAP_ENV, WSSE, WSU
+from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.paso1_client import send_solicitud
+from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud, solicitud_to_xml
+from ugpp_bridge.adapters.soap.wsse import PASSWORD_DIGEST, PASSWORD_TEXT, SOAP_ENV, WSSE, WSU
 from ugpp_bridge.bootstrap import StateStores, health_app, paso1_app, paso1_gate
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.request import FinancialInfoRequest
-from ugpp_bridge.entrypoints.cli_service import waitress_options
+from ugpp_bridge.entrypoints.cli.service import waitress_options
 from ugpp_bridge.entrypoints.soap import create_http_server, stop_waitress
 from ugpp_bridge.entrypoints.web import combined_app
 from ugpp_bridge.errors import RemoteFaultError
@@ -310,7 +310,7 @@ def test_a_body_over_the_limit_without_a_declared_length_is_solicitud_demasiado_
     """Behind a server that does not bound bodies, the front itself counts what it reads."""
     from io import BytesIO
 
-    from ugpp_bridge.adapters.soap_inbound import SoapFault, admit
+    from ugpp_bridge.adapters.soap.inbound import SoapFault, admit
 
     app_settings = replace(SETTINGS, max_request_bytes=1_024)
     gate = paso1_gate(app_settings, stores)
@@ -386,7 +386,7 @@ def many(count: int) -> tuple[PersonId, ...]:
 
 
 def admit_body(stores: StateStores, stream: CountingStream, **limits: int):  # type: ignore[no-untyped-def]
-    from ugpp_bridge.adapters.soap_inbound import admit
+    from ugpp_bridge.adapters.soap.inbound import admit
 
     gate = replace(paso1_gate(replace(SETTINGS, max_request_bytes=64 * 2**20), stores), **limits)
     return admit(stream, content_type="text/xml", declared_length=None, address="127.0.0.1",
@@ -408,7 +408,7 @@ def test_a_request_of_many_batches_keeps_every_person_in_order_and_its_bytes(
 def test_a_bad_persona_in_any_batch_is_solicitud_invalida_naming_it(
     stores: StateStores, position: int
 ) -> None:
-    from ugpp_bridge.adapters.soap_inbound import SoapFault
+    from ugpp_bridge.adapters.soap.inbound import SoapFault
 
     body = solicitud_to_xml(replace(SOLICITUD, persons=many(12_345)))
     at = -1
@@ -437,7 +437,7 @@ def test_a_request_over_the_person_limit_is_refused_without_reading_the_rest(
 
 
 def test_a_junk_shaped_body_is_refused_while_it_streams(stores: StateStores) -> None:
-    from ugpp_bridge.adapters.soap_inbound import SoapFault
+    from ugpp_bridge.adapters.soap.inbound import SoapFault
 
     request = solicitud_to_xml(SOLICITUD)
     junk = request.replace(b"</idSolicitud>", b"</idSolicitud>" + b"<x/>" * 1_000_000, 1)
@@ -453,7 +453,7 @@ def test_a_junk_shaped_body_is_refused_while_it_streams(stores: StateStores) -> 
 def test_personas_out_of_place_are_refused_however_many_they_are(stores: StateStores) -> None:
     # Only personas under Solicitud/personas are validated in batches and streamed out: a batch of
     # them inside <periodos> (5,000: all of them would leave) must not slip past the schema.
-    from ugpp_bridge.adapters.soap_inbound import SoapFault
+    from ugpp_bridge.adapters.soap.inbound import SoapFault
 
     body = solicitud_to_xml(SOLICITUD)
     stray = b"".join(

@@ -30,9 +30,9 @@ from tests.integration.test_paso1 import (
     serving,
     token,
 )
-from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.solicitud_xml import solicitud_to_xml
-from ugpp_bridge.adapters.wsse import WSSE, WSU
+from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.solicitud_xml import solicitud_to_xml
+from ugpp_bridge.adapters.soap.wsse import WSSE, WSU
 from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.identifiers import PersonId
 

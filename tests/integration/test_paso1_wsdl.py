@@ -13,7 +13,7 @@ from lxml import etree
 
 from tests.conftest import DATA
 from tests.integration.test_paso1 import SETTINGS, Server, server, serving  # noqa: F401
-from ugpp_bridge.adapters import wire
+from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.bootstrap import StateStores
 
 NS = {"xs": wire.XS_NS, "wsdl": wire.WSDL_NS, "soap": wire.WSDL_SOAP_NS}

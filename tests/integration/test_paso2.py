@@ -13,14 +13,14 @@ import pytest
 from lxml import etree
 
 from tests.conftest import DATA, GOLDEN_RECEIVED_AT, key_of, register_golden_request
-from ugpp_bridge.adapters import wire
 from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
+from ugpp_bridge.adapters.soap.zeep_gateway import GatewaySettings, ZeepUgppGateway
 from ugpp_bridge.adapters.source.csv_import import import_csv_directory
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.lotes import SqlAlchemyLoteStore
-from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
-from ugpp_bridge.adapters.zeep_gateway import GatewaySettings, ZeepUgppGateway
 from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.filing import AttemptOutcome
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
@@ -390,7 +390,7 @@ def test_the_scheduler_leaves_a_held_request_alone(
 def test_a_short_token_is_renewed_at_ten_percent_of_its_life(
     stores: StateStores, filing: str, ugpp: Ugpp
 ) -> None:
-    from ugpp_bridge.adapters.zeep_gateway import renew_margin
+    from ugpp_bridge.adapters.soap.zeep_gateway import renew_margin
 
     assert (renew_margin(5), renew_margin(300), renew_margin(1200)) == (0.5, 30.0, 60.0)
     ugpp.simulator.config.token_ttl_seconds = 5

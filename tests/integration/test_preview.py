@@ -10,7 +10,7 @@ import pytest
 
 from tests.unit.test_use_cases import DATA as SOURCE
 from tests.unit.test_use_cases import REQUEST
-from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter, record_fields
+from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter, record_fields
 from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.filing import LoteContext
 from ugpp_bridge.domain.report import build_report
@@ -63,7 +63,7 @@ def test_a_value_that_reads_as_a_formula_is_a_text_cell_and_numbers_stay_numbers
     import openpyxl
 
     from tests.conftest import DATA as TEST_DATA
-    from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+    from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
     from ugpp_bridge.adapters.xlsx_preview import write_preview_xlsx
 
     request = replace(parse_solicitud((TEST_DATA / "wire" / "solicitud.xml").read_bytes()),

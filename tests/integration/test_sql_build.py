@@ -19,12 +19,12 @@ from lxml import etree
 
 from tests.conftest import DATA, editing
 from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.soap.xml_lotes import write_lotes
 from ugpp_bridge.adapters.source import check, report_source
 from ugpp_bridge.adapters.source import schema as source_schema
 from ugpp_bridge.adapters.source.csv_import import import_csv_directory
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
-from ugpp_bridge.adapters.xml_lotes import write_lotes
 from ugpp_bridge.domain.codes import (
     AccountType,
     InformationType,

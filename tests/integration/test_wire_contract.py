@@ -8,8 +8,8 @@ import pytest
 from lxml import etree
 
 from tests.conftest import DATA
-from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud, solicitud_to_xml
+from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud, solicitud_to_xml
 from ugpp_bridge.errors import InvalidInputError, SchemaValidationError
 
 WIRE = DATA / "wire"

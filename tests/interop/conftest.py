@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from ugpp_bridge.adapters import wire
+from ugpp_bridge.adapters.soap import wire
 
 INTEROP = Path(__file__).resolve().parents[2] / "interop"
 

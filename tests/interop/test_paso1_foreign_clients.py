@@ -15,8 +15,8 @@ import pytest
 
 from tests.integration.test_paso1 import PASSWORD, SETTINGS, SOLICITUD, USER, Server, serving
 from tests.interop.conftest import body_child, run_node, valid_by_xmlschema
-from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.paso1_client import solicitud_arguments
+from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.paso1_client import solicitud_arguments
 from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.request import FinancialInfoRequest
 

@@ -201,7 +201,7 @@ def test_a_sweep_never_calls_a_parked_send_sent() -> None:
 def test_a_table_too_wide_for_the_terminal_leaves_out_the_least_important_columns() -> None:
     from rich.console import Console
 
-    from ugpp_bridge.entrypoints.console import FitColumn, fitted_table
+    from ugpp_bridge.entrypoints.cli.console import FitColumn, fitted_table
 
     columns = (FitColumn("radicado", 1), FitColumn("estado", 1, wrap=True),
                FitColumn("último error", 3, wrap=True), FitColumn("idSolicitud", 2))  # fmt: skip

@@ -1,4 +1,4 @@
-"""The lazily loaded CLI (``entrypoints/cli.py``): its list of commands is the commands' own,
+"""The lazily loaded CLI (``entrypoints/cli/__init__.py``): its list of commands is the commands' own,
 ``--help`` reads as click would print it with every command loaded, and loads none of them."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ugpp_bridge.entrypoints.cli import COMMANDS, main
 
 def _loaded(name: str) -> click.Command:
     module, attribute, _ = COMMANDS[name]
-    command = getattr(importlib.import_module(f"ugpp_bridge.entrypoints.{module}"), attribute)
+    command = getattr(importlib.import_module(f"ugpp_bridge.entrypoints.cli.{module}"), attribute)
     assert isinstance(command, click.Command)
     return command
 
@@ -47,7 +47,7 @@ def test_help_and_version_load_no_command_module() -> None:
         "except SystemExit:\n"
         "    pass\n"
         "heavy = [m for m in ('sqlalchemy', 'rich', 'lxml', 'zeep', 'spyne', 'flask', 'requests',\n"
-        "                     'ugpp_bridge.config', 'ugpp_bridge.entrypoints.cli_core')\n"
+        "                     'ugpp_bridge.config', 'ugpp_bridge.entrypoints.cli.core')\n"
         "         if m in sys.modules]\n"
         "print('LOADED', heavy)\n"
     )

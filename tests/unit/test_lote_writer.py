@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ugpp_bridge.adapters.xml_lotes import write_lote, write_lote_lxml
+from ugpp_bridge.adapters.soap.xml_lotes import write_lote, write_lote_lxml
 from ugpp_bridge.domain.accounts import AccountMonthRecord
 from ugpp_bridge.domain.codes import AccountType, MovementType, TitleType
 from ugpp_bridge.domain.filing import LoteContext, SubmissionType

@@ -29,9 +29,9 @@ from rich.console import Console
 from rich.panel import Panel
 
 from ugpp_bridge.adapters.database import make_engine
-from ugpp_bridge.adapters.paso1_client import SolicitudReceipt, send_solicitud
+from ugpp_bridge.adapters.soap.paso1_client import SolicitudReceipt, send_solicitud
+from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
-from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap import (
     StateStores,
     evidence_exporter,
@@ -52,7 +52,7 @@ from ugpp_bridge.domain.report import Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.domain.users import Role
-from ugpp_bridge.entrypoints import console as view
+from ugpp_bridge.entrypoints.cli import console as view
 from ugpp_bridge.service.build import BuildOptions, build_request, report_records
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
 from ugpp_bridge.service.submit import submit_request

@@ -8,7 +8,7 @@ The front serves the shipped WSDL at ``GET /soap/solicitudes?wsdl`` (its address
 1. refuses a declared ``Content-Length`` over ``UGPP_BRIDGE_MAX_REQUEST_BYTES`` before reading
    anything (``SolicitudDemasiadoGrande``);
 2. reads the body in chunks and authenticates the WS-Security UsernameToken from the Header
-   before the Body is parsed (``adapters/soap_inbound.py``) — unauthenticated callers cost a
+   before the Body is parsed (``adapters/soap/inbound.py``) — unauthenticated callers cost a
    bounded amount of memory and CPU, and repeated failures are throttled;
 3. parses the rest securely, validates it against ``xsd/solicitud-v1.xsd`` and maps it;
 4. runs the use case (register, or recognise a duplicate), keeping the message as it arrived;
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
-from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.soap_inbound import (
+from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.inbound import (
     Gate,
     SoapFault,
     admit,
@@ -39,8 +39,8 @@ from ugpp_bridge.adapters.soap_inbound import (
     spend_nonce,
     too_large,
 )
-from ugpp_bridge.adapters.soap_models import AcuseSolicitud, Solicitud
-from ugpp_bridge.adapters.spyne_compat import ensure_spyne_importable
+from ugpp_bridge.adapters.soap.models import AcuseSolicitud, Solicitud
+from ugpp_bridge.adapters.soap.spyne_compat import ensure_spyne_importable
 from ugpp_bridge.domain.filing import BOGOTA, Receipt, ReceivedMessage
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import (

@@ -32,9 +32,9 @@ from typing import Any
 
 from lxml import etree
 
-from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.wire import SOAP_ENV, soap_fault
-from ugpp_bridge.adapters.wsse import NonceCache, UsernameTokenVerifier
+from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.wire import SOAP_ENV, soap_fault
+from ugpp_bridge.adapters.soap.wsse import NonceCache, UsernameTokenVerifier
 from ugpp_bridge.domain.filing import BOGOTA, sha256_hex
 from ugpp_bridge.errors import NotAuthorizedError, SchemaValidationError
 

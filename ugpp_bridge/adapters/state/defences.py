@@ -15,10 +15,10 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ugpp_bridge.adapters.soap.wsse import FRESHNESS
 from ugpp_bridge.adapters.state import tables as t
 from ugpp_bridge.adapters.state.audit import append_audit
 from ugpp_bridge.adapters.state.base import SqlAlchemyStateBase
-from ugpp_bridge.adapters.wsse import FRESHNESS
 from ugpp_bridge.domain.throttling import (
     POLICIES,
     FailureCount,

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from lxml import etree
 
-from ugpp_bridge.adapters import wire
+from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.domain.accounts import AccountMonthRecord
 from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (

@@ -19,7 +19,7 @@ from ugpp_bridge.bootstrap import (
     source_rebuilder,
 )
 from ugpp_bridge.config import Settings
-from ugpp_bridge.entrypoints.cli_identity import operator_name
+from ugpp_bridge.entrypoints.cli.identity import operator_name
 from ugpp_bridge.service.evidence import EvidenceBundle, bundle_name
 from ugpp_bridge.service.evidence_check import Verification, verify_bundle
 

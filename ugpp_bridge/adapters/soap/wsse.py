@@ -32,7 +32,7 @@ from typing import Never, Protocol
 
 from lxml import etree
 
-from ugpp_bridge.adapters.wire import SOAP_ENV
+from ugpp_bridge.adapters.soap.wire import SOAP_ENV
 from ugpp_bridge.errors import NotAuthorizedError
 
 logger = logging.getLogger(__name__)

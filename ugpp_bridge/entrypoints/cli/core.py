@@ -25,13 +25,13 @@ from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings, check_required
 from ugpp_bridge.domain.filing import RequestKey, StoredRequest
 from ugpp_bridge.domain.labels import number
-from ugpp_bridge.entrypoints.cli_identity import acting_actor, acting_options
-from ugpp_bridge.entrypoints.console import (
+from ugpp_bridge.entrypoints.cli.console import (
     lotes_table,
     progress_bar,
     progress_counter,
     write_counts_table,
 )
+from ugpp_bridge.entrypoints.cli.identity import acting_actor, acting_options
 from ugpp_bridge.errors import UgppBridgeError
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
 from ugpp_bridge.service.selftest import SelftestVerdict

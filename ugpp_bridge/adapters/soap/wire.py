@@ -16,7 +16,7 @@ from lxml import etree
 
 from ugpp_bridge.errors import SchemaIssue, SchemaValidationError
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
 XSD_DIR = PACKAGE_DIR / "xsd"
 WSDL_DIR = PACKAGE_DIR / "wsdl"
 

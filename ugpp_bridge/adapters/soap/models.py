@@ -7,13 +7,13 @@ equivalent to them (operation, elements, occurrences, types and restrictions).
 
 from __future__ import annotations
 
-from ugpp_bridge.adapters.spyne_compat import ensure_spyne_importable
+from ugpp_bridge.adapters.soap.spyne_compat import ensure_spyne_importable
 
 ensure_spyne_importable()
 
 from spyne import ComplexModel, Date, DateTime, Int, Integer, Unicode  # noqa: E402
 
-from ugpp_bridge.adapters.wire import SOLICITUD_NS  # noqa: E402
+from ugpp_bridge.adapters.soap.wire import SOLICITUD_NS  # noqa: E402
 from ugpp_bridge.domain.codes import InformationType  # noqa: E402
 from ugpp_bridge.domain.identifiers import DOCUMENT_TYPES  # noqa: E402
 

@@ -43,8 +43,8 @@ from zeep.transports import Transport
 from zeep.wsse import utils as wsse_utils
 from zeep.wsse.username import UsernameToken
 
-from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.wire import SOAP_ENV
+from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.wire import SOAP_ENV
 from ugpp_bridge.domain.filing import AttemptOutcome, Exchange, PreparedCall
 from ugpp_bridge.errors import ConfigurationError, CredentialsRefusedError, RemoteUnavailableError
 from ugpp_bridge.service.ports import UgppGateway

@@ -13,7 +13,7 @@ from datetime import date
 
 from lxml import etree
 
-from ugpp_bridge.adapters import wire
+from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.periods import Period

@@ -18,8 +18,7 @@ from ugpp_bridge.bootstrap import (
 )
 from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings, check_required
-from ugpp_bridge.entrypoints.cli_identity import acting_actor, acting_options
-from ugpp_bridge.entrypoints.console import (
+from ugpp_bridge.entrypoints.cli.console import (
     approvals_table,
     attempts_table,
     operator_console,
@@ -27,6 +26,7 @@ from ugpp_bridge.entrypoints.console import (
     request_panel,
     sent_lotes_table,
 )
+from ugpp_bridge.entrypoints.cli.identity import acting_actor, acting_options
 from ugpp_bridge.service.operations import confirm_request
 from ugpp_bridge.service.overview import RequestOverview, overview, request_detail
 from ugpp_bridge.service.submit import SendResult, submit_request

@@ -28,13 +28,13 @@ from typing import IO, Protocol
 from lxml import etree
 from werkzeug.http import parse_options_header
 
-from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.solicitud_xml import (
+from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.solicitud_xml import (
     person_pairs,
     request_from_element,
     solicitud_element,
 )
-from ugpp_bridge.adapters.wsse import SECURITY, Credential, NonceRegistry, claimed_username
+from ugpp_bridge.adapters.soap.wsse import SECURITY, Credential, NonceRegistry, claimed_username
 from ugpp_bridge.domain.filing import BOGOTA, ReceivedMessage
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.throttling import Scope

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from ugpp_bridge.adapters import wire
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
 
 
 @click.group("ugpp-sim", invoke_without_command=True)
@@ -101,7 +101,7 @@ def ugpp_sim_send_request(
     request_file: Path, url: str, username: str, password: str, text_password: bool
 ) -> None:
     """Send a Solicitud XML file to the bridge with a UsernameToken and print the receipt."""
-    from ugpp_bridge.adapters.paso1_client import send_solicitud  # zeep loads slowly
+    from ugpp_bridge.adapters.soap.paso1_client import send_solicitud  # zeep loads slowly
 
     request = parse_solicitud(request_file.read_bytes())
     receipt = send_solicitud(

@@ -14,12 +14,12 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from ugpp_bridge.adapters.solicitud_xml import parse_solicitud
-from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
+from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.bootstrap_source import build_options, report_source_for, system_clock
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import BOGOTA
-from ugpp_bridge.entrypoints.console import lotes_table, progress_counter
+from ugpp_bridge.entrypoints.cli.console import lotes_table, progress_counter
 from ugpp_bridge.service.build import preview_lotes
 
 

@@ -20,7 +20,7 @@ from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.labels import STATE_LABELS, number, pesos
 from ugpp_bridge.domain.users import ROLE_LABELS, Role
-from ugpp_bridge.entrypoints.cli_identity import operator_name, read_password, signed_in
+from ugpp_bridge.entrypoints.cli.identity import operator_name, read_password, signed_in
 from ugpp_bridge.service.approval import approve_build, return_build
 from ugpp_bridge.service.preview import PreviewTotals
 
@@ -81,7 +81,7 @@ def preview(settings: Settings, identifier: str, xlsx: Path | None) -> None:
             with xlsx.open("wb") as sink:
                 totals = export_preview(stores, stored.key, sink)
         else:
-            from ugpp_bridge.adapters.xml_lotes import LxmlLoteWriter
+            from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
             from ugpp_bridge.service.preview import preview_build
 
             totals = preview_build(stored.key, requests=stores.requests, lotes=stores.lotes,

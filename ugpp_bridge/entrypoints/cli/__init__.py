@@ -24,57 +24,57 @@ from ugpp_bridge import __version__
 
 logger = logging.getLogger("ugpp_bridge.cli")
 
-_PACKAGE = "ugpp_bridge.entrypoints"
+_PACKAGE = "ugpp_bridge.entrypoints.cli"
 
 # name → (module, attribute, the command's own one-line help, as ``--help`` lists it)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "approve": ("cli_desk", "approve",
+    "approve": ("desk", "approve",
                 "Approve the current build of a request, as an officer (never one you asked for)."),
-    "audit": ("cli_core", "audit", "The hash-chained audit trail."),
-    "build": ("cli_core", "build",
+    "audit": ("core", "audit", "The hash-chained audit trail."),
+    "build": ("core", "build",
               "Build a stored request (radicado or idSolicitud) into stored, validated lotes."),
-    "confirm": ("cli_operations", "confirm",
+    "confirm": ("operations", "confirm",
                 "Record UGPP's confirmation e-mail (article 7) on a sent request."),
-    "db": ("cli_core", "db", "The bridge's own state database (UGPP_BRIDGE_DATABASE_URL)."),
-    "deadlines": ("cli_operations", "deadlines",
+    "db": ("core", "db", "The bridge's own state database (UGPP_BRIDGE_DATABASE_URL)."),
+    "deadlines": ("operations", "deadlines",
                   "What falls due: requests not yet delivered, most urgent first."),
-    "demo": ("cli_core", "demo",
+    "demo": ("core", "demo",
              "The whole job on sample data, in a temporary folder, on 127.0.0.1 only."),
-    "doctor": ("cli_doctor", "doctor",
+    "doctor": ("doctor", "doctor",
                "Check readiness: settings, state database, source, UGPP's token service, WSDL "
                "and endpoint, TLS material, environment."),
-    "evidence": ("cli_evidence", "evidence",
+    "evidence": ("evidence", "evidence",
                  "Evidence of a request (article 12): export the bundle or its certificate, "
                  "verify a bundle."),
-    "preview": ("cli_desk", "preview",
+    "preview": ("desk", "preview",
                 "What the current build will report: totals per section (and, with --xlsx, per "
                 "person)."),
-    "report": ("cli_report", "report",
+    "report": ("report", "report",
                "Build the lotes of a Solicitud file from the source into OUT; store and send "
                "nothing."),
-    "requests": ("cli_operations", "requests_command",
+    "requests": ("operations", "requests_command",
                  "Every request: received, deadline, days left, state, progress, attempts, "
                  "exposure."),
-    "resubmit": ("cli_operations", "resubmit",
+    "resubmit": ("operations", "resubmit",
                  "Resend every lote of the current build unchanged: same idEnvio, same bytes."),
-    "return": ("cli_desk", "return_command",
+    "return": ("desk", "return_command",
                "Return the current build of a request with a reason; an operator rebuilds it."),
-    "send": ("cli_operations", "send",
+    "send": ("operations", "send",
              "Send the lotes of a built request to UGPP (Paso 2), retrying as SPEC §5 says."),
-    "serve": ("cli_service", "serve",
+    "serve": ("service", "serve",
               "Serve Paso 1 (SOAP), the dashboard and /metrics, with the scheduler unless told "
               "not to."),
-    "show": ("cli_operations", "show",
+    "show": ("operations", "show",
              "One request in full: state, deadline, progress, lotes, attempts and response "
              "times."),
-    "source": ("cli_core", "source",
+    "source": ("core", "source",
                "The entity's source data: sample, import, check, selftest (SPEC §3, §11)."),
-    "ugpp-sim": ("cli_sim", "ugpp_sim",
+    "ugpp-sim": ("sim", "ugpp_sim",
                  "Play UGPP's part: run the Paso 2 stand-in (the default), or send a Solicitud."),
-    "user": ("cli_desk", "user",
+    "user": ("desk", "user",
              "Dashboard accounts: viewer (reads, downloads evidence), operator, officer "
              "(approves)."),
-    "worker": ("cli_service", "worker",
+    "worker": ("service", "worker",
                "The scheduler alone: build, send, retry and alert, for deployments with several "
                "web processes (run as many workers as you like; they never take the same work)."),
 }  # fmt: skip
