@@ -9,7 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Container
 from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING
 from ugpp_bridge.adapters.calendar import colombian_holidays
 from ugpp_bridge.adapters.database import make_engine, require_existing
 from ugpp_bridge.adapters.scratch import remove_abandoned
-from ugpp_bridge.adapters.soap.wire import SOLICITUDES_WSDL, UGPP_REPORTE_WSDL, served_wsdl
+from ugpp_bridge.adapters.soap.wire import UGPP_REPORTE_WSDL
 from ugpp_bridge.adapters.soap.wsse import UsernameTokenVerifier
 from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.adapters.source.selftest import PROVEN_ENGINES, build_fingerprint, engine_of
@@ -25,7 +25,6 @@ from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.alerts import SqlAlchemyAlertStore
 from ugpp_bridge.adapters.state.defences import SqlAlchemyAuthThrottle, SqlAlchemyNonceStore
 from ugpp_bridge.adapters.state.lotes import SqlAlchemyLoteStore
-from ugpp_bridge.adapters.state.metrics import SqlAlchemyMetricsReader
 from ugpp_bridge.adapters.state.requests import SqlAlchemyRequestStore
 from ugpp_bridge.adapters.state.selftests import SqlAlchemySelftestStore
 from ugpp_bridge.adapters.state.users import SqlAlchemyUserStore
@@ -36,16 +35,13 @@ from ugpp_bridge.bootstrap_source import (
     source_engine,
     system_clock,
 )
-from ugpp_bridge.config import MIN_INBOUND_PASSWORD, MIN_SESSION_SECRET, Settings
+from ugpp_bridge.config import MIN_INBOUND_PASSWORD, Settings
 from ugpp_bridge.domain.alerts import DeadlineAlert
 from ugpp_bridge.domain.filing import (
-    Receipt,
-    ReceivedMessage,
     RequestKey,
     StoredRequest,
     sha256_hex,
 )
-from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.users import Role
 from ugpp_bridge.errors import ConfigurationError
 from ugpp_bridge.service.build import SCRATCH_PREFIX, BuildOptions, build_request, rebuild_lotes
@@ -56,26 +52,19 @@ from ugpp_bridge.service.evidence import (
     export_evidence,
 )
 from ugpp_bridge.service.evidence_check import BundleChecks, RebuildPlan
-from ugpp_bridge.service.operations import confirm_request, resend_request
-from ugpp_bridge.service.overview import overview
 from ugpp_bridge.service.ports import Directory, UgppGateway
 from ugpp_bridge.service.preview import (
     PreviewTotals,
     person_previews,
     persons_of,
-    preview_build,
     stored_lote_bytes,
 )
-from ugpp_bridge.service.register import ReceptionPolicy, receive_request
 from ugpp_bridge.service.sign_in import SignedIn, sign_in
 from ugpp_bridge.service.submit import RetryPolicy, SendContext, submit_request
 from ugpp_bridge.service.work import Leasing, WorkContext
 
 if TYPE_CHECKING:
     from ugpp_bridge.adapters.soap.inbound import Gate
-    from ugpp_bridge.entrypoints.dashboard import DashboardServices
-    from ugpp_bridge.entrypoints.health import Heartbeat
-    from ugpp_bridge.entrypoints.soap import WsgiApp
 
 Clock = Callable[[], datetime]
 
@@ -255,54 +244,6 @@ def paso1_gate(settings: Settings, stores: StateStores) -> Gate:
                 max_persons=settings.max_persons)  # fmt: skip
 
 
-def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
-    """The Paso 1 WSGI application, wired to the state store and the settings."""
-    from ugpp_bridge.entrypoints.soap import Paso1Endpoint, make_wsgi_app  # spyne loads slowly
-
-    policy = ReceptionPolicy(
-        operator_nit=settings.require("operator_nit", "check whom each request is addressed to"),
-        term_starts_next_day=settings.term_starts_next_day,
-        max_persons=settings.max_persons,
-    )
-    holidays = holiday_calendar()
-
-    def receive(
-        request: FinancialInfoRequest, nonce: str | None, message: ReceivedMessage
-    ) -> Receipt:
-        return receive_request(
-            request,
-            requests=stores.requests,
-            holidays=holidays,
-            clock=system_clock,
-            policy=policy,
-            actor="ugpp:soap",
-            nonce=nonce,
-            message=message,
-        )
-
-    def answered(message_id: int, response: bytes) -> None:
-        stores.requests.record_answer(message_id, response, at=system_clock())
-
-    wsdl = served_wsdl(SOLICITUDES_WSDL, settings.paso1_public_url)
-    return make_wsgi_app(Paso1Endpoint(paso1_gate(settings, stores), receive, wsdl, answered))
-
-
-def health_app(
-    settings: Settings, stores: StateStores, heartbeat: Heartbeat | None = None
-) -> WsgiApp:
-    """``/healthz``: the database, its migrations and (when here) the scheduler, which is
-    stale when no job ran for three sweeps (five minutes at least)."""
-    from ugpp_bridge.adapters.state.migrations import head_revision
-    from ugpp_bridge.entrypoints.health import HealthChecks
-    from ugpp_bridge.entrypoints.health import health_app as make_health_app
-
-    stale = timedelta(seconds=max(300, 3 * settings.sweep_seconds))
-    checks = HealthChecks(
-        stores.requests.schema_revision, head_revision(), system_clock, heartbeat, stale
-    )
-    return make_health_app(checks)
-
-
 def ugpp_gateway(settings: Settings) -> UgppGateway:
     """The zeep gateway to UGPP's Paso 2 service, as SPEC §8 configures it."""
     from ugpp_bridge.adapters.soap.zeep_gateway import (  # zeep: slow
@@ -390,54 +331,6 @@ def holiday_calendar() -> Container[date]:
     return colombian_holidays()
 
 
-def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> DashboardServices:
-    """The dashboard's use cases: a resend makes one attempt per lote (no waiting in a web
-    request) and leaves anything still pending to the scheduler."""
-    from ugpp_bridge.entrypoints.dashboard import DashboardServices
-
-    web_leasing = leasing(settings, stores, owner)
-    one_try = replace(retry_policy(settings), max_attempts=1)
-
-    def send(actor: str) -> Callable[[RequestKey, bool], StoredRequest]:
-        def run(key: RequestKey, resend_all: bool) -> StoredRequest:
-            context = replace(send_context(settings, stores, actor), policy=one_try)
-            try:
-                return submit_request(key, context, resend_all=resend_all, operator=True)
-            finally:
-                context.gateway.close()
-
-        return run
-
-    return DashboardServices(
-        requests=stores.requests,
-        lotes=stores.lotes,
-        users=stores.users,
-        sign_in=signer(settings, stores),
-        throttle=stores.throttle,
-        alerts=stores.alerts,
-        environment=settings.environment,
-        preview=lambda key: preview_build(
-            key, requests=stores.requests, lotes=stores.lotes, writer=LxmlLoteWriter()
-        ),
-        export_preview=lambda key, sink: export_preview(stores, key, sink),
-        clock=system_clock,
-        holidays=holiday_calendar(),
-        uvt_values=settings.uvt_values,
-        resend=lambda key, actor: resend_request(
-            key,
-            leasing=web_leasing,
-            requests=stores.requests,
-            send=send(actor),
-            actor=actor,
-        ),  # fmt: skip
-        confirm=lambda key, radicado, actor: confirm_request(
-            key, radicado, requests=stores.requests, clock=system_clock, actor=actor
-        ),
-        evidence=evidence_exporter(settings, stores),
-        certificate=evidence_exporter(settings, stores, certificate_only=True),
-    )
-
-
 def evidence_tools(settings: Settings) -> EvidenceTools:
     """The certificate's renderer, the signer (``UGPP_BRIDGE_SIGNING_KEY``) and the verdict's
     calendar and UVT values."""
@@ -515,41 +408,3 @@ def export_preview(stores: StateStores, key: RequestKey, sink: IO[bytes]) -> Pre
     lotes = stored_lote_bytes(stores.lotes, key)
     persons = person_previews(lotes, LxmlLoteWriter(), persons_of(stored))
     return write_preview_xlsx(sink, stored, persons)
-
-
-def web_app(
-    settings: Settings, stores: StateStores, owner: str, heartbeat: Heartbeat | None = None
-) -> WsgiApp:
-    """Everything ``serve`` answers: Paso 1, ``/healthz``, ``/metrics``, the dashboard."""
-    from ugpp_bridge.entrypoints.dashboard import create_dashboard
-    from ugpp_bridge.entrypoints.metrics import StateCollector, metrics_app
-    from ugpp_bridge.entrypoints.web import combined_app
-
-    dashboard = create_dashboard(
-        dashboard_services(settings, stores, owner),
-        secret_key=settings.require(
-            "session_secret", "sign the dashboard's session cookies", min_length=MIN_SESSION_SECRET
-        ),
-        cookie_secure=settings.cookie_secure,
-    )
-    holidays = holiday_calendar()
-    collector = StateCollector(
-        SqlAlchemyMetricsReader(stores.requests.engine),
-        stores.requests,
-        lambda: system_clock().date(),
-        holidays,
-        lambda: overview(
-            stores.requests,
-            stores.lotes,
-            today=system_clock().date(),
-            holidays=holidays,
-            uvt_values=settings.uvt_values,
-        ),  # fmt: skip
-        stores.work.last_beat,
-    )
-    return combined_app(
-        paso1_app(settings, stores),
-        health_app(settings, stores, heartbeat),
-        metrics_app(collector),
-        dashboard,
-    )

@@ -28,7 +28,7 @@ from openpyxl import load_workbook
 
 from tests.conftest import DATA, change_source, register_golden_request
 from ugpp_bridge.adapters.state.migrations import upgrade
-from ugpp_bridge.bootstrap import StateStores, state_stores, web_app
+from ugpp_bridge.bootstrap import StateStores, state_stores
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.users import Role
@@ -36,6 +36,7 @@ from ugpp_bridge.entrypoints.cli import main
 from ugpp_bridge.entrypoints.scheduler import Jobs
 from ugpp_bridge.entrypoints.soap import stop_waitress
 from ugpp_bridge.entrypoints.ugpp_sim import SimulatorConfig, UgppSimulator, make_server
+from ugpp_bridge.entrypoints.web import web_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).parents[2] / "interop" / "node_modules" / "axe-core" / "axe.min.js"

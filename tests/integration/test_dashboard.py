@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import DATA, key_of, register_golden_request
 from ugpp_bridge.adapters.state.migrations import upgrade
-from ugpp_bridge.bootstrap import StateStores, dashboard_services, evidence_tools, state_stores
+from ugpp_bridge.bootstrap import StateStores, evidence_tools, state_stores
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import (
     Decision,
@@ -29,6 +29,7 @@ from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.throttling import Scope
 from ugpp_bridge.domain.users import Role
 from ugpp_bridge.entrypoints.dashboard import create_dashboard
+from ugpp_bridge.entrypoints.web import dashboard_services
 from ugpp_bridge.service.evidence import export_certificate, export_evidence
 from ugpp_bridge.service.operations import confirm_request
 

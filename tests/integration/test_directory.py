@@ -19,12 +19,13 @@ from tests.conftest import DATA, free_port, register_golden_request
 from tests.integration.slapd import OFFICERS, OPERATORS, PASSWORDS, PEOPLE, Slapd, start_slapd
 from tests.integration.test_dashboard import NOW, SECRET, csrf
 from ugpp_bridge.adapters.state.migrations import upgrade
-from ugpp_bridge.bootstrap import StateStores, dashboard_services, state_stores
+from ugpp_bridge.bootstrap import StateStores, state_stores
 from ugpp_bridge.config import load_settings
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.users import Role
 from ugpp_bridge.entrypoints.cli import main
 from ugpp_bridge.entrypoints.dashboard import create_dashboard
+from ugpp_bridge.entrypoints.web import dashboard_services
 
 LOCAL_PASSWORD = "clave-local-de-emergencia"
 

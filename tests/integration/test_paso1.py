@@ -20,14 +20,14 @@ from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.adapters.soap.paso1_client import send_solicitud
 from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud, solicitud_to_xml
 from ugpp_bridge.adapters.soap.wsse import PASSWORD_DIGEST, PASSWORD_TEXT, SOAP_ENV, WSSE, WSU
-from ugpp_bridge.bootstrap import StateStores, health_app, paso1_app, paso1_gate
+from ugpp_bridge.bootstrap import StateStores, paso1_gate
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.entrypoints.cli.service import waitress_options
 from ugpp_bridge.entrypoints.soap import create_http_server, stop_waitress
-from ugpp_bridge.entrypoints.web import combined_app
+from ugpp_bridge.entrypoints.web import combined_app, health_app, paso1_app
 from ugpp_bridge.errors import RemoteFaultError
 
 USER, PASSWORD = "ugpp-cliente", "clave-de-prueba-123"

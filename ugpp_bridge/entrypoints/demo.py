@@ -39,7 +39,6 @@ from ugpp_bridge.bootstrap import (
     send_context,
     source_for,
     state_stores,
-    web_app,
 )
 from ugpp_bridge.bootstrap_source import system_clock
 from ugpp_bridge.config import Settings
@@ -53,6 +52,7 @@ from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.domain.users import Role
 from ugpp_bridge.entrypoints.cli import console as view
+from ugpp_bridge.entrypoints.web import web_app
 from ugpp_bridge.service.build import BuildOptions, build_request, report_records
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
 from ugpp_bridge.service.submit import submit_request

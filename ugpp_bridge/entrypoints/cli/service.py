@@ -7,8 +7,9 @@ import logging
 
 import click
 
-from ugpp_bridge.bootstrap import process_name, settings_stores, web_app
+from ugpp_bridge.bootstrap import process_name, settings_stores
 from ugpp_bridge.config import Settings, check_required
+from ugpp_bridge.entrypoints.web import web_app
 
 logger = logging.getLogger(__name__)
 

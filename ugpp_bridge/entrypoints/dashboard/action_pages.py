@@ -15,7 +15,7 @@ from ugpp_bridge.domain.filing import StoredRequest
 from ugpp_bridge.domain.labels import STATE_LABELS
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.entrypoints.dashboard.actions import ACTIONS, Action, allowed
-from ugpp_bridge.entrypoints.dashboard.auth import services
+from ugpp_bridge.entrypoints.dashboard.context import services
 from ugpp_bridge.entrypoints.dashboard.pages import get_request
 from ugpp_bridge.entrypoints.dashboard.texts import ref
 from ugpp_bridge.errors import (

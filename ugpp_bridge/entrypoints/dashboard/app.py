@@ -17,79 +17,31 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Container, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
 from flask import Flask, Response, g, jsonify, redirect, render_template, request, url_for
-from flask_login import LoginManager, UserMixin
+from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from ugpp_bridge.domain.audit import ORIGIN
-from ugpp_bridge.domain.filing import RequestKey, StoredRequest
-from ugpp_bridge.domain.users import ROLE_LABELS, User
+from ugpp_bridge.domain.users import ROLE_LABELS
 from ugpp_bridge.entrypoints.dashboard import texts
-from ugpp_bridge.service.evidence import EvidenceBundle
-from ugpp_bridge.service.ports import (
-    AlertStore,
-    AuthThrottle,
-    LoteStore,
-    RequestStore,
-    UserStore,
+from ugpp_bridge.entrypoints.dashboard.action_pages import action_pages
+from ugpp_bridge.entrypoints.dashboard.auth import auth
+from ugpp_bridge.entrypoints.dashboard.context import (
+    SESSION_LIFETIME,
+    DashboardServices,
+    DashboardUser,
 )
-from ugpp_bridge.service.preview import Preview, PreviewTotals
-from ugpp_bridge.service.sign_in import SignedIn
-
-SESSION_LIFETIME = timedelta(hours=8)
+from ugpp_bridge.entrypoints.dashboard.pages import pages
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DashboardServices:
-    """The use cases the dashboard calls, bound to their adapters by the composition root."""
-
-    requests: RequestStore
-    lotes: LoteStore
-    users: UserStore
-    sign_in: Callable[[str, str], SignedIn | None]  # (name, password): local or directory
-    throttle: AuthThrottle
-    clock: Callable[[], datetime]
-    holidays: Container[date]
-    uvt_values: Mapping[int, int]
-    alerts: AlertStore
-    environment: str  # pruebas | produccion
-    resend: Callable[[RequestKey, str], StoredRequest]  # (key, actor)
-    confirm: Callable[[RequestKey, str, str], StoredRequest]  # (key, UGPP's radicado, actor)
-    evidence: Callable[[RequestKey, IO[bytes], str, str], EvidenceBundle]  # key, sink, name, actor
-    certificate: Callable[[RequestKey, IO[bytes], str, str], EvidenceBundle]  # the PDF alone
-    preview: Callable[[RequestKey], Preview]
-    export_preview: Callable[[RequestKey, IO[bytes]], PreviewTotals]
-
-
-class DashboardUser(UserMixin):  # type: ignore[misc]
-    """A logged-in account; its id in the cookie is the session token, not the name."""
-
-    def __init__(self, user: User, token: str) -> None:
-        self.user, self.token = user, token
-
-    def get_id(self) -> str:
-        return self.token
-
-    @property
-    def actor(self) -> str:
-        return f"web:{self.user.name}"
 
 
 def create_dashboard(
     services: DashboardServices, *, secret_key: str, cookie_secure: bool = False
 ) -> Flask:
-    from ugpp_bridge.entrypoints.dashboard.action_pages import action_pages
-    from ugpp_bridge.entrypoints.dashboard.auth import auth
-    from ugpp_bridge.entrypoints.dashboard.pages import pages
-
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secret_key,

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, cast
+from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ugpp_bridge.domain.filing import BOGOTA
 from ugpp_bridge.domain.throttling import Scope
-from ugpp_bridge.entrypoints.dashboard.app import (
+from ugpp_bridge.entrypoints.dashboard.context import (
     SESSION_LIFETIME,
-    DashboardServices,
     DashboardUser,
+    services,
 )
 from ugpp_bridge.errors import DirectoryUnavailableError
 
@@ -25,10 +25,6 @@ auth = Blueprint("auth", __name__)
 # A local path only: no scheme, no host, no backslash, no control or space characters —
 # so that neither "//evil.example" nor "/\\t/evil.example" (browsers drop the tab) gets out.
 _LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
-
-
-def services() -> DashboardServices:
-    return cast(DashboardServices, current_app.extensions["ugpp_bridge"])
 
 
 def safe_next(target: str) -> str:

@@ -24,7 +24,7 @@ from ugpp_bridge.domain.filing import StoredRequest
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.entrypoints.dashboard import api
 from ugpp_bridge.entrypoints.dashboard.actions import actions_for
-from ugpp_bridge.entrypoints.dashboard.auth import services
+from ugpp_bridge.entrypoints.dashboard.context import services
 from ugpp_bridge.entrypoints.dashboard.timeline import timeline
 from ugpp_bridge.errors import AmbiguousIdentifierError, RequestNotFoundError
 from ugpp_bridge.service.overview import DeskSummary, RequestOverview, overview, request_detail
