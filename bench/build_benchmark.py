@@ -34,10 +34,10 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ugpp_bridge.adapters.database import make_engine  # noqa: E402
 from ugpp_bridge.adapters.soap.solicitud_xml import solicitud_to_xml  # noqa: E402
 from ugpp_bridge.adapters.soap.xml_lotes import _record, write_lote, write_lotes  # noqa: E402
 from ugpp_bridge.adapters.source import report_sql as q  # noqa: E402
+from ugpp_bridge.adapters.source.engines import make_engine  # noqa: E402
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource  # noqa: E402
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource  # noqa: E402
 from ugpp_bridge.domain.codes import InformationType  # noqa: E402

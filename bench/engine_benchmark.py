@@ -47,17 +47,17 @@ sys.path.insert(0, str(ROOT / "bench"))
 # The baseline runs in this process: SQLite's memory statistics off, as in `report` (their
 # global mutex also slows one connection whose sorter uses worker threads: 13.0 s against
 # 10.3–11.5 s for the SQLite baseline here) — before anything imports sqlite3.
-from ugpp_bridge.adapters.database import sqlite_without_memory_statistics  # noqa: E402
+from ugpp_bridge.adapters.source.engines.sqlite import without_memory_statistics  # noqa: E402
 
-assert sqlite_without_memory_statistics() == "off", "sqlite3 was imported before the benchmark"
+assert without_memory_statistics() == "off", "sqlite3 was imported before the benchmark"
 
 import baseline_sql  # noqa: E402
 import build_benchmark as bank  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from ugpp_bridge.adapters.database import make_engine  # noqa: E402
 from ugpp_bridge.adapters.soap.xml_lotes import lote_records  # noqa: E402
 from ugpp_bridge.adapters.source import schema as source_schema  # noqa: E402
+from ugpp_bridge.adapters.source.engines import make_engine  # noqa: E402
 from ugpp_bridge.domain.money import to_pesos  # noqa: E402
 from ugpp_bridge.domain.request import FinancialInfoRequest  # noqa: E402
 

@@ -55,8 +55,8 @@ def cli() -> list[str]:
 
 def prepare_report(folder: Path) -> tuple[list[str], dict[str, str]]:
     """A 1,000-account SQLite bank and a request for 100 of its holders, all periods of 2025."""
-    from ugpp_bridge.adapters.database import make_engine
     from ugpp_bridge.adapters.soap.solicitud_xml import solicitud_to_xml
+    from ugpp_bridge.adapters.source.engines import make_engine
     from ugpp_bridge.adapters.source.sql import SqlAlchemySource
     from ugpp_bridge.domain.codes import InformationType
     from ugpp_bridge.domain.periods import Period

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
 from ugpp_bridge.adapters.source import schema as source_schema
+from ugpp_bridge.adapters.source.engines import make_engine
 from ugpp_bridge.adapters.source.parquet import folder_of, relation_source
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.migrations import upgrade

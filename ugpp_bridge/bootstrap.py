@@ -15,15 +15,16 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from ugpp_bridge.adapters.calendar import colombian_holidays
-from ugpp_bridge.adapters.database import make_engine, require_existing
 from ugpp_bridge.adapters.scratch import remove_abandoned
 from ugpp_bridge.adapters.soap.wire import UGPP_REPORTE_WSDL
 from ugpp_bridge.adapters.soap.wsse import UsernameTokenVerifier
 from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
-from ugpp_bridge.adapters.source.selftest import PROVEN_ENGINES, build_fingerprint, engine_of
+from ugpp_bridge.adapters.source import engines
+from ugpp_bridge.adapters.source.selftest import build_fingerprint
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.alerts import SqlAlchemyAlertStore
 from ugpp_bridge.adapters.state.defences import SqlAlchemyAuthThrottle, SqlAlchemyNonceStore
+from ugpp_bridge.adapters.state.engine import require_existing, state_engine
 from ugpp_bridge.adapters.state.lotes import SqlAlchemyLoteStore
 from ugpp_bridge.adapters.state.requests import SqlAlchemyRequestStore
 from ugpp_bridge.adapters.state.selftests import SqlAlchemySelftestStore
@@ -67,6 +68,8 @@ if TYPE_CHECKING:
     from ugpp_bridge.adapters.soap.inbound import Gate
 
 Clock = Callable[[], datetime]
+# Engines the project's CI proves (the golden and equality tests): no self-test before a build.
+PROVEN_ENGINES = engines.PROVEN
 
 
 def source_for(url: str, settings: Settings | None = None) -> SqlAlchemySource:
@@ -81,7 +84,7 @@ def source_from_settings(
     a SQLite file that does not exist is an error, not a new empty file."""
     source_url = url or settings.require("source_url", "read the entity's source data")
     if not create:
-        require_existing(source_url, "source database",
+        engines.require_existing(source_url, "source database",
                          "check the URL, or load one with `ugpp-bridge source import`")  # fmt: skip
     return source_for(source_url, settings)
 
@@ -110,7 +113,7 @@ def state_stores(url: str, *, lock_timeout: float = 10) -> StateStores:
     """The state stores on ``url``. A statement waits ``lock_timeout`` seconds at most for a
     lock, and runs two minutes at most (PostgreSQL), so a stalled database is an error in
     seconds (Paso 1 answers ``ServicioNoDisponible``) instead of a hung thread."""
-    engine = make_engine(
+    engine = state_engine(
         url,
         serialised_writes=True,
         lock_timeout=lock_timeout,
@@ -178,7 +181,7 @@ def require_proven_engine(stores: StateStores, source_url: str) -> None:
     ``source selftest`` has passed there with the running build statements."""
     if not source_url:
         return  # report_source_for names the missing setting
-    engine = engine_of(source_url)
+    engine = engines.for_url(source_url).name
     if engine in PROVEN_ENGINES:
         return
     fingerprint = build_fingerprint()
@@ -231,7 +234,7 @@ def send_context(
 
 def paso1_gate(settings: Settings, stores: StateStores) -> Gate:
     """Who may send Paso 1 requests: WS-Security, shared nonces, throttling, size limits."""
-    from ugpp_bridge.adapters.soap.inbound import Gate
+    from ugpp_bridge.adapters.soap.inbound import Gate  # start-up time: loaded where used
 
     purpose = "authenticate UGPP's calls (WS-Security)"
     verifier = UsernameTokenVerifier(
@@ -277,7 +280,7 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 def alert_channels(settings: Settings) -> dict[str, Callable[[DeadlineAlert], None]]:
     """Where deadline alerts go besides the log, the audit trail and the dashboard's banner."""
-    from ugpp_bridge.adapters.mail import MailNotifier
+    from ugpp_bridge.adapters.mail import MailNotifier  # start-up time: loaded where used
     from ugpp_bridge.adapters.webhook import WebhookNotifier
 
     channels: dict[str, Callable[[DeadlineAlert], None]] = {}
@@ -334,11 +337,11 @@ def holiday_calendar() -> Container[date]:
 def evidence_tools(settings: Settings) -> EvidenceTools:
     """The certificate's renderer, the signer (``UGPP_BRIDGE_SIGNING_KEY``) and the verdict's
     calendar and UVT values."""
-    from ugpp_bridge.adapters.pdf_certificate import render_certificate
+    from ugpp_bridge.adapters.pdf_certificate import render_certificate  # start-up time
 
     signer = None
     if settings.signing_key:
-        from ugpp_bridge.adapters.signing import Ed25519Signer
+        from ugpp_bridge.adapters.signing import Ed25519Signer  # start-up time: loaded where used
 
         signer = Ed25519Signer.from_file(Path(settings.signing_key))
     return EvidenceTools(
@@ -367,7 +370,7 @@ def evidence_exporter(
 
 
 def bundle_checks() -> BundleChecks:
-    from ugpp_bridge.adapters.signing import check_signature
+    from ugpp_bridge.adapters.signing import check_signature  # start-up time: loaded where used
     from ugpp_bridge.adapters.soap import wire
 
     return BundleChecks(
@@ -402,7 +405,7 @@ def source_rebuilder(settings: Settings, url: str) -> Callable[[RebuildPlan], di
 
 def export_preview(stores: StateStores, key: RequestKey, sink: IO[bytes]) -> PreviewTotals:
     """The preview of a build as an XLSX workbook written into ``sink`` (CLI and dashboard)."""
-    from ugpp_bridge.adapters.xlsx_preview import write_preview_xlsx
+    from ugpp_bridge.adapters.xlsx_preview import write_preview_xlsx  # start-up time
 
     stored = stores.requests.get(key)
     lotes = stored_lote_bytes(stores.lotes, key)

@@ -11,10 +11,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from ugpp_bridge.adapters.database import make_engine, require_existing
+from ugpp_bridge.adapters.source import engines
+from ugpp_bridge.adapters.source.engines import require_existing
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
-from ugpp_bridge.adapters.source.selftest import engine_of, engine_records
-from ugpp_bridge.adapters.source.spark import is_spark_url
+from ugpp_bridge.adapters.source.selftest import engine_records
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import BOGOTA
 from ugpp_bridge.domain.request import FinancialInfoRequest
@@ -30,9 +30,8 @@ def system_clock() -> datetime:
 def source_engine(url: str, settings: Settings | None = None) -> Engine:
     """The engine of a source URL; a ``spark:`` one takes its master and relations from the
     settings (UGPP_BRIDGE_SPARK_MASTER, UGPP_BRIDGE_SPARK_RELATIONS) unless its URL names them."""
-    if settings is not None and is_spark_url(url):
-        return make_engine(url, master=settings.spark_master, relations=settings.spark_relations)
-    return make_engine(url)
+    options = engines.for_url(url).from_settings(settings) if settings is not None else {}
+    return engines.make_engine(url, **options)
 
 
 def report_source_for(settings: Settings, url: str | None = None) -> SqlAlchemyReportSource:
@@ -48,12 +47,12 @@ def run_selftest(settings: Settings, url: str | None = None) -> tuple[str, Selft
     """``source selftest`` on UGPP_BRIDGE_SOURCE_URL or ``url``: (its engine, the verdict)."""
     source_url = url or settings.require("source_url", "run the self-test on the source")
     require_existing(source_url, "source database", "check UGPP_BRIDGE_SOURCE_URL")
-    options = {"master": settings.spark_master} if is_spark_url(source_url) else {}
+    options = engines.for_url(source_url).from_settings(settings)
     verdict = selftest_source(
         lambda data, request: engine_records(source_url, data, request, engine_options=options,
                                              scratch_schema=settings.selftest_schema)
     )  # fmt: skip
-    return engine_of(source_url), verdict
+    return engines.for_url(source_url).name, verdict
 
 
 def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOptions:

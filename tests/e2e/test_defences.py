@@ -20,8 +20,8 @@ from click.testing import CliRunner
 
 from tests.conftest import DATA, GOLDEN_RECEIVED_AT, free_port
 from tests.integration.test_paso1 import envelope
-from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud, solicitud_to_xml
+from ugpp_bridge.adapters.source.engines import make_engine
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.domain.periods import Period

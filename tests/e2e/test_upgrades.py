@@ -18,8 +18,8 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 
 from tests.conftest import DATA, GOLDEN_RECEIVED_AT
-from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.state.engine import state_engine
 from ugpp_bridge.adapters.state.migrations import (
     MIGRATIONS_DIR,
     current_revision,
@@ -138,7 +138,7 @@ def test_db_upgrade_on_postgresql_keeps_every_record_of_each_release(
     revision = release.stem.rsplit("-", 1)[1]
     upgrade(postgres_url, revision)
     source = sa.create_engine(f"sqlite:///{release}")
-    target = make_engine(postgres_url)
+    target = state_engine(postgres_url)
     try:
         old = sa.MetaData()
         old.reflect(source)

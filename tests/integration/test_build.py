@@ -12,13 +12,14 @@ import sqlalchemy as sa
 from lxml import etree
 
 from tests.conftest import DATA, key_of
-from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.adapters.source import schema as source_schema
 from ugpp_bridge.adapters.source.csv_import import import_csv_directory
+from ugpp_bridge.adapters.source.engines import make_engine
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
+from ugpp_bridge.adapters.state.engine import state_engine
 from ugpp_bridge.bootstrap import StateStores
 from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.identifiers import PersonId
@@ -229,7 +230,7 @@ def test_full_account_numbers_never_reach_the_state_database(
     }
     assert not [number for number in full_numbers if number.encode() in stored]
     assert b"<numeroCuenta>" in stored
-    engine = make_engine(state_url)
+    engine = state_engine(state_url)
     try:
         with engine.connect() as connection:
             texts = [

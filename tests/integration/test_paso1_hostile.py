@@ -373,11 +373,11 @@ def test_a_locked_state_database_makes_paso1_answer_unavailable_in_seconds(
     Paso 1: it answers ServicioNoDisponible, a Server fault UGPP retries, in seconds."""
     import sqlalchemy as sa
 
-    from ugpp_bridge.adapters.database import make_engine
+    from ugpp_bridge.adapters.state.engine import state_engine
     from ugpp_bridge.bootstrap import state_stores
 
     stores = state_stores(state_url, lock_timeout=1)
-    engine = make_engine(state_url, serialised_writes=True)
+    engine = state_engine(state_url, serialised_writes=True)
     holder = engine.connect()
     try:
         for server in serving(stores, HOSTILE):

@@ -13,11 +13,11 @@ import pytest
 from lxml import etree
 
 from tests.conftest import DATA, GOLDEN_RECEIVED_AT, key_of, register_golden_request
-from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.adapters.soap.zeep_gateway import GatewaySettings, ZeepUgppGateway
 from ugpp_bridge.adapters.source.csv_import import import_csv_directory
+from ugpp_bridge.adapters.source.engines import make_engine
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.lotes import SqlAlchemyLoteStore

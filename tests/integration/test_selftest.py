@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from tests.conftest import DATA, register_golden_request
-from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.source import report_sql
 from ugpp_bridge.adapters.source.csv_import import import_csv_directory
+from ugpp_bridge.adapters.source.engines import make_engine
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.migrations import upgrade
 from ugpp_bridge.bootstrap import state_stores
@@ -37,8 +37,8 @@ def test_the_selftest_passes_on_every_engine_and_leaves_the_source_as_it_was(
         source.close()
     engine, verdict = run_selftest(Settings(source_url=source_url, spark_master="local[2]"))
     assert verdict.passed, verdict
-    assert verdict.records > 200 and engine in {"sqlite", "postgresql", "duckdb", "mysql",
-                                                "spark"}  # fmt: skip
+    assert verdict.records > 200 and engine in {"sqlite", "postgresql", "duckdb", "parquet",
+                                                "mysql", "spark"}  # fmt: skip
     reopened = SqlAlchemySource(make_engine(source_url))
     try:
         assert reopened.load(reopened.holders(10)) == before

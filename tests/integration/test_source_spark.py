@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from tests.conftest import DATA, editing
 from tests.integration.test_sql_build import MONTHS, request_for, sql_records
-from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.source import schema as source_schema
 from ugpp_bridge.adapters.source.csv_import import import_csv_directory
+from ugpp_bridge.adapters.source.engines import make_engine
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source.spark import SparkOptions, shared_session, spark_options
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource

@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from tests.conftest import DATA, editing
-from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.soap.xml_lotes import write_lotes
 from ugpp_bridge.adapters.source import check, report_source
 from ugpp_bridge.adapters.source import schema as source_schema
 from ugpp_bridge.adapters.source.csv_import import import_csv_directory
+from ugpp_bridge.adapters.source.engines import make_engine
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.domain.codes import (
@@ -557,8 +557,8 @@ def test_sqlite_memory_statistics_are_off_in_a_process_that_builds_from_sqlite_f
     # builds as before (the same records), only slower.
     probe = (
         "import ctypes, sys\n"
-        "from ugpp_bridge.adapters.database import make_engine, "
-        "sqlite_without_memory_statistics\n"
+        "from ugpp_bridge.adapters.source.engines import make_engine\n"
+        "from ugpp_bridge.adapters.source.engines.sqlite import without_memory_statistics as sqlite_without_memory_statistics\n"
         "if sys.argv[2] == 'late':\n"
         "    import sqlite3\n"
         "engine = make_engine(sys.argv[1])\n"

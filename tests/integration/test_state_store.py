@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from tests.conftest import DATA, key_of
-from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.state import tables as state_tables
+from ugpp_bridge.adapters.state.engine import state_engine
 from ugpp_bridge.adapters.state.migrations import (
     current_revision,
     downgrade,
@@ -95,7 +95,7 @@ def test_migrations_go_up_down_and_up_again(db_url: str) -> None:
 
 
 def test_the_models_and_the_migrations_agree(state_url: str) -> None:
-    engine = make_engine(state_url)
+    engine = state_engine(state_url)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})

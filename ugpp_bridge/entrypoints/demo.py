@@ -28,9 +28,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
-from ugpp_bridge.adapters.database import make_engine
 from ugpp_bridge.adapters.soap.paso1_client import SolicitudReceipt, send_solicitud
 from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
+from ugpp_bridge.adapters.source.engines import make_engine
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.bootstrap import (
     StateStores,
@@ -110,7 +110,7 @@ def run(
 
 def _keep_running(settings: Settings, stores: StateStores, base: str, console: Console) -> None:
     """Leave the dashboard (and the scheduler) up until Ctrl+C, with a login to use."""
-    from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler
+    from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler  # start-up time
 
     password = secrets.token_urlsafe(12)
     stores.users.add("demo", Role.OPERATOR, password, at=system_clock(), actor=ACTOR)
@@ -212,7 +212,11 @@ def _demo_settings(settings: Settings, state_url: str, source_url: str) -> Setti
 @contextmanager
 def _ugpp_standin(settings: Settings) -> Iterator[str]:
     """The UGPP stand-in on a free loopback port; its base URL."""
-    from ugpp_bridge.entrypoints.ugpp_sim import SimulatorConfig, UgppSimulator, make_server
+    from ugpp_bridge.entrypoints.ugpp_sim import (  # start-up time: loaded by the demo
+        SimulatorConfig,
+        UgppSimulator,
+        make_server,
+    )
 
     assert settings.ugpp_username and settings.ugpp_password and settings.ugpp_client_id
     config = SimulatorConfig(
@@ -231,7 +235,7 @@ def _ugpp_standin(settings: Settings) -> Iterator[str]:
 @contextmanager
 def _bridge(settings: Settings, stores: StateStores) -> Iterator[str]:
     """The bridge — Paso 1, the dashboard, /metrics — on a free loopback port; its base URL."""
-    from ugpp_bridge.entrypoints.soap import create_http_server, stop_waitress
+    from ugpp_bridge.entrypoints.soap import create_http_server, stop_waitress  # start-up time
 
     bridge = create_http_server(
         _not_yet, host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05

@@ -265,7 +265,7 @@ def create_http_server(app: WsgiApp, **options: Any) -> Any:
     ``max_request_body_size`` (answered before the body is read) speaks our language: the
     ``SolicitudDemasiadoGrande`` SOAP fault on Paso 1's path, Spanish text elsewhere — not
     waitress's English ``text/plain`` 413."""
-    from waitress.server import create_server
+    from waitress.server import create_server  # serving commands only
 
     server = create_server(app, **options)
     for listener in [server, *getattr(server, "map", {}).values()]:
@@ -275,9 +275,9 @@ def create_http_server(app: WsgiApp, **options: Any) -> Any:
 
 
 def _channel_class() -> type:
-    from waitress.channel import HTTPChannel
+    from waitress.channel import HTTPChannel  # serving commands only
     from waitress.task import ErrorTask
-    from waitress.utilities import RequestEntityTooLarge
+    from waitress.utilities import RequestEntityTooLarge  # serving commands only
 
     class SpanishErrorTask(ErrorTask):  # type: ignore[misc]
         def execute(self) -> None:

@@ -95,7 +95,7 @@ def health_app(
 ) -> WsgiApp:
     """``/healthz``: the database, its migrations and (when here) the scheduler, which is
     stale when no job ran for three sweeps (five minutes at least)."""
-    from ugpp_bridge.adapters.state.migrations import head_revision
+    from ugpp_bridge.adapters.state.migrations import head_revision  # start-up time
     from ugpp_bridge.entrypoints.health import HealthChecks  # loaded by serve only
     from ugpp_bridge.entrypoints.health import health_app as make_health_app
 
@@ -158,7 +158,7 @@ def web_app(
     """Everything ``serve`` answers: Paso 1, ``/healthz``, ``/metrics``, the dashboard."""
     # Flask, prometheus_client: loaded by the commands that serve, not by every command
     from ugpp_bridge.entrypoints.dashboard import create_dashboard
-    from ugpp_bridge.entrypoints.metrics import StateCollector, metrics_app
+    from ugpp_bridge.entrypoints.metrics import StateCollector, metrics_app  # start-up time
 
     dashboard = create_dashboard(
         dashboard_services(settings, stores, owner),

@@ -16,7 +16,7 @@ from alembic import context
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ugpp_bridge.adapters.database import make_engine
+from ugpp_bridge.adapters.state.engine import state_engine
 from ugpp_bridge.adapters.state.tables import metadata
 
 config = context.config
@@ -73,7 +73,7 @@ def run_online() -> None:
     if connection is not None:
         run_with(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or "", serialised_writes=True)
+    engine = state_engine(config.get_main_option("sqlalchemy.url") or "", serialised_writes=True)
     try:
         with engine.connect() as new_connection:
             run_with(new_connection)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Connection,
     Date,
@@ -28,11 +27,12 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
+from ugpp_bridge.adapters.source import engines
 from ugpp_bridge.adapters.source import schema as schema
+from ugpp_bridge.adapters.source.dialects import chars_in
+from ugpp_bridge.adapters.source.engines import postgresql
+from ugpp_bridge.adapters.source.engines.base import SourceEngine
 from ugpp_bridge.adapters.source.records import row_key
 from ugpp_bridge.adapters.source.shape import shape_problems
 from ugpp_bridge.domain.codes import AccountType, TitleEventKind, TitleType, TransactionKind
@@ -43,61 +43,6 @@ EXAMPLES = 5
 ROW_LIMIT = 500
 DOC_NUMBER_CHARS, DOC_NUMBER_LONGEST = "A-Za-z0-9", 16
 DIGITS = "0-9"
-
-
-class chars_in(FunctionElement[bool]):  # noqa: N801 — SQL function naming
-    """Whether ``text`` is made only of ``chars`` (a bracket class of ASCII ranges, such as
-    ``A-Za-z0-9``), 1 to ``longest`` of them — or, with ``anywhere``, holds at least one.
-
-    A regular expression on every engine but SQLite, whose REGEXP calls back into Python for
-    each row (0.9 s for the holder scan of the bench bank) and whose ``$`` admits a trailing
-    line break: there, ``length()`` and ``GLOB``, native and exact.
-    """
-
-    type = Boolean()
-    inherit_cache = False  # the class and the length are written into the SQL text
-
-    def __init__(
-        self, text: ColumnElement[Any], chars: str, longest: int | None = None,
-        *, anywhere: bool = False,
-    ) -> None:  # fmt: skip
-        super().__init__(text)
-        self.chars, self.longest, self.anywhere = chars, longest, anywhere
-
-
-@compiles(chars_in)
-def _chars_in_regex(element: chars_in, compiler: SQLCompiler, **kw: Any) -> str:
-    (text,) = element.clauses
-    if element.anywhere:
-        return compiler.process(text.regexp_match(f"[{element.chars}]"), **kw)
-    count = f"{{1,{element.longest}}}" if element.longest else "+"
-    return compiler.process(text.regexp_match(f"^[{element.chars}]{count}$"), **kw)
-
-
-@compiles(chars_in, "sqlite")
-def _chars_in_glob(element: chars_in, compiler: SQLCompiler, **kw: Any) -> str:
-    return _length_and_class(element, compiler, "length", "GLOB '*[{}]*'", **kw)
-
-
-@compiles(chars_in, "mysql")
-@compiles(chars_in, "mariadb")
-def _chars_in_mysql(element: chars_in, compiler: SQLCompiler, **kw: Any) -> str:
-    # PCRE's and ICU's ``$`` admit a trailing line break too: a length and a negated class.
-    return _length_and_class(element, compiler, "CHAR_LENGTH", "REGEXP '[{}]'", **kw)
-
-
-def _length_and_class(
-    element: chars_in, compiler: SQLCompiler, length: str, holds: str, **kw: Any
-) -> str:
-    """``chars_in`` without an anchored pattern: ``holds`` (one character of a class, as the
-    engine's GLOB or REGEXP writes it) for ``anywhere``, else a length between 1 and
-    ``longest`` and no character outside the class."""
-    (text,) = element.clauses
-    value = compiler.process(text, **kw)
-    if element.anywhere:
-        return f"({value} {holds.format(element.chars)})"
-    longest = f" AND {length}({value}) <= {int(element.longest)}" if element.longest else ""
-    return f"({length}({value}) >= 1{longest} AND {value} NOT {holds.format('^' + element.chars)})"
 
 
 @dataclass(frozen=True)
@@ -153,8 +98,7 @@ def value_problems(
     """The value checks over whole relations, or only the rows ``scopes`` selects per relation
     (the build checks just the rows of the persons it is about to report)."""
     problems: list[SourceProblem] = []
-    dialect = connection.dialect.name
-    every = (*VALUE_CHECKS, *ENGINE_CHECKS.get(dialect, ()))
+    every = (*VALUE_CHECKS, *engine_checks(engines.of(connection)))
     for relation in schema.RELATION_ORDER:
         checks = [check for check in every if check.relation == relation]
         if checks:
@@ -297,7 +241,9 @@ def _repeated(
     # planned to stop early, PostgreSQL walks the whole index on a clean source. SQLite reads
     # the (account_id, balance_date) index account by account, already in group order
     # (materialised, it sorted them again: 1.75 s against 0.58 s for 10,000 persons).
-    scoped = rows_of.cte(f"scoped_{relation}").prefix_with("MATERIALIZED", dialect="postgresql")
+    scoped = rows_of.cte(f"scoped_{relation}").prefix_with(
+        postgresql.MATERIALIZED, dialect=postgresql.DIALECT
+    )
     grouped = [scoped.c[name] for name in columns]
     query = select(*grouped).group_by(*grouped).having(func.count() > 1)
     rows = connection.execute(query).mappings().fetchmany(EXAMPLES)
@@ -439,28 +385,29 @@ VALUE_CHECKS: tuple[ValueCheck, ...] = (
 
 _TIMESTAMP_DATES = tuple(_postgresql_date(relation, column) for relation, column in _DATES)
 
-# Checks of what one engine lets through: SQLite's dynamic types (text where a number, a date
-# or a boolean belongs), PostgreSQL and MySQL views and Spark datasets exposing timestamps for
-# dates.
-ENGINE_CHECKS: dict[str, tuple[ValueCheck, ...]] = {
-    "sqlite": (
-        *(_sqlite_number(relation, column) for relation, column in _AMOUNTS),
-        *(_sqlite_date(relation, column) for relation, column in _DATES),
-        ValueCheck(
-            "trust_yield_payments",
-            "from_fideicomiso",
-            "not a boolean (1 or 0, not text)",
-            lambda t: and_(
-                t.c.from_fideicomiso.is_not(None),
-                or_(
-                    func.typeof(t.c.from_fideicomiso) != "integer",
-                    t.c.from_fideicomiso.not_in([0, 1]),
-                ),
+# What an engine lets through that others refuse: SQLite's dynamic types (text where a number,
+# a date or a boolean belongs); views and datasets exposing timestamps for dates.
+_DYNAMIC_TYPES = (
+    *(_sqlite_number(relation, column) for relation, column in _AMOUNTS),
+    *(_sqlite_date(relation, column) for relation, column in _DATES),
+    ValueCheck(
+        "trust_yield_payments",
+        "from_fideicomiso",
+        "not a boolean (1 or 0, not text)",
+        lambda t: and_(
+            t.c.from_fideicomiso.is_not(None),
+            or_(
+                func.typeof(t.c.from_fideicomiso) != "integer",
+                t.c.from_fideicomiso.not_in([0, 1]),
             ),
-        ),  # fmt: skip
-    ),
-    "postgresql": _TIMESTAMP_DATES,
-    "spark": _TIMESTAMP_DATES,
-    "mysql": _TIMESTAMP_DATES,
-    "mariadb": _TIMESTAMP_DATES,
-}
+        ),
+    ),  # fmt: skip
+)
+
+
+def engine_checks(engine: SourceEngine) -> tuple[ValueCheck, ...]:
+    """The checks ``engine``'s own leniencies call for, beside the contract's own."""
+    return (
+        *(_DYNAMIC_TYPES if engine.dynamic_types else ()),
+        *(_TIMESTAMP_DATES if engine.dates_as_timestamps else ()),
+    )

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
-from ugpp_bridge.adapters.database import duckdb_limits
+from ugpp_bridge.adapters.database import describe_error
 from ugpp_bridge.adapters.source import schema as schema
+from ugpp_bridge.adapters.source.writing import write_relations
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import ConfigurationError, SourceUnavailableError
 from ugpp_bridge.service.ports import WriteCounts
@@ -62,7 +64,7 @@ def relation_source(folder: Path, relation: str) -> str | None:
     return None  # an empty folder holds no dataset: the relation is missing
 
 
-def parquet_engine(url: str) -> Engine:
+def parquet_engine(url: str, *, on_connect: Callable[[Any, Any], None]) -> Engine:
     """An engine over the folder of ``url``: in-memory DuckDB with a view per relation."""
     _require_duckdb()
     folder = parquet_folder(url)
@@ -72,7 +74,7 @@ def parquet_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def create_views(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-        duckdb_limits(dbapi_connection, _record)
+        on_connect(dbapi_connection, _record)  # the engine's limits (engines/duckdb.py)
         cursor = dbapi_connection.cursor()
         for relation in schema.RELATION_ORDER:
             source = relation_source(folder, relation)
@@ -95,8 +97,6 @@ def write_parquet(
     folder: Path, parts: Iterable[SourceData], *, replace: bool, display: str
 ) -> WriteCounts:
     """Write the relations to ``folder`` all or nothing (see the module's docstring)."""
-    from ugpp_bridge.adapters.source.sql import SqlAlchemySource, describe_error
-
     for relation in schema.RELATION_ORDER:
         if (folder / relation).is_dir():
             raise SourceUnavailableError(
@@ -106,27 +106,35 @@ def write_parquet(
             )
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ugpp-bridge-parquet-") as scratch:
-        staging = SqlAlchemySource(create_engine(f"duckdb:///{Path(scratch) / 'staging.duckdb'}"))
+        staging = create_engine(f"duckdb:///{Path(scratch) / 'staging.duckdb'}")
         try:
             if not replace:
-                _stage_existing(staging.engine, folder)
-            counts = staging.write(parts)
-            written = _copy_out(staging.engine, folder)
-        except (SQLAlchemyError, SourceUnavailableError) as exc:
+                _stage_existing(staging, folder)
+            counts = write_relations(staging, parts, replace=False)
+            written = _copy_out(staging, folder)
+        except SQLAlchemyError as exc:
             for relation in schema.RELATION_ORDER:  # a half-written set of files is not kept
                 (folder / f"{relation}.parquet.part").unlink(missing_ok=True)
             # The staging database is ours, not the operator's: name the Parquet folder, with
-            # the engine's own reason (the staging source's error wraps it).
-            cause = exc.__cause__ if isinstance(exc, SourceUnavailableError) else exc
-            reason = describe_error(cause) if isinstance(cause, SQLAlchemyError) else str(exc)
+            # the engine's own reason.
             raise SourceUnavailableError(
-                f"Writing the Parquet source {display} failed and nothing was kept: {reason}"
+                f"Writing the Parquet source {display} failed and nothing was kept: "
+                f"{describe_error(exc)}"
             ) from exc
         finally:
-            staging.close()
+            staging.dispose()
         for part, final in written:
             os.replace(part, final)
     return counts
+
+
+def write_to_folder(
+    engine: Engine, parts: Iterable[SourceData], *, replace: bool, display: str
+) -> WriteCounts:
+    """The writer of a ``parquet:///DIR`` source: its folder, all or nothing."""
+    folder = folder_of(engine)
+    assert folder is not None, "a Parquet engine always names its folder"
+    return write_parquet(folder, parts, replace=replace, display=display)
 
 
 def _stage_existing(engine: Engine, folder: Path) -> None:

@@ -19,11 +19,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, FromClause, Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from ugpp_bridge.adapters.database import describe_error
+from ugpp_bridge.adapters.source import engines
 from ugpp_bridge.adapters.source import report_sql as q
 from ugpp_bridge.adapters.source.check import misfiled_holders, value_problems
 from ugpp_bridge.adapters.source.read_ahead import read_ahead
 from ugpp_bridge.adapters.source.shape import shape_problems
-from ugpp_bridge.adapters.source.sql import chunked, describe_error, source_unavailable
+from ugpp_bridge.adapters.source.sql import chunked, source_unavailable
 from ugpp_bridge.domain.accounts import AccountMonthRecord, account_number_suffix
 from ugpp_bridge.domain.codes import (
     AccountType,
@@ -43,21 +45,10 @@ from ugpp_bridge.service.ports import ReportSource
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_PERSONS = 2_000
-# Each chunk is a pass over the relations where no index narrows them (Spark reads and
-# shuffles every balance row whatever the chunk's size): fewer, larger chunks there. SQLite's
-# per-chunk cost is small, and smaller chunks keep both connections busy to the end (10,000
-# persons on the bench bank: 10.2 s in chunks of 1,000, 11.4 s in chunks of 2,000; PostgreSQL,
-# which analyses each chunk's persons, the other way round: 13.6 s and 11.7 s).
-CHUNK_PERSONS_BY_ENGINE = {"spark": 10_000, "sqlite": 1_000}
-# Engines that run one query on one core, where the value checks use the idle one beside the
-# first chunk's SQL. DuckDB and Spark spread every query over all cores already and would only
-# split their memory budget between the two (DuckDB ran out of its 128 MB doing so); an
-# in-memory SQLite database exists once per connection, so it is checked in turn as well.
-CONCURRENT_CHECKS = frozenset({"sqlite", "postgresql"})
-# The same engines build chunks side by side, one connection per core (SQLite releases the
-# GIL while it steps; PostgreSQL runs each connection in its own server process).
-PARALLEL_CHUNKS = frozenset({"sqlite", "postgresql"})
+# Engines that run one query on one core (``SourceEngine.parallel``) build chunks side by side,
+# one connection per core, and run the value checks on the idle one beside the first chunk's
+# SQL. DuckDB and Spark spread every query over all cores already and would only split their
+# memory budget (DuckDB ran out of its 128 MB doing so).
 MAX_PARALLEL_CHUNKS = 4
 _MOVEMENT = {
     "issue": MovementType.ISSUE,
@@ -88,9 +79,8 @@ class SqlAlchemyReportSource(ReportSource):
         self.parallel_chunks = parallel_chunks or min(MAX_PARALLEL_CHUNKS, os.cpu_count() or 1)
         if max_connections is not None:
             self.parallel_chunks = min(self.parallel_chunks, max(1, max_connections - 1))
-        self.chunk_persons = chunk_persons or CHUNK_PERSONS_BY_ENGINE.get(
-            engine.dialect.name, DEFAULT_CHUNK_PERSONS
-        )
+        self.kind = engines.of(engine)
+        self.chunk_persons = chunk_persons or self.kind.chunk_persons
         # None: not tried yet; False: refused (or switched off), persons go inline.
         self._temporary_ok: bool | None = None if temporary_persons else False
 
@@ -181,13 +171,12 @@ class SqlAlchemyReportSource(ReportSource):
     def _workers(self, chunks: int) -> int:
         """Connections building chunks side by side: one per core on engines that run a query
         on one core (SQLite, PostgreSQL), where the build's SQL is the critical path."""
-        if self.engine.dialect.name not in PARALLEL_CHUNKS or self._in_memory():
+        if not self.kind.parallel or self._in_memory():
             return 1
         return max(1, min(chunks, self.parallel_chunks))
 
     def _in_memory(self) -> bool:
-        url = self.engine.url
-        return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        return self.kind.single_connection(self.engine)
 
     def _start_checks(
         self, checker: ThreadPoolExecutor, request: FinancialInfoRequest, own: Connection
@@ -196,7 +185,7 @@ class SqlAlchemyReportSource(ReportSource):
         if self.max_connections == 1:  # on the build's own connection, before any chunk
             done.set_result(self._checks_on(own, request))
             return done
-        if self.engine.dialect.name not in CONCURRENT_CHECKS or self._in_memory():
+        if not self.kind.parallel or self._in_memory():
             done.set_result(self._value_checks(request))
             return done
         return checker.submit(self._value_checks, request)
@@ -228,22 +217,19 @@ class SqlAlchemyReportSource(ReportSource):
         a read-only replica refuses even that, and then the persons travel inline.
         """
         rows = [{"pos": n, "doc_type": p.doc_type, "doc_number": p.doc_number} for n, p in chunk]
-        if connection.dialect.name == "spark" and self._temporary_ok is not False:
-            # A broadcast view of the connection's own Spark session.
-            from ugpp_bridge.adapters.source.spark import register_rows
-
-            register_rows(connection, table.name, rows)
+        if self.kind.register_rows is not None and self._temporary_ok is not False:
+            self.kind.register_rows(connection, table.name, rows)  # e.g. a Spark broadcast view
             return table
         if self._temporary_ok is not False:
             try:
                 # DuckDB has no savepoints, and always allows a temporary table.
-                no_savepoint = connection.dialect.name == "duckdb"
+                no_savepoint = not self.kind.savepoints
                 with nullcontext() if no_savepoint else connection.begin_nested():
                     table.create(connection, checkfirst=True)
                     connection.execute(table.delete())
                     connection.execute(table.insert(), rows)
-                    if connection.dialect.name == "postgresql":
-                        connection.exec_driver_sql(f"ANALYZE {table.name}")
+                    if self.kind.after_load is not None:  # the planner then joins them well
+                        self.kind.after_load(connection, [table.name])
                 self._temporary_ok = True
                 return table
             except SQLAlchemyError as exc:
@@ -271,7 +257,7 @@ class SqlAlchemyReportSource(ReportSource):
         period_of = {(p.year, p.month): p for p in request.periods}
         if request.asks_for(InformationType.ACCOUNTS):
             statement = q.account_months_query(
-                persons, periods, correlated_carry_in=connection.dialect.name != "spark"
+                persons, periods, correlated_carry_in=self.kind.correlated_carry_in
             )
             suffix = _Suffixes(digits)
             accounts = [

@@ -43,12 +43,11 @@ from sqlalchemy import (
     union_all,
     values,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
 from ugpp_bridge.adapters.source import schema as s
+from ugpp_bridge.adapters.source.dialects import days_between
+from ugpp_bridge.adapters.source.engines import postgresql, spark
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.periods import Period
 
@@ -63,34 +62,6 @@ TITLE_MONTH_COLUMNS = (
     "event_date", "event_order", "event", "value",
 )  # fmt: skip
 TRUST_YIELD_COLUMNS = ("pos", "year", "total")
-
-
-class days_between(FunctionElement[int]):  # noqa: N801 — SQL function naming
-    """Whole days from the first date to the second (``end − start``)."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(days_between, "sqlite")
-def _days_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
-
-
-@compiles(days_between, "mysql")
-@compiles(days_between, "mariadb")
-def _days_mysql(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    # ``date - date`` is arithmetic on YYYYMMDD numbers there (2025-02-01 − 2025-01-31 = 70):
-    # every weight across a month edge was wrong, and so were the medians.
-    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"DATEDIFF({end}, {start})"
-
-
-@compiles(days_between)
-def _days_default(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"({end} - {start})"
 
 
 def cents(amount: ColumnElement[Any]) -> ColumnElement[int]:
@@ -265,7 +236,6 @@ def _same(left: Any, right: Any, names: tuple[str, ...]) -> ColumnElement[bool]:
 
 # The requested persons' account-months are few beside the balances: Spark, which cannot
 # estimate them, is told to send them to every executor rather than shuffle the balances.
-SPARK_BROADCAST_MONTHS = "/*+ BROADCAST(account_months) */"
 
 
 def _carried_in(months: CTE, correlated: bool) -> tuple[FromClause, ColumnElement[Any]]:
@@ -291,7 +261,7 @@ def _carried_in(months: CTE, correlated: bool) -> tuple[FromClause, ColumnElemen
             )
         )
         .group_by(months.c.k)
-        .prefix_with(SPARK_BROADCAST_MONTHS, dialect="spark")
+        .prefix_with(spark.BROADCAST_MONTHS, dialect=spark.DIALECT)
         .cte("carried_in")
     )  # fmt: skip
     joined = months.outerjoin(carried, carried.c.k == months.c.k)
@@ -322,7 +292,7 @@ def _balances(months: CTE, correlated_carry_in: bool = True) -> CTE:
             b.c.balance_date.label("start_day"),
             cents(b.c.balance).label("balance"),
         )
-        .prefix_with(SPARK_BROADCAST_MONTHS, dialect="spark")
+        .prefix_with(spark.BROADCAST_MONTHS, dialect=spark.DIALECT)
         .select_from(
             months.join(
                 b,
@@ -373,7 +343,7 @@ def _balances(months: CTE, correlated_carry_in: bool = True) -> CTE:
         )
         .group_by(ranked.c.k)
         .cte("balance_figures")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
+        .prefix_with(postgresql.MATERIALIZED, dialect=postgresql.DIALECT)
     )
 
 

@@ -19,16 +19,13 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
-    String,
     Table,
-    Text,
     TypeDecorator,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
 
+from ugpp_bridge.adapters.source.dialects import FLOAT_AMOUNTS, KeyText
+from ugpp_bridge.adapters.source.dialects import byte_exact as byte_exact  # the keys' comparison
 from ugpp_bridge.domain.money import CENTAVO
 
 
@@ -43,12 +40,12 @@ class Amount(TypeDecorator[Decimal]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
+        if dialect.name in FLOAT_AMOUNTS:
             return dialect.type_descriptor(Numeric(20, 2, asdecimal=False))
         return dialect.type_descriptor(Numeric(20, 2))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
-        if value is None or dialect.name != "sqlite":
+        if value is None or dialect.name not in FLOAT_AMOUNTS:
             return value
         return str(value)
 
@@ -60,33 +57,7 @@ class Amount(TypeDecorator[Decimal]):
         return Decimal(str(value))
 
 
-# Text columns as written by ``source sample`` and ``source import``. MySQL/MariaDB index no
-# TEXT column without a length, and compare text case- and trailing-space-insensitively under
-# their default collations: there they are VARCHAR with a binary collation, so keys and codes
-# compare exactly as on every other engine.
-Code = Text().with_variant(String(255, collation="utf8mb4_bin"), "mysql", "mariadb")
-
-
-class byte_exact(FunctionElement[str]):  # noqa: N801 — SQL function naming
-    """A text compared byte for byte, whatever the collation of what it meets: MySQL and
-    MariaDB compare under the column's collation, case- and trailing-space-insensitive by
-    default (``'cc' = 'CC'``, ``'x300' = 'X300'``). An explicit binary collation wins there;
-    elsewhere, the value itself."""
-
-    type = Text()
-    inherit_cache = True
-
-
-@compiles(byte_exact)
-def _byte_exact_default(element: byte_exact, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(byte_exact, "mysql")
-@compiles(byte_exact, "mariadb")
-def _byte_exact_mysql(element: byte_exact, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)} COLLATE utf8mb4_bin)"
-
+Code = KeyText()
 
 metadata = MetaData()
 

@@ -30,41 +30,30 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from ugpp_bridge import __version__
-from ugpp_bridge.adapters.database import make_engine, normalise_url
-from ugpp_bridge.adapters.source import schema
-from ugpp_bridge.adapters.source.parquet import is_parquet_url
+from ugpp_bridge.adapters.database import describe_error
+from ugpp_bridge.adapters.source import engines, schema
+from ugpp_bridge.adapters.source.engines import make_engine
 from ugpp_bridge.adapters.source.records import rows_of
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
-from ugpp_bridge.adapters.source.spark import is_spark_url, spark_options
-from ugpp_bridge.adapters.source.sql import SqlAlchemySource, describe_error
+from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.domain.report import Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import ConfigurationError, SourceUnavailableError
 from ugpp_bridge.service.build import SCRATCH_PREFIX
 
-# Engines the project's CI runs the golden and equality tests on: exempt from the self-test
-# before a build (SPEC §11). Any other engine must pass it with the running statements.
-PROVEN_ENGINES = frozenset({"sqlite", "postgresql", "mysql", "mariadb", "duckdb", "spark"})
 # What the build runs on the source: a change to any of them is a change to prove again.
-_STATEMENTS = ("report_sql.py", "check.py", "report_source.py", "schema.py", "shape.py")
+_STATEMENTS = ("report_sql.py", "check.py", "report_source.py", "schema.py", "shape.py",
+               "dialects.py")  # fmt: skip
 
 
 def build_fingerprint() -> str:
     """The running version and a hash of the build's statements' modules (``0.1.0+1a2b…``)."""
     digest = hashlib.sha256(__version__.encode())
-    for name in _STATEMENTS:
-        digest.update((Path(__file__).parent / name).read_bytes())
+    here = Path(__file__).parent
+    for path in (*(here / name for name in _STATEMENTS), *sorted(here.glob("engines/*.py"))):
+        digest.update(path.read_bytes())
     return f"{__version__}+{digest.hexdigest()[:16]}"
-
-
-def engine_of(url: str) -> str:
-    """The SQL engine that runs the build for a source URL (Parquet files: DuckDB)."""
-    if is_spark_url(url):
-        return "spark"
-    if is_parquet_url(url):
-        return "duckdb"
-    return normalise_url(url).get_backend_name()
 
 
 def engine_records(
@@ -77,10 +66,10 @@ def engine_records(
 ) -> list[Record]:
     """The records the build's statements give for ``request`` on ``url``'s engine, with
     ``data`` as the six relations (loaded where the module docstring says)."""
-    if is_parquet_url(url) or is_spark_url(url):
+    lake = engines.for_url(url).on_folder
+    if lake is not None:
         with _parquet_folder(data) as folder:
-            engine = _lake_engine(url, folder, engine_options or {})
-            return _build(engine, request)
+            return _build(lake(url, folder, engine_options or {}), request)
     engine = _one_connection_engine(url, scratch_schema)
     try:
         with engine.connect() as connection:
@@ -111,10 +100,7 @@ def _build(engine: Engine, request: FinancialInfoRequest) -> list[Record]:
 def _one_connection_engine(url: str, scratch_schema: str | None) -> Engine:
     """Every ``connect()`` the same session (temporary tables live in one session); the
     build uses it from its threads one at a time."""
-    options: dict[str, Any] = {"poolclass": StaticPool}
-    if url.startswith("sqlite"):
-        options["connect_args"] = {"check_same_thread": False}
-    engine = make_engine(url, **options)
+    engine = make_engine(url, poolclass=StaticPool)
     if scratch_schema:
         engine = engine.execution_options(schema_translate_map={None: scratch_schema})
     return engine
@@ -172,11 +158,3 @@ def _parquet_folder(data: SourceData) -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _lake_engine(url: str, folder: Path, options: dict[str, Any]) -> Engine:
-    if is_parquet_url(url):
-        return make_engine(f"parquet://{folder}")
-    # The same Spark (the URL's master, else the settings'), reading the scratch folder.
-    master = spark_options(url, master=options.get("master"), relations=str(folder)).master
-    return make_engine("spark:", master=master, relations=str(folder))

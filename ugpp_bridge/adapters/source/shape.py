@@ -11,8 +11,9 @@ by row instead (``check.ENGINE_CHECKS``).
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Connection, Date, Integer, inspect, text
+from sqlalchemy import Boolean, Connection, Date, Integer, inspect
 
+from ugpp_bridge.adapters.source import engines
 from ugpp_bridge.adapters.source import schema as schema
 from ugpp_bridge.adapters.source.schema import Amount
 from ugpp_bridge.errors import SourceProblem
@@ -64,15 +65,9 @@ def relation_columns(connection: Connection) -> Columns:
     DuckDB answers from ``information_schema`` (duckdb-engine's reflection queries PostgreSQL
     catalogs DuckDB does not have); the others through SQLAlchemy's inspector.
     """
-    if connection.dialect.name == "duckdb":
-        rows = connection.execute(text(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND table_catalog = current_database()"
-        ))  # fmt: skip
-        found: Columns = {}
-        for table_name, column_name, data_type in rows:
-            found.setdefault(table_name, {})[column_name] = str(data_type).upper()
-        return found
+    own = engines.of(connection).relation_columns
+    if own is not None:
+        return own(connection)
     inspector = inspect(connection)
     names = set(inspector.get_table_names()) | set(inspector.get_view_names())
     return {
@@ -91,13 +86,8 @@ def _declared(type_: object) -> str:
 
 def has_relation(connection: Connection, name: str) -> bool:
     """Whether the source holds a table or view ``name`` (asked without reflecting columns)."""
-    if connection.dialect.name == "duckdb":  # see relation_columns
-        found = connection.execute(
-            text("SELECT 1 FROM information_schema.tables WHERE table_name = :name "
-                 "AND table_schema = current_schema() AND table_catalog = current_database()"),
-            {"name": name},
-        ).first()  # fmt: skip
-        return found is not None
+    if engines.of(connection).relation_columns is not None:  # see relation_columns
+        return name in relation_columns(connection)
     return inspect(connection).has_table(name)
 
 
@@ -114,7 +104,7 @@ def shape_problems(connection: Connection) -> list[SourceProblem]:
         for column in schema.RELATIONS[name].columns:
             if column.name not in columns:
                 problems.append(SourceProblem(name, column.name, "the column is missing"))
-    if connection.dialect.name != "sqlite":
+    if engines.of(connection).declared_types:
         problems.extend(type_problems(present))
     return problems
 

@@ -110,7 +110,7 @@ def spark_engine(url: str, *, master: str | None = None, relations: str | None =
     engine = create_engine("ugpp_spark://", creator=connect, poolclass=NullPool)
     execution: dict[str, Any] = {DISPLAY_OPTION: options.display}
     if options.local_folder is not None:
-        from ugpp_bridge.adapters.source.parquet import FOLDER_OPTION
+        from ugpp_bridge.adapters.source.parquet import FOLDER_OPTION  # Spark sources only
 
         execution[FOLDER_OPTION] = str(options.local_folder)
     return engine.execution_options(**execution)
@@ -139,10 +139,10 @@ _session_lock = threading.Lock()
 
 def shared_session(master: str) -> Any:
     """The process's Spark session on ``master`` (started on first use, then reused)."""
-    from pyspark.errors import PySparkException
+    from pyspark.errors import PySparkException  # optional [spark] extra
     from pyspark.sql import SparkSession
 
-    from ugpp_bridge.adapters.source import spark_dialect
+    from ugpp_bridge.adapters.source import spark_dialect  # start-up time: loaded where used
 
     with _session_lock:
         builder = SparkSession.builder.master(master).appName("ugpp-bridge")
@@ -188,7 +188,7 @@ def session_config(master: str) -> dict[str, str]:
         "spark.cleaner.periodicGC.interval": "2min",
     }
     if master.startswith("local"):
-        from ugpp_bridge.service.build import SCRATCH_PREFIX
+        from ugpp_bridge.service.build import SCRATCH_PREFIX  # start-up time: loaded where used
 
         quiet = Path(__file__).with_name("spark-log4j2.properties").as_uri()
         # Shuffle and spill files hold the bank's rows (personal data): a folder named like
@@ -237,7 +237,7 @@ def _catalog_relations(session: Any, database: str) -> dict[str, str]:
 
 def _read_parquet(session: Any, location: str) -> Any:
     """The dataset at ``location``, or None where there is none (no path, an empty folder)."""
-    from pyspark.errors import AnalysisException
+    from pyspark.errors import AnalysisException  # optional [spark] extra
 
     jvm = session.sparkContext._jvm
     path = jvm.org.apache.hadoop.fs.Path(location)
@@ -253,9 +253,9 @@ def _read_parquet(session: Any, location: str) -> Any:
 def register_rows(connection: Connection, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """The requested persons as a broadcast view ``name`` of this connection's session: a small
     relation every executor gets whole, so the joins to the holders' rows need no shuffle."""
-    from pyspark.sql.functions import broadcast
+    from pyspark.sql.functions import broadcast  # optional [spark] extra
 
-    from ugpp_bridge.adapters.source.spark_dialect import spark_connection
+    from ugpp_bridge.adapters.source.spark_dialect import spark_connection  # Spark sources only
 
     session = spark_connection(connection).session
     frame = session.createDataFrame(

@@ -25,7 +25,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import compiler
 from sqlalchemy.sql.elements import BinaryExpression
 
-from ugpp_bridge.adapters.source.report_sql import days_between
+from ugpp_bridge.adapters.source.dialects import days_between
 
 # -- DB-API 2.0 module surface (PEP 249), as SQLAlchemy expects of ``import_dbapi()`` ---------
 
@@ -86,7 +86,7 @@ def _translate(exc: Exception) -> Error:
     """Spark's analysis errors (a missing relation or column, a type mismatch) are programming
     errors; anything else — a failed job, a lost executor, an arithmetic overflow under ANSI
     mode — is operational."""
-    from pyspark.errors import AnalysisException, ParseException
+    from pyspark.errors import AnalysisException, ParseException  # optional [spark] extra
 
     analysis = isinstance(exc, AnalysisException | ParseException)
     return (ProgrammingError if analysis else OperationalError)(reason(exc))
@@ -259,7 +259,7 @@ class SparkDialect(default.DefaultDialect):
 
     @classmethod
     def import_dbapi(cls) -> Any:
-        import sys
+        import sys  # only on this path
 
         return sys.modules[__name__]
 

@@ -11,18 +11,18 @@ from typing import TypeVar
 from sqlalchemy import ColumnElement, Connection, Engine, Table, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
-from ugpp_bridge.adapters.database import connection_advice, safe_url
+from ugpp_bridge.adapters.database import connection_advice, describe_error, safe_url
+from ugpp_bridge.adapters.source import engines
 from ugpp_bridge.adapters.source import schema as schema
 from ugpp_bridge.adapters.source.check import check_relations
-from ugpp_bridge.adapters.source.parquet import folder_of, write_parquet
 from ugpp_bridge.adapters.source.records import (
     RowError,
     SourceRecord,
     record_from_row,
     row_key,
-    rows_of,
 )
 from ugpp_bridge.adapters.source.shape import has_relation
+from ugpp_bridge.adapters.source.writing import write_relations
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.source import (
     Account,
@@ -34,7 +34,6 @@ from ugpp_bridge.domain.source import (
     TrustYieldPayment,
 )
 from ugpp_bridge.errors import (
-    ConfigurationError,
     SourceDataError,
     SourceProblem,
     SourceUnavailableError,
@@ -44,7 +43,6 @@ from ugpp_bridge.service.ports import SourceReader, SourceWriter, WriteCounts
 logger = logging.getLogger(__name__)
 
 CHUNK = 500
-WRITE_BATCH = 5_000
 KEY_BATCH = 1_000
 T = TypeVar("T")
 R = TypeVar("R")
@@ -101,32 +99,16 @@ class SqlAlchemySource(SourceReader, SourceWriter):
         return data
 
     def write(self, parts: Iterable[SourceData], *, replace: bool = False) -> WriteCounts:
-        folder = folder_of(self.engine)
-        if folder is not None:  # parquet:///DIR: staged in DuckDB, written as files
-            return write_parquet(folder, parts, replace=replace, display=source_name(self.engine))
-        if self.engine.dialect.name == "spark":
-            raise ConfigurationError(
-                f"The bridge does not write to {source_name(self.engine)}: a data lake or a "
-                "catalog is loaded by the entity's own jobs. Write the relations to a local "
-                "folder (UGPP_BRIDGE_SPARK_RELATIONS=/path/to/folder, or a parquet:///DIR "
-                "source) and copy them to the lake with its tools."
-            )
-        counts = WriteCounts()
-        pending: dict[str, list[dict[str, object]]] = {name: [] for name in schema.RELATIONS}
+        engine = engines.of(self.engine)
+        if engine.writer is not None:  # files (Parquet) or a lake: the engine's own writer
+            display = source_name(self.engine)
+            return engine.writer(self.engine, parts, replace=replace, display=display)
         try:
-            with self.engine.begin() as connection:
-                schema.metadata.create_all(connection, checkfirst=True)
-                if replace:
-                    for relation in reversed(schema.RELATION_ORDER):
-                        connection.execute(schema.RELATIONS[relation].delete())
-                for part in parts:
-                    for relation, rows in rows_of(part).items():
-                        pending[relation].extend(rows)
-                        if len(pending[relation]) >= WRITE_BATCH:
-                            _insert(connection, relation, pending, counts)
-                for relation in schema.RELATION_ORDER:
-                    _insert(connection, relation, pending, counts)
-            self._analyze(counts)
+            counts = write_relations(self.engine, parts, replace=replace)
+            if engine.after_load is not None:
+                with self.engine.connect() as connection:
+                    engine.after_load(connection, [schema.RELATIONS[r].name for r in counts.rows])
+                    connection.commit()
         except SQLAlchemyError as exc:
             raise SourceUnavailableError(
                 f"Writing to the source database {source_name(self.engine)} failed and "
@@ -152,15 +134,6 @@ class SqlAlchemySource(SourceReader, SourceWriter):
                 f"{describe_error(exc)}"
             ) from exc
         return found
-
-    def _analyze(self, counts: WriteCounts) -> None:
-        """Refresh PostgreSQL's statistics after a bulk load, so the build gets good plans."""
-        if self.engine.dialect.name != "postgresql":
-            return
-        with self.engine.connect() as connection:
-            for relation in counts.rows:
-                connection.exec_driver_sql(f"ANALYZE {schema.RELATIONS[relation].name}")
-            connection.commit()
 
     def _connect(self) -> _Connection:
         return _Connection(self.engine)
@@ -226,33 +199,7 @@ def source_name(engine: Engine) -> str:
     """The source as the operator configured it: its URL without the password, the Parquet
     folder (a Parquet source runs on an in-memory DuckDB the operator never named), or Spark's
     master and relations."""
-    from ugpp_bridge.adapters.source.spark import display_name
-
-    spark = display_name(engine)
-    if spark is not None:
-        return spark
-    folder = folder_of(engine)
-    return f"parquet://{folder}" if folder is not None else safe_url(engine.url)
-
-
-def describe_error(exc: SQLAlchemyError) -> str:
-    """The driver's own first line of the error, without SQLAlchemy's statement dump."""
-    reason: BaseException = getattr(exc, "orig", None) or exc
-    lines = str(reason).strip().splitlines() or [""]
-    return f"{type(reason).__name__}: {lines[0]}"
-
-
-def _insert(
-    connection: Connection,
-    relation: str,
-    pending: dict[str, list[dict[str, object]]],
-    counts: WriteCounts,
-) -> None:
-    rows = pending[relation]
-    if rows:
-        connection.execute(schema.RELATIONS[relation].insert(), rows)
-        counts.add(relation, len(rows))
-        pending[relation] = []
+    return engines.of(engine).display_name(engine) or safe_url(engine.url)
 
 
 def _only(records: list[SourceRecord], kind: type[R]) -> tuple[R, ...]:

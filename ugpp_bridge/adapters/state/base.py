@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, RowMapping, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from ugpp_bridge.adapters.database import READ_ONLY, connection_advice, safe_url
+from ugpp_bridge.adapters.database import connection_advice, safe_url
 from ugpp_bridge.adapters.state import tables as t
 from ugpp_bridge.adapters.state.audit import append_audit
+from ugpp_bridge.adapters.state.engine import READ_ONLY
 from ugpp_bridge.adapters.state.rows import request_from_rows
 from ugpp_bridge.domain.filing import RequestKey, StoredRequest, parse_operator_id
 from ugpp_bridge.domain.lifecycle import RequestState, check_request_transition

@@ -14,12 +14,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
-from ugpp_bridge.adapters.database import (
-    connection_advice,
-    make_engine,
-    normalise_url,
-    safe_url,
-)
+from ugpp_bridge.adapters.database import connection_advice, safe_url
+from ugpp_bridge.adapters.state.engine import state_engine, state_url
 from ugpp_bridge.errors import StoreUnavailableError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -28,7 +24,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    rendered = normalise_url(url).render_as_string(hide_password=False)
+    rendered = state_url(url).render_as_string(hide_password=False)
     config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
     return config
 
@@ -60,7 +56,7 @@ def require_head(url: str) -> None:
 
 
 def current_revision(url: str) -> str | None:
-    engine = make_engine(url)
+    engine = state_engine(url)
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

@@ -33,7 +33,7 @@ def generate_password_hash(password: str) -> str:
 
 
 def check_password_hash(digest: str, password: str) -> bool:
-    from werkzeug.security import check_password_hash as check
+    from werkzeug.security import check_password_hash as check  # start-up time
 
     return check(digest, password)
 

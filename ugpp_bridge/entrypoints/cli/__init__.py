@@ -108,7 +108,7 @@ class BridgeGroup(click.Group):
             )
 
     def invoke(self, ctx: click.Context) -> Any:
-        from ugpp_bridge.errors import UgppBridgeError
+        from ugpp_bridge.errors import UgppBridgeError  # start-up time: loaded where used
 
         try:
             return super().invoke(ctx)
@@ -135,7 +135,7 @@ class BridgeGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
     """ugpp-bridge: answers UGPP financial-information requests (Resolución 1707 de 2019)."""
-    from ugpp_bridge.config import load_settings
+    from ugpp_bridge.config import load_settings  # start-up time: loaded where used
     from ugpp_bridge.errors import ConfigurationError
 
     logging.basicConfig(

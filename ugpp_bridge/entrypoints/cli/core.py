@@ -47,7 +47,7 @@ from ugpp_bridge.service.work import recover_interrupted_build, run_claimed
 @click.pass_obj
 def demo(settings: Settings, persons: int, seed: int, keep_running: bool) -> None:
     """The whole job on sample data, in a temporary folder, on 127.0.0.1 only."""
-    from ugpp_bridge.entrypoints import demo as demo_command
+    from ugpp_bridge.entrypoints import demo as demo_command  # start-up time: loaded by its command
 
     demo_command.run(
         settings, persons=persons, seed=seed, console=Console(width=140), keep_running=keep_running
@@ -176,7 +176,7 @@ def source_check(settings: Settings, url: str | None) -> None:
 def source_selftest(settings: Settings, url: str | None) -> None:
     """Prove the build on this engine: a built-in trap bank in temporary tables, the build's
     own statements, every record compared with the rules; exit 1 on any difference."""
-    from ugpp_bridge.adapters.source.selftest import build_fingerprint
+    from ugpp_bridge.adapters.source.selftest import build_fingerprint  # start-up time
     from ugpp_bridge.bootstrap_source import run_selftest
 
     engine, verdict = run_selftest(settings, url)
@@ -225,7 +225,7 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(settings: Settings) -> None:
     """Apply the Alembic migrations up to the newest."""
-    from ugpp_bridge.adapters.state import (
+    from ugpp_bridge.adapters.state import (  # start-up time: loaded where used
         migrations as migrations,  # alembic loads slowly; only this command needs it
     )
 

@@ -81,7 +81,7 @@ def preview(settings: Settings, identifier: str, xlsx: Path | None) -> None:
             with xlsx.open("wb") as sink:
                 totals = export_preview(stores, stored.key, sink)
         else:
-            from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
+            from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter  # start-up time
             from ugpp_bridge.service.preview import preview_build
 
             totals = preview_build(stored.key, requests=stores.requests, lotes=stores.lotes,

@@ -20,7 +20,8 @@ from urllib.parse import urlparse
 
 import click
 
-from ugpp_bridge.adapters.database import require_existing, safe_url
+from ugpp_bridge.adapters.database import safe_url
+from ugpp_bridge.adapters.state.engine import require_existing
 from ugpp_bridge.config import NEEDS, PREFIX, Settings, missing_settings
 from ugpp_bridge.errors import UgppBridgeError
 
@@ -68,7 +69,7 @@ def _directory(settings: Settings) -> Iterator[Check]:
     """Directory sign-in (SPEC §11): the service account binds and searches the user base."""
     if not settings.ldap_url:
         return
-    from ugpp_bridge.bootstrap import directory
+    from ugpp_bridge.bootstrap import directory  # start-up time: loaded where used
 
     def check() -> Check:
         found = directory(settings)
@@ -94,7 +95,10 @@ def _settings(settings: Settings) -> Iterator[Check]:
 
 
 def _state_database(settings: Settings) -> Check:
-    from ugpp_bridge.adapters.state.migrations import current_revision, head_revision
+    from ugpp_bridge.adapters.state.migrations import (  # start-up time: Alembic
+        current_revision,
+        head_revision,
+    )
 
     url = settings.database_url
     require_existing(url, "state database", "create it with `ugpp-bridge db upgrade`")
@@ -107,7 +111,7 @@ def _state_database(settings: Settings) -> Check:
 
 
 def _source(settings: Settings) -> Check:
-    from ugpp_bridge.bootstrap import source_from_settings
+    from ugpp_bridge.bootstrap import source_from_settings  # start-up time: loaded where used
 
     if not settings.source_url:
         return Check(FAIL, "Source", f"{PREFIX}SOURCE_URL is not set")
@@ -124,7 +128,7 @@ def _source(settings: Settings) -> Check:
 
 def _selftest(settings: Settings) -> Check:
     """SPEC §11: the build's statements on this engine, over the trap bank, against the rules."""
-    from ugpp_bridge.bootstrap_source import run_selftest
+    from ugpp_bridge.bootstrap_source import run_selftest  # start-up time: loaded where used
 
     engine, verdict = run_selftest(settings)
     if not verdict.passed:
@@ -136,7 +140,7 @@ def _selftest(settings: Settings) -> Check:
 
 
 def _ugpp(settings: Settings) -> Iterator[Check]:
-    from ugpp_bridge.bootstrap import ugpp_gateway
+    from ugpp_bridge.bootstrap import ugpp_gateway  # start-up time: loaded where used
 
     if not settings.ugpp_endpoint:
         yield Check(FAIL, "UGPP", f"{PREFIX}UGPP_ENDPOINT is not set; nothing to check")
@@ -169,7 +173,7 @@ def _token(gateway: object) -> Check:
 
 
 def _endpoint(gateway: object) -> Check:
-    import requests
+    import requests  # start-up time
 
     address = str(getattr(gateway, "address", ""))
     session = getattr(gateway, "session", requests)
@@ -191,7 +195,7 @@ def _tls(settings: Settings) -> Iterator[Check]:
 
 
 def _certificate(what: str, path: Path) -> Check:
-    from cryptography import x509
+    from cryptography import x509  # start-up time
 
     try:
         data = path.read_bytes()

@@ -25,11 +25,11 @@ def _service_logging() -> None:
 @click.pass_obj
 def serve(settings: Settings, no_scheduler: bool, threads: int) -> None:
     """Serve Paso 1 (SOAP), the dashboard and /metrics, with the scheduler unless told not to."""
-    import waitress
+    import waitress  # serving commands only
 
-    from ugpp_bridge.adapters.state.migrations import require_head
+    from ugpp_bridge.adapters.state.migrations import require_head  # start-up time
     from ugpp_bridge.entrypoints.health import Heartbeat
-    from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler
+    from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler  # start-up time
     from ugpp_bridge.entrypoints.soap import create_http_server
 
     check_required(settings, ("paso1", "dashboard", *(() if no_scheduler else ("build", "send"))))
@@ -63,7 +63,7 @@ def serve(settings: Settings, no_scheduler: bool, threads: int) -> None:
 def worker(settings: Settings, once: bool) -> None:
     """The scheduler alone: build, send, retry and alert, for deployments with several web
     processes (run as many workers as you like; they never take the same work)."""
-    from ugpp_bridge.adapters.state.migrations import require_head
+    from ugpp_bridge.adapters.state.migrations import require_head  # start-up time
     from ugpp_bridge.entrypoints.scheduler import Jobs, make_scheduler
 
     check_required(settings, ("build", "send"))

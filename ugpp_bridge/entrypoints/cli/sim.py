@@ -61,7 +61,7 @@ def ugpp_sim_serve(
     **faults: object,
 ) -> None:
     """The UGPP stand-in: Paso 2 receiver (wsdl/ugpp-reporte-v1.wsdl) and token service."""
-    from ugpp_bridge.entrypoints.ugpp_sim import (
+    from ugpp_bridge.entrypoints.ugpp_sim import (  # start-up time: loaded by its command
         REPORT_PATH,
         TOKEN_PATH,
         Faults,

@@ -113,7 +113,7 @@ def deadline_words(status: DeadlineStatus) -> str:
 
 def when(value: object) -> str:
     """dd/mm/aaaa for dates, dd/mm/aaaa hh:mm:ss (Bogotá) for moments."""
-    from datetime import date, datetime
+    from datetime import date, datetime  # only on this path
 
     if isinstance(value, datetime):
         return moment(value)
