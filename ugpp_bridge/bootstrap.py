@@ -23,8 +23,11 @@ from ugpp_bridge.adapters.source import engines
 from ugpp_bridge.adapters.source.selftest import build_fingerprint
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.alerts import SqlAlchemyAlertStore
+from ugpp_bridge.adapters.state.audit_store import SqlAlchemyAuditStore
+from ugpp_bridge.adapters.state.builds import SqlAlchemyBuildStore
 from ugpp_bridge.adapters.state.defences import SqlAlchemyAuthThrottle, SqlAlchemyNonceStore
 from ugpp_bridge.adapters.state.engine import require_existing, state_engine
+from ugpp_bridge.adapters.state.inbound import SqlAlchemyInboundStore
 from ugpp_bridge.adapters.state.lotes import SqlAlchemyLoteStore
 from ugpp_bridge.adapters.state.requests import SqlAlchemyRequestStore
 from ugpp_bridge.adapters.state.selftests import SqlAlchemySelftestStore
@@ -101,6 +104,9 @@ class StateStores:
     nonces: SqlAlchemyNonceStore
     throttle: SqlAlchemyAuthThrottle
     selftests: SqlAlchemySelftestStore
+    builds: SqlAlchemyBuildStore
+    inbound: SqlAlchemyInboundStore
+    audit: SqlAlchemyAuditStore
 
     def close(self) -> None:
         self.requests.close()
@@ -129,6 +135,9 @@ def state_stores(url: str, *, lock_timeout: float = 10) -> StateStores:
         SqlAlchemyNonceStore(engine),
         SqlAlchemyAuthThrottle(engine),
         SqlAlchemySelftestStore(engine),
+        SqlAlchemyBuildStore(engine),
+        SqlAlchemyInboundStore(engine),
+        SqlAlchemyAuditStore(engine),
     )
 
 
@@ -166,6 +175,7 @@ def build_stored(
         return build_request(
             stored.key,
             requests=stores.requests,
+            builds=stores.builds,
             lotes=stores.lotes,
             source=source,
             writer=LxmlLoteWriter(),
@@ -363,8 +373,8 @@ def evidence_exporter(
     export = export_certificate if certificate_only else export_evidence
 
     def run(key: RequestKey, sink: IO[bytes], name: str, actor: str) -> EvidenceBundle:
-        return export(key, sink, name=name, requests=stores.requests, lotes=stores.lotes,
-                      clock=system_clock, actor=actor, tools=tools)  # fmt: skip
+        return export(key, sink, name=name, stores=stores, clock=system_clock, actor=actor,
+                      tools=tools)  # fmt: skip
 
     return run
 

@@ -170,10 +170,10 @@ def test_db_upgrade_then_audit_verify_and_tampering_is_reported(
     assert f"revision {head_revision()}" in upgrade.output
     stores = state_stores(db_url)
     try:
-        stores.requests.record_action(
+        stores.audit.record_action(
             at=datetime(2026, 11, 5, tzinfo=UTC), actor="operador1", action="login"
         )
-        stores.requests.record_action(
+        stores.audit.record_action(
             at=datetime(2026, 11, 6, tzinfo=UTC), actor="operador1", action="logout"
         )
         intact = runner.invoke(main, ["audit", "verify"], env=env)

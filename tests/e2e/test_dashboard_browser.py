@@ -293,9 +293,9 @@ def test_the_desk_in_chromium_four_eyes_from_build_to_return(
 
     stored = stores.requests.find(FILING)
     assert stored.state is RequestState.RETURNED
-    decisions = [(d.decision.value, d.actor) for d in stores.requests.approvals(stored.key)]
+    decisions = [(d.decision.value, d.actor) for d in stores.builds.approvals(stored.key)]
     assert decisions == [("approved", "web:olga"), ("returned", "web:pedro")]
-    trail = stores.requests.audit_trail(FILING)
+    trail = stores.audit.audit_trail(FILING)
     rebuild = next(e for e in trail if e.action == "request.rebuild_requested")
     assert rebuild.actor == "web:olga" and rebuild.details["address"] == "127.0.0.1"
 

@@ -166,7 +166,7 @@ def test_accounts_are_listed_disabled_and_re_keyed(env: dict[str, str]) -> None:
     try:
         assert stores.users.authenticate("ana", PASSWORD) is None  # disabled
         assert stores.users.authenticate("olga", "otra clave bien larga") is not None
-        actions = [e.action for e in stores.requests.audit_trail()]
+        actions = [e.action for e in stores.audit.audit_trail()]
         assert "user.disabled" in actions and "user.password_changed" in actions
     finally:
         stores.close()

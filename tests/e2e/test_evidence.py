@@ -266,7 +266,7 @@ def test_an_unchanged_rebuild_keeps_the_acknowledged_lotes_and_sends_no_correcti
             assert stores.lotes.corrections(stored.key) == []
             run(env, "send", filing)
             assert simulator.posts == posts  # nothing went to UGPP
-            trail = [e.action for e in stores.requests.audit_trail(filing)]
+            trail = [e.action for e in stores.audit.audit_trail(filing)]
             assert "request.rebuild_unchanged" in trail
             change_source(
                 env["UGPP_BRIDGE_SOURCE_URL"], "UPDATE transactions SET amount = amount * 2"
@@ -274,7 +274,7 @@ def test_an_unchanged_rebuild_keeps_the_acknowledged_lotes_and_sends_no_correcti
             run(env, "build", filing)  # now a correction, numbered after every build so far
             stored = stores.requests.find(filing)
             assert stored.generation == 3 and stores.lotes.corrections(stored.key)
-            builds = stores.requests.builds(stored.key)
+            builds = stores.builds.builds(stored.key)
             assert [(b.generation, b.kept_generation) for b in builds] == [(1, None), (2, 1),
                                                                          (3, None)]  # fmt: skip
         finally:

@@ -51,7 +51,7 @@ class Bench:
                                     env=self.env, stdout=out, stderr=out)  # fmt: skip
 
     def actors(self, filing: str, action: str) -> list[str]:
-        return [e.actor for e in self.stores.requests.audit_trail(filing) if e.action == action]
+        return [e.actor for e in self.stores.audit.audit_trail(filing) if e.action == action]
 
 
 @pytest.fixture
@@ -173,7 +173,7 @@ def test_worker_once_catches_up_on_received_requests_and_raises_deadline_alerts(
     assert bench.stores.requests.find(filing).state is RequestState.SENT
     printed = (tmp_path / "once.log").read_text()  # what it did, one line per request
     assert f"send {filing}: Entregada" in printed and f"alerta {filing}" in printed
-    assert "deadline.alert" in [e.action for e in bench.stores.requests.audit_trail(filing)]
+    assert "deadline.alert" in [e.action for e in bench.stores.audit.audit_trail(filing)]
 
 
 def test_serve_runs_the_scheduler_so_a_request_received_over_soap_is_built_and_sent(
@@ -209,7 +209,7 @@ def test_serve_runs_the_scheduler_so_a_request_received_over_soap_is_built_and_s
     assert "ugpp_bridge_overdue_requests 0.0" in metrics
     assert "ugpp_bridge_scheduler_last_heartbeat_timestamp_seconds" in metrics
     assert "ugpp_bridge_exposure_estimate_cop" in metrics
-    actors = {e.actor.split(":")[0] for e in bench.stores.requests.audit_trail("UB-2026-000001")}
+    actors = {e.actor.split(":")[0] for e in bench.stores.audit.audit_trail("UB-2026-000001")}
     assert actors == {"ugpp", "serve"}, (
         actors
     )  # received over SOAP; built and sent by serve's scheduler

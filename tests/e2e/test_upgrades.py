@@ -208,9 +208,7 @@ def test_going_back_a_migration_decompresses_the_kept_messages(tmp_path: Path) -
     stores = state_stores(url)
     try:
         (summary,) = stores.requests.list_requests()
-        (before,) = stores.requests.inbound_messages(
-            stores.requests.find(summary.filing_number).key
-        )
+        (before,) = stores.inbound.inbound_messages(stores.requests.find(summary.filing_number).key)
         stores.requests.register(parse_solicitud(golden), received_at=GOLDEN_RECEIVED_AT,
                                  due_date=GOLDEN_RECEIVED_AT.date(), actor="test",
                                  message=ReceivedMessage.of(golden))  # fmt: skip

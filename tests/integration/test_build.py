@@ -82,7 +82,7 @@ def test_a_stored_request_is_built_into_valid_lotes_with_progress(
     filing = register(stores, solicitud(persons))
     seen: list[int] = []
     options = BuildOptions("800197268", "Banco de Ejemplo S.A.", 200, 4)
-    built = build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=source,
+    built = build_request(key_of(stores, filing), requests=stores.requests, builds=stores.builds, lotes=stores.lotes, source=source,
                           writer=LxmlLoteWriter(), options=options, clock=Clock(), progress=seen.append)  # fmt: skip
     assert (built.state, built.generation, built.persons_done) == (
         RequestState.BUILT,
@@ -139,7 +139,7 @@ def test_bad_source_data_fails_the_build_keeps_the_request_and_a_rebuild_succeed
         )
     source = SqlAlchemyReportSource(writer.engine)
     filing = register(stores, solicitud((PersonId("CC", "52123456"),)))
-    build = lambda: build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=source,  # noqa: E731
+    build = lambda: build_request(key_of(stores, filing), requests=stores.requests, builds=stores.builds, lotes=stores.lotes, source=source,  # noqa: E731
                                   writer=LxmlLoteWriter(), options=OPTIONS, clock=Clock())  # fmt: skip
     with pytest.raises(SourceDataError, match=r"transactions\.kind.*A1@2025-01-05"):
         build()
@@ -154,7 +154,7 @@ def test_bad_source_data_fails_the_build_keeps_the_request_and_a_rebuild_succeed
         )
     rebuilt = build()
     assert (rebuilt.state, rebuilt.generation) == (RequestState.BUILT, 2)
-    assert [e.action for e in stores.requests.audit_trail(filing)][:4] == [
+    assert [e.action for e in stores.audit.audit_trail(filing)][:4] == [
         "request.received", "request.building", "request.build_failed", "request.building",
     ]  # fmt: skip
 
@@ -169,7 +169,7 @@ def test_a_title_number_outside_the_contract_stops_the_build_naming_the_column(
         connection.execute(source_schema.titles.update().values(title_number="X" * 41))
     filing = register(stores, solicitud((PersonId("CC", "52123456"),)))
     with pytest.raises(SourceDataError, match="titles.title_number"):
-        build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=SqlAlchemyReportSource(writer.engine),
+        build_request(key_of(stores, filing), requests=stores.requests, builds=stores.builds, lotes=stores.lotes, source=SqlAlchemyReportSource(writer.engine),
                       writer=LxmlLoteWriter(), options=OPTIONS, clock=Clock())  # fmt: skip
     assert stores.requests.find(filing).state is RequestState.BUILD_FAILED
 
@@ -195,7 +195,7 @@ def test_a_lote_that_breaks_the_xsd_stops_the_build_naming_the_element(
     import_csv_directory(DATA / "source_csv", writer)
     filing = register(stores, solicitud((PersonId("CC", "52123456"),)))
     with pytest.raises(SchemaValidationError, match="numeroTitulo"):
-        build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=_DoctoredSource(writer.engine),
+        build_request(key_of(stores, filing), requests=stores.requests, builds=stores.builds, lotes=stores.lotes, source=_DoctoredSource(writer.engine),
                       writer=LxmlLoteWriter(), options=OPTIONS, clock=Clock())  # fmt: skip
     assert stores.requests.find(filing).state is RequestState.BUILD_FAILED
 
@@ -205,7 +205,7 @@ def test_a_rebuild_supersedes_the_unsent_lotes_of_the_earlier_generation(
 ) -> None:
     source, data = bank
     filing = register(stores, solicitud(tuple(sorted({a.holder for a in data.accounts}))[:5]))
-    kwargs = dict(requests=stores.requests, lotes=stores.lotes, source=source, writer=LxmlLoteWriter(),
+    kwargs = dict(requests=stores.requests, builds=stores.builds, lotes=stores.lotes, source=source, writer=LxmlLoteWriter(),
                   options=OPTIONS, clock=Clock())  # fmt: skip
     build_request(key_of(stores, filing), **kwargs)  # type: ignore[arg-type]
     build_request(key_of(stores, filing), **kwargs)  # type: ignore[arg-type]
@@ -222,7 +222,7 @@ def test_full_account_numbers_never_reach_the_state_database(
 ) -> None:
     source, data = bank
     filing = register(stores, solicitud(tuple(sorted({a.holder for a in data.accounts}))))
-    build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=source,
+    build_request(key_of(stores, filing), requests=stores.requests, builds=stores.builds, lotes=stores.lotes, source=source,
                   writer=LxmlLoteWriter(), options=OPTIONS, clock=Clock())  # fmt: skip
     stored = b"".join(lote.xml for lote in stores.lotes.lotes(key_of(stores, filing)))
     full_numbers = {a.account_number.replace("-", "") for a in data.accounts} | {

@@ -57,7 +57,7 @@ def test_a_process_that_dies_after_storing_leaves_every_lote_stored_and_unsent(
     )
     assert stores.requests.find(filing).state is RequestState.BUILT
     assert stores.lotes.attempts(key_of(stores, filing)) == []
-    assert stores.requests.verify_audit().ok
+    assert stores.audit.verify_audit().ok
 
 
 def test_a_process_killed_inside_the_lote_transaction_writes_none_of_it(
@@ -71,11 +71,11 @@ def test_a_process_killed_inside_the_lote_transaction_writes_none_of_it(
     assert stores.lotes.lotes(key_of(stores, filing)) == []
     request = stores.requests.find(filing)
     assert (request.state, request.generation) == (RequestState.BUILDING, 1)
-    assert [e.action for e in stores.requests.audit_trail(filing)] == [
+    assert [e.action for e in stores.audit.audit_trail(filing)] == [
         "request.received",
         "request.building",
     ]
-    assert stores.requests.verify_audit().ok
+    assert stores.audit.verify_audit().ok
     # The build can be stored afterwards: the dead transaction left no lock or row behind.
     stores.lotes.store_lotes(
         key_of(stores, filing), drafts(filing), at=request.received_at, actor="system"

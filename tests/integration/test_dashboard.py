@@ -67,8 +67,8 @@ def client(stores: StateStores, resent: list[tuple[str, str]]) -> FlaskClient:
         dashboard_services(settings, stores, "test-web"), clock=lambda: NOW, holidays=set(),
         resend=resend,
         confirm=lambda i, r, a: confirm_request(i, r, requests=stores.requests, clock=lambda: NOW, actor=a),
-        evidence=lambda i, s, n, a: export_evidence(i, s, name=n, requests=stores.requests, lotes=stores.lotes, clock=lambda: NOW, actor=a, tools=TOOLS),
-        certificate=lambda i, s, n, a: export_certificate(i, s, name=n, requests=stores.requests, lotes=stores.lotes, clock=lambda: NOW, actor=a, tools=TOOLS),
+        evidence=lambda i, s, n, a: export_evidence(i, s, name=n, stores=stores, clock=lambda: NOW, actor=a, tools=TOOLS),
+        certificate=lambda i, s, n, a: export_certificate(i, s, name=n, stores=stores, clock=lambda: NOW, actor=a, tools=TOOLS),
     )  # fmt: skip
     return create_dashboard(services, secret_key=SECRET).test_client()
 
@@ -147,7 +147,7 @@ def built(stores: StateStores, by: str = "scheduler") -> str:
 def sent(stores: StateStores) -> str:
     filing = built(stores)
     key = key_of(stores, filing)
-    stores.requests.decide(key, Decision.APPROVED, at=NOW, actor="web:olga")
+    stores.builds.decide(key, Decision.APPROVED, at=NOW, actor="web:olga")
     for target in (RequestState.SENDING, RequestState.SENT):
         stores.requests.transition(key, target, at=NOW, actor="test")
     return filing
@@ -194,7 +194,7 @@ def test_an_officer_approves_after_a_confirmation_step_and_the_decision_is_kept(
     assert "Construcción aprobada" in done.get_data(as_text=True)
     stored = stores.requests.find(filing)
     assert stored.state is RequestState.APPROVED
-    (decision,) = stores.requests.approvals(stored.key)
+    (decision,) = stores.builds.approvals(stored.key)
     assert decision.actor == "web:olga" and "Decisiones de los oficiales" in done.get_data(
         as_text=True
     )
@@ -226,11 +226,11 @@ def test_an_officer_returns_with_a_reason_and_an_operator_rebuilds(
     act(client, filing, "devolver", reason="Faltan las cuentas AFC de marzo")
     stored = stores.requests.find(filing)
     assert stored.state is RequestState.RETURNED
-    assert stores.requests.approvals(stored.key)[-1].reason == "Faltan las cuentas AFC de marzo"
+    assert stores.builds.approvals(stored.key)[-1].reason == "Faltan las cuentas AFC de marzo"
     client.post("/logout", data={"csrf_token": csrf(client, "/solicitudes")})
     assert login(client, "ana") == 302
     act(client, filing, "reconstruir")
-    trail = [e.action for e in stores.requests.audit_trail(filing)]
+    trail = [e.action for e in stores.audit.audit_trail(filing)]
     assert "request.rebuild_requested" in trail and "request.returned" in trail
 
 
@@ -252,12 +252,12 @@ def test_an_operator_resends_and_confirms_and_corrects_the_radicado_each_audited
     act(client, filing, "corregir-radicado", radicado="2026-UGPP-78")
     stored = stores.requests.find(filing)
     assert (stored.state, stored.confirmation) == (RequestState.CONFIRMED, "2026-UGPP-78")
-    trail = stores.requests.audit_trail(filing)
+    trail = stores.audit.audit_trail(filing)
     corrected = [e for e in trail if e.action == "request.confirmation_corrected"]
     assert corrected[0].details == {"antes": "2026-UGPP-77", "despues": "2026-UGPP-78",
                                    "address": "127.0.0.1"}  # fmt: skip
     assert corrected[0].actor == "web:ana"
-    assert "dashboard.login" in [e.action for e in stores.requests.audit_trail()]
+    assert "dashboard.login" in [e.action for e in stores.audit.audit_trail()]
 
 
 def test_the_preview_downloads_as_xlsx_with_every_person_and_totals(
@@ -277,7 +277,7 @@ def test_the_preview_downloads_as_xlsx_with_every_person_and_totals(
     assert book.sheetnames == ["Totales", "Personas", "Cuentas", "Inversiones", "Rendimientos"]
     totals = [row for row in book["Totales"].iter_rows(values_only=True)]
     assert ("Radicado", filing) in [tuple(r[:2]) for r in totals]
-    assert "preview.exported" in [e.action for e in stores.requests.audit_trail(filing)]
+    assert "preview.exported" in [e.action for e in stores.audit.audit_trail(filing)]
 
 
 def test_the_audit_page_is_for_operators_and_officers(
@@ -317,7 +317,7 @@ def test_the_evidence_download_is_a_zip_and_is_audited(
     assert response.status_code == 200 and response.data[:2] == b"PK"
     assert f"evidencia-{filing}.zip" in response.headers["Content-Disposition"]
     response.close()
-    assert stores.requests.audit_trail(filing)[-1].actor == "web:ana"
+    assert stores.audit.audit_trail(filing)[-1].actor == "web:ana"
 
 
 def test_a_viewer_downloads_the_certificate_alone_and_it_is_audited(
@@ -330,7 +330,7 @@ def test_a_viewer_downloads_the_certificate_alone_and_it_is_audited(
     assert response.status_code == 200 and response.data.startswith(b"%PDF-")
     assert f"constancia-{filing}.pdf" in response.headers["Content-Disposition"]
     response.close()
-    last = stores.requests.audit_trail(filing)[-1]
+    last = stores.audit.audit_trail(filing)[-1]
     assert (last.action, last.actor) == ("evidence.certificate_exported", "web:vera")
     assert filing.encode() in response.data and last.details["manifest"].encode() in response.data
 
@@ -446,9 +446,9 @@ def test_repeated_wrong_passwords_lock_the_account_out_even_for_the_right_one(
     assert locked == 429
     page = client.get("/solicitudes")
     assert page.status_code == 302  # still not logged in
-    actions = [(e.action, e.details.get("user")) for e in stores.requests.audit_trail()]
+    actions = [(e.action, e.details.get("user")) for e in stores.audit.audit_trail()]
     assert actions.count(("dashboard.login_failed", "ana")) == 5
-    locks = [e for e in stores.requests.audit_trail() if e.action == "auth.throttled"]
+    locks = [e for e in stores.audit.audit_trail() if e.action == "auth.throttled"]
     assert locks and locks[0].details["user"] == "ana" and locks[0].details["address"]
     assert login(client, "vera") == 302  # another account from a person who typed well
 

@@ -57,7 +57,7 @@ def sign_in(client: FlaskClient, name: str, password: str) -> tuple[int, str]:
 
 
 def logins(stores: StateStores) -> list[tuple[str, dict[str, object]]]:
-    return [(e.actor, e.details) for e in stores.requests.audit_trail()
+    return [(e.actor, e.details) for e in stores.audit.audit_trail()
             if e.action == "dashboard.login"]  # fmt: skip
 
 
@@ -111,7 +111,7 @@ def test_the_role_is_read_at_every_sign_in_and_a_leaver_is_out(
     finally:
         with slapd.admin() as admin:
             admin.modify(OPERATORS, {"uniqueMember": [(MODIFY_ADD, [ana])]})
-    assert "user.directory_role" in [e.action for e in stores.requests.audit_trail()]
+    assert "user.directory_role" in [e.action for e in stores.audit.audit_trail()]
 
 
 def test_a_directory_that_does_not_answer_refuses_in_spanish_but_break_glass_enters(

@@ -131,9 +131,7 @@ def post(server: Server, data: bytes) -> tuple[int, str]:
 
 
 def nothing_stored(server: Server) -> bool:
-    return (
-        server.stores.requests.list_requests() == [] and server.stores.requests.audit_trail() == []
-    )
+    return server.stores.requests.list_requests() == [] and server.stores.audit.audit_trail() == []
 
 
 def test_a_zeep_client_gets_a_receipt_with_radicado_deadline_and_bogota_offset(
@@ -162,7 +160,7 @@ def test_each_message_and_the_receipt_answered_are_kept_byte_for_byte(server: Se
         assert answer.status_code == 200, answer.text
         answers.append((message, answer.content))
     stored = server.stores.requests.find("UGPP-2026-000451")
-    kept = server.stores.requests.inbound_messages(stored.key)
+    kept = server.stores.inbound.inbound_messages(stored.key)
     assert [(m.request_bytes, m.response_bytes) for m in kept] == answers
     assert b"RECIBIDA" in answers[0][1] and b"DUPLICADA" in answers[1][1]
     assert all(m.answered_at is not None and m.answered_at >= m.received_at for m in kept)

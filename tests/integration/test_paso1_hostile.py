@@ -53,7 +53,7 @@ def server(stores: StateStores) -> Iterator[Server]:
 
 def snapshot(server: Server) -> tuple[int, int]:
     stores = server.stores
-    return len(stores.requests.list_requests()), len(stores.requests.audit_trail())
+    return len(stores.requests.list_requests()), len(stores.audit.audit_trail())
 
 
 def fault_of(answer: requests.Response) -> tuple[str, str]:
@@ -297,8 +297,8 @@ def test_repeated_wrong_passwords_lock_the_user_out_even_with_the_right_one(serv
     answer = post(server, envelope(BODY))  # the right password, now
     faultcode, text = fault_of(answer)
     assert text.startswith("NoAutorizado: demasiados intentos") and answer.headers["Retry-After"]
-    assert [e.action for e in server.stores.requests.audit_trail()] == ["auth.throttled"]
-    locked = server.stores.requests.audit_trail()[0].details
+    assert [e.action for e in server.stores.audit.audit_trail()] == ["auth.throttled"]
+    locked = server.stores.audit.audit_trail()[0].details
     assert (locked["user"], locked["address"], locked["scope"]) == (USER, "127.0.0.1", "paso1")
 
 

@@ -71,7 +71,7 @@ def filing(stores: StateStores, tmp_path: Path) -> str:
     number = register_golden_request(stores)
     received = GOLDEN_RECEIVED_AT
     source = SqlAlchemyReportSource(writer.engine)
-    build_request(key_of(stores, number), requests=stores.requests, lotes=stores.lotes, source=source, writer=LxmlLoteWriter(),
+    build_request(key_of(stores, number), requests=stores.requests, builds=stores.builds, lotes=stores.lotes, source=source, writer=LxmlLoteWriter(),
                   options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4, require_approval=False), clock=lambda: received)  # fmt: skip
     writer.close()
     return number
@@ -293,7 +293,7 @@ def test_a_rebuild_after_new_source_data_is_a_correction_with_its_diff(
         connection.exec_driver_sql(
             "UPDATE transactions SET amount = 1600000.50 WHERE account_id = 'A1' AND booked_on = '2025-01-05'"
         )
-    rebuilt = build_request(key_of(stores, filing), requests=stores.requests, lotes=stores.lotes, source=SqlAlchemyReportSource(bank.engine),
+    rebuilt = build_request(key_of(stores, filing), requests=stores.requests, builds=stores.builds, lotes=stores.lotes, source=SqlAlchemyReportSource(bank.engine),
                             writer=LxmlLoteWriter(), options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 4, 4, require_approval=False),
                             clock=lambda: datetime.now(UTC))  # fmt: skip
     bank.close()
@@ -367,11 +367,11 @@ def test_refused_token_credentials_hold_the_request_for_an_operator(
     assert (attempt.outcome, attempt.http_status, attempt.request_bytes) == (
         AttemptOutcome.CREDENTIALS_REFUSED, 400, b"",
     )  # fmt: skip
-    trail = [e.action for e in stores.requests.audit_trail(filing)]
+    trail = [e.action for e in stores.audit.audit_trail(filing)]
     assert "request.held" in trail
     again = send(stores, filing, ugpp.gateway(), operator=True)  # fixed, and resent by a person
     assert again.state is RequestState.SENT and again.held_reason is None
-    assert "request.released" in [e.action for e in stores.requests.audit_trail(filing)]
+    assert "request.released" in [e.action for e in stores.audit.audit_trail(filing)]
 
 
 def test_the_scheduler_leaves_a_held_request_alone(

@@ -91,7 +91,7 @@ def test_a_build_on_an_engine_ci_does_not_prove_waits_for_a_passing_selftest(
     stores = state_stores(sqlite_url)
     try:
         assert stores.requests.find("UGPP-2026-000451").state is RequestState.APPROVED
-        assert "source.selftest_passed" in [e.action for e in stores.requests.audit_trail()]
+        assert "source.selftest_passed" in [e.action for e in stores.audit.audit_trail()]
     finally:
         stores.close()
 

@@ -137,7 +137,7 @@ def test_the_same_request_again_is_a_duplicate_with_the_original_radicado(
         first.filing_number,
         T0,
     )
-    assert [e.action for e in stores.requests.audit_trail()] == [
+    assert [e.action for e in stores.audit.audit_trail()] == [
         "request.received",
         "request.duplicate",
     ]
@@ -152,7 +152,7 @@ def test_the_same_id_with_different_content_is_refused_and_stores_nothing(
         stores.requests.register(
             solicitud(persons=(ANA,)), received_at=T0, due_date=DUE, actor=SYSTEM
         )
-    assert len(stores.requests.audit_trail()) == 1
+    assert len(stores.audit.audit_trail()) == 1
     assert stores.requests.find("UGPP-1").request.persons == (ANA, PEDRO, RAUL)
 
 
@@ -175,7 +175,7 @@ def test_an_unknown_request_is_named_in_the_error(stores: StateStores) -> None:
 
 def test_the_lifecycle_runs_from_received_to_confirmed(stores: StateStores) -> None:
     filing = built(stores)
-    approved = stores.requests.decide(
+    approved = stores.builds.decide(
         key_of(stores, filing), Decision.APPROVED, at=T0, actor="web:oficial1"
     )
     assert approved.state is RequestState.APPROVED
@@ -191,11 +191,11 @@ def test_the_lifecycle_runs_from_received_to_confirmed(stores: StateStores) -> N
     assert (done.state, done.confirmation, done.confirmed_at, done.generation) == (
         RequestState.CONFIRMED, "UGPP-R-778812", T0, 1,
     )  # fmt: skip
-    (decision,) = stores.requests.approvals(key_of(stores, filing))
+    (decision,) = stores.builds.approvals(key_of(stores, filing))
     assert (decision.decision, decision.actor, decision.generation) == (
         Decision.APPROVED, "web:oficial1", 1,
     )  # fmt: skip
-    actions = [entry.action for entry in stores.requests.audit_trail(filing)]
+    actions = [entry.action for entry in stores.audit.audit_trail(filing)]
     assert actions == [
         "request.received", "request.building", "lote.stored", "lote.stored", "request.built",
         "request.approved", "request.sending", "request.sent", "request.confirmed",
@@ -214,7 +214,7 @@ def test_an_illegal_transition_raises_and_writes_nothing(
     with pytest.raises(IllegalTransitionError, match="'received'"):
         stores.requests.transition(key_of(stores, filing), target, at=T0, actor=SYSTEM)
     assert stores.requests.find(filing).state is RequestState.RECEIVED
-    assert len(stores.requests.audit_trail()) == 1
+    assert len(stores.audit.audit_trail()) == 1
 
 
 def test_a_failed_build_keeps_its_error_and_can_be_rebuilt(stores: StateStores) -> None:
@@ -320,9 +320,9 @@ def test_a_correction_keeps_what_it_corrects_and_the_diff(stores: StateStores) -
 
 def test_the_audit_chain_verifies(stores: StateStores) -> None:
     built(stores)
-    stores.requests.record_action(at=T0, actor="operador1", action="evidence.exported", filing_number="UB-2026-000001",
+    stores.audit.record_action(at=T0, actor="operador1", action="evidence.exported", filing_number="UB-2026-000001",
                                   details={"file": "bundle.zip"}, reason="solicitud de auditoría")  # fmt: skip
-    result = stores.requests.verify_audit()
+    result = stores.audit.verify_audit()
     assert result.ok and result.entries == 6, result.problems
 
 
@@ -341,7 +341,7 @@ def test_an_edited_or_deleted_audit_entry_is_detected(
     built(stores)
     with stores.requests.engine.begin() as connection:
         connection.execute(sa.text(tamper))
-    result = stores.requests.verify_audit()
+    result = stores.audit.verify_audit()
     assert not result.ok
     assert any(found in problem for problem in result.problems), result.problems
 
@@ -390,4 +390,4 @@ def test_concurrent_registrations_get_unique_contiguous_radicados(stores: StateS
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(numbers) == [f"UB-2026-{n:06d}" for n in range(1, count + 1)]
-    assert stores.requests.verify_audit().ok
+    assert stores.audit.verify_audit().ok

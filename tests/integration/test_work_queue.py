@@ -97,7 +97,7 @@ def test_a_parked_send_is_not_due_before_its_retry_time(stores: StateStores) -> 
     assert (
         stores.work.claim_next(WorkKind.SEND, owner="a", now=T0, lease=LEASE) is None
     )  # unapproved
-    stores.requests.decide(key_of(stores, filing), Decision.APPROVED, at=T0, actor="web:oficial")
+    stores.builds.decide(key_of(stores, filing), Decision.APPROVED, at=T0, actor="web:oficial")
     claim = stores.work.claim_next(WorkKind.SEND, owner="a", now=T0, lease=LEASE)
     assert claim is not None
     stores.work.release(claim, retry_at=T0 + timedelta(minutes=30))
@@ -174,7 +174,7 @@ def fake_build(stores: StateStores, clock: Clock):  # type: ignore[no-untyped-de
         started = stores.requests.start_build(key, at=clock(), actor=actor)
         stores.lotes.store_lotes(key, drafts(started.filing_number, started.generation),
                                  at=clock(), actor=actor)  # fmt: skip
-        return stores.requests.decide(key, Decision.APPROVED, at=clock(), actor="web:oficial")
+        return stores.builds.decide(key, Decision.APPROVED, at=clock(), actor="web:oficial")
 
     return build
 
@@ -188,7 +188,7 @@ def test_the_build_sweep_builds_received_requests_and_restarts_an_interrupted_bu
     done = names(build_due(context(stores, clock, build=fake_build(stores, clock))))
     assert sorted(done) == sorted([fresh, interrupted])
     assert {stores.requests.find(f).state for f in done} == {RequestState.APPROVED}
-    trail = [(e.action, e.details.get("error")) for e in stores.requests.audit_trail(interrupted)]
+    trail = [(e.action, e.details.get("error")) for e in stores.audit.audit_trail(interrupted)]
     assert ("request.build_failed", INTERRUPTED) in trail
     assert build_due(context(stores, clock, build=fake_build(stores, clock))) == []
 
@@ -257,7 +257,7 @@ def test_deadline_alerts_are_raised_once_at_the_tightest_threshold_and_reach_the
     assert [a.threshold for a in sweep(date(2026, 12, 4))] == [1]
     assert [a.threshold for a in sweep(date(2026, 12, 8))] == [0]
     assert "vencida hace 1 día; vence el 07/12/2026" in delivered[-1].message()
-    assert [e.action for e in stores.requests.audit_trail(open_)].count("deadline.alert") == 3
+    assert [e.action for e in stores.audit.audit_trail(open_)].count("deadline.alert") == 3
     banner = stores.alerts.recent(T0 - timedelta(days=1))
     assert [a.threshold for a in banner] == [0, 1, 5]  # newest first, for the desk
 
@@ -322,7 +322,7 @@ def test_dashboard_accounts_keep_a_hash_and_audit_no_secret(stores: StateStores)
             sa.text("SELECT password_hash FROM dashboard_users")
         ).scalar_one()
     assert "clave" not in stored_hash and stored_hash.startswith("scrypt:")
-    entries = [e for e in stores.requests.audit_trail() if e.action.startswith("user.")]
+    entries = [e for e in stores.audit.audit_trail() if e.action.startswith("user.")]
     assert [(e.action, e.details) for e in entries] == [
         ("user.added", {"name": "ana", "role": "viewer"}),
         ("user.updated", {"name": "ana", "role": "operator"}),

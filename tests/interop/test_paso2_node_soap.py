@@ -78,7 +78,7 @@ def filing(stores: StateStores, tmp_path: Path) -> str:
     bank = SqlAlchemySource(make_engine(f"sqlite:///{tmp_path / 'bank.db'}"))
     import_csv_directory(DATA / "source_csv", bank)
     number = register_golden_request(stores)
-    build_request(key_of(stores, number), requests=stores.requests, lotes=stores.lotes,
+    build_request(key_of(stores, number), requests=stores.requests, builds=stores.builds, lotes=stores.lotes,
                   source=SqlAlchemyReportSource(bank.engine), writer=LxmlLoteWriter(),
                   options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 1, 4, require_approval=False),
                   clock=lambda: GOLDEN_RECEIVED_AT)  # fmt: skip

@@ -7,7 +7,13 @@ from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
-from ugpp_bridge.domain.audit import AuditEntry, AuditSegment, AuditVerification
+from ugpp_bridge.domain.audit import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditSegment,
+    AuditVerification,
+    verify_chain,
+)
 from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
     Approval,
@@ -32,7 +38,13 @@ from ugpp_bridge.domain.filing import (
     request_fingerprint,
     sha256_hex,
 )
-from ugpp_bridge.domain.lifecycle import LoteState, RequestState, check_request_transition
+from ugpp_bridge.domain.lifecycle import (
+    LoteState,
+    RequestState,
+    check_request_transition,
+    decision_target,
+    unchanged_rebuild_target,
+)
 from ugpp_bridge.domain.report import PersonReport, Record, build_report, split_into_lotes
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.domain.source import SourceData
@@ -43,7 +55,15 @@ from ugpp_bridge.errors import (
     SourceDataError,
     SourceProblem,
 )
-from ugpp_bridge.service.ports import LoteStore, LoteWriter, ReportSource, RequestStore
+from ugpp_bridge.service.ports import (
+    AuditStore,
+    BuildStore,
+    InboundStore,
+    LoteStore,
+    LoteWriter,
+    ReportSource,
+    RequestStore,
+)
 
 
 class FakeRequestStore(RequestStore):
@@ -69,28 +89,6 @@ class FakeRequestStore(RequestStore):
             InboundMessage(message_id, received_at, message, None, None),
         )
         return replace(receipt, message_id=message_id)
-
-    def record_answer(self, message_id: int, response: bytes, *, at: datetime) -> None:
-        key, message = self.messages[message_id]
-        self.messages[message_id] = (key, replace(message, response_bytes=response, answered_at=at))
-
-    def inbound_messages(self, key: RequestKey) -> list[InboundMessage]:
-        return [message for owner, message in self.messages.values() if owner == key]
-
-    def record_build(self, key: RequestKey, build: BuildRecord) -> None:
-        self.build_records.setdefault(key, []).append(build)
-
-    def builds(self, key: RequestKey) -> list[BuildRecord]:
-        return list(self.build_records.get(key, []))
-
-    def keep_acknowledged(self, key: RequestKey, generation: int, *, at: datetime,
-                          actor: str) -> StoredRequest:  # fmt: skip
-        stored = self.get(key)
-        assert stored.state is RequestState.BUILDING
-        target = RequestState.CONFIRMED if stored.confirmation else RequestState.SENT
-        self.requests[key] = replace(stored, state=target, generation=generation)
-        self.actions.append((stored.filing_number, "request.rebuild_unchanged"))
-        return self.requests[key]
 
     def _register(
         self, request: FinancialInfoRequest, received_at: datetime, due_date: date
@@ -170,16 +168,6 @@ class FakeRequestStore(RequestStore):
                              actor: str) -> StoredRequest:  # fmt: skip
         raise AssertionError("not used by these use cases")
 
-    def decide(self, key: RequestKey, decision: Decision, *, at: datetime, actor: str,
-               reason: str | None = None) -> StoredRequest:  # fmt: skip
-        target = RequestState.APPROVED if decision is Decision.APPROVED else RequestState.RETURNED
-        stored = self.transition(key, target, at=at, actor=actor, reason=reason)
-        self.decisions.append(Approval(stored.generation, decision, actor, at, reason))
-        return stored
-
-    def approvals(self, key: RequestKey) -> list[Approval]:
-        return list(self.decisions)
-
     def hold(self, key: RequestKey, reason: str, *, at: datetime, actor: str) -> StoredRequest:
         self.requests[key] = replace(self.get(key), held_reason=reason, last_error=reason)
         return self.requests[key]
@@ -187,17 +175,84 @@ class FakeRequestStore(RequestStore):
     def release(self, key: RequestKey, *, at: datetime, actor: str) -> None:
         self.requests[key] = replace(self.get(key), held_reason=None)
 
+
+class FakeBuildStore(BuildStore):
+    """Builds and decisions, kept beside the fake requests they belong to."""
+
+    def __init__(self, requests: FakeRequestStore) -> None:
+        self.requests = requests
+
+    def record_build(self, key: RequestKey, build: BuildRecord) -> None:
+        self.requests.build_records.setdefault(key, []).append(build)
+
+    def builds(self, key: RequestKey) -> list[BuildRecord]:
+        return list(self.requests.build_records.get(key, []))
+
+    def keep_acknowledged(self, key: RequestKey, generation: int, *, at: datetime,
+                          actor: str) -> StoredRequest:  # fmt: skip
+        stored = self.requests.get(key)
+        target = unchanged_rebuild_target(stored.state, confirmed=stored.confirmation is not None)
+        self.requests.requests[key] = replace(stored, state=target, generation=generation)
+        self.requests.actions.append((stored.filing_number, "request.rebuild_unchanged"))
+        return self.requests.requests[key]
+
+    def decide(self, key: RequestKey, decision: Decision, *, at: datetime, actor: str,
+               reason: str | None = None) -> StoredRequest:  # fmt: skip
+        target = decision_target(self.requests.get(key).state, decision is Decision.APPROVED)
+        stored = self.requests.transition(key, target, at=at, actor=actor, reason=reason)
+        self.requests.decisions.append(Approval(stored.generation, decision, actor, at, reason))
+        return stored
+
+    def approvals(self, key: RequestKey) -> list[Approval]:
+        return list(self.requests.decisions)
+
+
+class FakeInboundStore(InboundStore):
+    def __init__(self, requests: FakeRequestStore) -> None:
+        self.requests = requests
+
+    def record_answer(self, message_id: int, response: bytes, *, at: datetime) -> None:
+        key, message = self.requests.messages[message_id]
+        self.requests.messages[message_id] = (
+            key,
+            replace(message, response_bytes=response, answered_at=at),
+        )
+
+    def inbound_messages(self, key: RequestKey) -> list[InboundMessage]:
+        return [message for owner, message in self.requests.messages.values() if owner == key]
+
+
+class FakeAuditStore(AuditStore):
+    """A hash chain in memory, linked by the domain's own ``entry_hash``; each entry is also
+    listed in the fake requests' ``actions`` (what the use cases' tests read)."""
+
+    def __init__(self, requests: FakeRequestStore) -> None:
+        self.requests = requests
+        self.entries: list[AuditEntry] = []
+
     def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
-        raise AssertionError("not used by these use cases")
+        return [e for e in self.entries if filing_number in (None, e.filing_number)]
 
     def audit_segment(self, filing_number: str) -> AuditSegment:
-        raise AssertionError("not used by these use cases")
+        head = self.entries[-1] if self.entries else None
+        return AuditSegment(tuple(self.audit_trail(filing_number)), (),
+                            head.seq if head else 0, head.hash if head else GENESIS_HASH)  # fmt: skip
 
-    def record_action(self, **_: object) -> AuditEntry:  # type: ignore[override]
-        raise AssertionError("not used by these use cases")
+    def record_action(self, *, at: datetime, actor: str, action: str,
+                      filing_number: str | None = None, details: dict[str, object] | None = None,
+                      reason: str | None = None) -> AuditEntry:  # fmt: skip
+        previous = self.entries[-1].hash if self.entries else GENESIS_HASH
+        entry = AuditEntry(len(self.entries) + 1, at, actor, action, filing_number,
+                           details or {}, reason, previous)  # fmt: skip
+        entry = replace(entry, hash=entry.computed_hash())
+        self.entries.append(entry)
+        self.requests.actions.append((filing_number or "", action))
+        return entry
 
     def verify_audit(self) -> AuditVerification:
-        raise AssertionError("not used by these use cases")
+        head = self.entries[-1] if self.entries else None
+        return verify_chain(self.entries, head.seq if head else 0,
+                            head.hash if head else GENESIS_HASH)  # fmt: skip
 
 
 class FakeLoteStore(LoteStore):

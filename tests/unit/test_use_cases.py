@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests.unit.builders import ANA, BETO, account, balance, event, move, payment, title
-from tests.unit.fakes import FakeLoteStore, FakeLoteWriter, FakeReportSource, FakeRequestStore
+from tests.unit.fakes import (
+    FakeBuildStore,
+    FakeLoteStore,
+    FakeLoteWriter,
+    FakeReportSource,
+    FakeRequestStore,
+)
 from ugpp_bridge.domain.codes import InformationType, TitleEventKind
 from ugpp_bridge.domain.deadlines import DeadlineKind
 from ugpp_bridge.domain.filing import Decision, ReceiptStatus
@@ -109,7 +115,7 @@ def built(source: FakeReportSource, options: BuildOptions = OPTIONS):  # type: i
     key = requests.find(receive(requests).filing_number).key
     clock = iter(NOW + timedelta(seconds=n) for n in range(1000))
     writer = FakeLoteWriter()
-    outcome = build_request(key, requests=requests, lotes=lotes, source=source, writer=writer,
+    outcome = build_request(key, requests=requests, builds=FakeBuildStore(requests), lotes=lotes, source=source, writer=writer,
                             options=options, clock=lambda: next(clock))  # fmt: skip
     return outcome, requests, lotes, writer
 
@@ -138,7 +144,7 @@ def test_a_failure_half_way_leaves_the_request_build_failed_with_its_error() -> 
     lotes = FakeLoteStore(requests)
     key = requests.find(receive(requests).filing_number).key
     with pytest.raises(SourceDataError):
-        build_request(key, requests=requests, lotes=lotes, source=FakeReportSource(DATA, fail_after=2),
+        build_request(key, requests=requests, builds=FakeBuildStore(requests), lotes=lotes, source=FakeReportSource(DATA, fail_after=2),
                       writer=FakeLoteWriter(), options=OPTIONS, clock=lambda: NOW)  # fmt: skip
     failed = requests.get(key)
     assert failed.state is RequestState.BUILD_FAILED and "transactions.kind" in (
@@ -192,7 +198,7 @@ def built_by(actor: str, require_approval: bool = True):  # type: ignore[no-unty
     lotes = FakeLoteStore(requests)
     key = requests.find(receive(requests).filing_number).key
     options = replace(OPTIONS, require_approval=require_approval)
-    build_request(key, requests=requests, lotes=lotes, source=FakeReportSource(DATA),
+    build_request(key, requests=requests, builds=FakeBuildStore(requests), lotes=lotes, source=FakeReportSource(DATA),
                   writer=FakeLoteWriter(), options=options, clock=lambda: NOW, actor=actor)  # fmt: skip
     return requests, key
 
@@ -204,21 +210,43 @@ def test_a_build_waits_for_an_officer_who_approves_it() -> None:
     requests, key = built_by("system")
     assert requests.get(key).state is RequestState.BUILT  # «Por aprobar»
     done = approve_build(
-        key, requests=requests, officer=ANA_OFFICER, channel="web", clock=lambda: NOW
+        key,
+        requests=requests,
+        builds=FakeBuildStore(requests),
+        officer=ANA_OFFICER,
+        channel="web",
+        clock=lambda: NOW,
     )
     assert done.state is RequestState.APPROVED
-    assert [(d.decision, d.actor, d.generation) for d in requests.approvals(key)] == [
-        (Decision.APPROVED, "web:ana", 1)
-    ]
+    assert [
+        (d.decision, d.actor, d.generation) for d in FakeBuildStore(requests).approvals(key)
+    ] == [(Decision.APPROVED, "web:ana", 1)]
 
 
 @pytest.mark.parametrize("asked_by", ["web:ana", "cli:ana"])
 def test_the_officer_who_asked_for_a_build_cannot_approve_it(asked_by: str) -> None:
     requests, key = built_by(asked_by)
     with pytest.raises(ApprovalRefusedError, match="four eyes"):
-        approve_build(key, requests=requests, officer=ANA_OFFICER, channel="web", clock=lambda: NOW)
-    assert requests.get(key).state is RequestState.BUILT and requests.approvals(key) == []
-    approve_build(key, requests=requests, officer=BETO_OFFICER, channel="cli", clock=lambda: NOW)
+        approve_build(
+            key,
+            requests=requests,
+            builds=FakeBuildStore(requests),
+            officer=ANA_OFFICER,
+            channel="web",
+            clock=lambda: NOW,
+        )
+    assert (
+        requests.get(key).state is RequestState.BUILT
+        and FakeBuildStore(requests).approvals(key) == []
+    )
+    approve_build(
+        key,
+        requests=requests,
+        builds=FakeBuildStore(requests),
+        officer=BETO_OFFICER,
+        channel="cli",
+        clock=lambda: NOW,
+    )
     assert requests.get(key).state is RequestState.APPROVED
 
 
@@ -227,11 +255,22 @@ def test_only_an_officer_approves_or_returns(role: Role) -> None:
     requests, key = built_by("system")
     with pytest.raises(ApprovalRefusedError, match="not an officer"):
         approve_build(
-            key, requests=requests, officer=User("op", role), channel="web", clock=lambda: NOW
+            key,
+            requests=requests,
+            builds=FakeBuildStore(requests),
+            officer=User("op", role),
+            channel="web",
+            clock=lambda: NOW,
         )
     with pytest.raises(ApprovalRefusedError, match="not an officer"):
         return_build(
-            key, "no", requests=requests, officer=User("op", role), channel="web", clock=lambda: NOW
+            key,
+            "no",
+            requests=requests,
+            builds=FakeBuildStore(requests),
+            officer=User("op", role),
+            channel="web",
+            clock=lambda: NOW,
         )
 
 
@@ -239,20 +278,31 @@ def test_a_returned_build_keeps_its_reason_and_awaits_a_rebuild() -> None:
     requests, key = built_by("system")
     with pytest.raises(ApprovalRefusedError):
         return_build(
-            key, "   ", requests=requests, officer=ANA_OFFICER, channel="web", clock=lambda: NOW
+            key,
+            "   ",
+            requests=requests,
+            builds=FakeBuildStore(requests),
+            officer=ANA_OFFICER,
+            channel="web",
+            clock=lambda: NOW,
         )
-    done = return_build(key, "Faltan las cuentas AFC", requests=requests, officer=ANA_OFFICER,
+    done = return_build(key, "Faltan las cuentas AFC", requests=requests, builds=FakeBuildStore(requests), officer=ANA_OFFICER,
                         channel="web", clock=lambda: NOW)  # fmt: skip
     assert done.state is RequestState.RETURNED
-    assert requests.approvals(key)[-1].reason == "Faltan las cuentas AFC"
+    assert FakeBuildStore(requests).approvals(key)[-1].reason == "Faltan las cuentas AFC"
     with pytest.raises(IllegalTransitionError):  # nothing to approve until it is rebuilt
         approve_build(
-            key, requests=requests, officer=BETO_OFFICER, channel="web", clock=lambda: NOW
+            key,
+            requests=requests,
+            builds=FakeBuildStore(requests),
+            officer=BETO_OFFICER,
+            channel="web",
+            clock=lambda: NOW,
         )
 
 
 def test_without_required_approval_a_build_approves_itself_and_says_so() -> None:
     requests, key = built_by("worker:h:1:x", require_approval=False)
     assert requests.get(key).state is RequestState.APPROVED
-    (decision,) = requests.approvals(key)
+    (decision,) = FakeBuildStore(requests).approvals(key)
     assert decision.actor == "worker:h:1:x" and "no requerida" in (decision.reason or "")

@@ -80,3 +80,21 @@ def check_lote_transition(current: LoteState, target: LoteState) -> None:
 
 def allowed_request_targets(current: RequestState) -> frozenset[RequestState]:
     return _REQUEST_TRANSITIONS[current]
+
+
+def decision_target(current: RequestState, approved: bool) -> RequestState:
+    """An officer's decision on the current build (SPEC §9, four eyes): ``built → approved``,
+    or ``built → returned`` for an operator to rebuild."""
+    target = RequestState.APPROVED if approved else RequestState.RETURNED
+    check_request_transition(current, target)
+    return target
+
+
+def unchanged_rebuild_target(current: RequestState, confirmed: bool) -> RequestState:
+    """A rebuild that found no record changed goes back to the acknowledged lotes it would have
+    corrected (SPEC §5: UGPP never gets an empty correction): ``building → confirmed`` when
+    UGPP's confirmation (art. 7) was recorded, else ``building → sent``."""
+    target = RequestState.CONFIRMED if confirmed else RequestState.SENT
+    if current is not RequestState.BUILDING:
+        raise IllegalTransitionError("request", current.value, target.value)
+    return target

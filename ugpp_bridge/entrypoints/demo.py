@@ -165,6 +165,7 @@ def _job(
             build_request(
                 key,
                 requests=stores.requests,
+                builds=stores.builds,
                 lotes=stores.lotes,
                 source=source,
                 writer=LxmlLoteWriter(),

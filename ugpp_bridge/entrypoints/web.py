@@ -84,7 +84,7 @@ def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
         )
 
     def answered(message_id: int, response: bytes) -> None:
-        stores.requests.record_answer(message_id, response, at=system_clock())
+        stores.inbound.record_answer(message_id, response, at=system_clock())
 
     wsdl = served_wsdl(SOLICITUDES_WSDL, settings.paso1_public_url)
     return make_wsgi_app(Paso1Endpoint(paso1_gate(settings, stores), receive, wsdl, answered))
@@ -124,6 +124,8 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
 
     return DashboardServices(
         requests=stores.requests,
+        builds=stores.builds,
+        audit=stores.audit,
         lotes=stores.lotes,
         users=stores.users,
         sign_in=signer(settings, stores),
@@ -141,6 +143,7 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
             key,
             leasing=web_leasing,
             requests=stores.requests,
+            audit=stores.audit,
             send=send(actor),
             actor=actor,
         ),  # fmt: skip

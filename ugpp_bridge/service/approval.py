@@ -14,7 +14,7 @@ from ugpp_bridge.domain.filing import Decision, RequestKey, StoredRequest
 from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.users import User, same_person
 from ugpp_bridge.errors import ApprovalRefusedError, IllegalTransitionError
-from ugpp_bridge.service.ports import RequestStore
+from ugpp_bridge.service.ports import BuildStore, RequestStore
 
 MAX_REASON = 1_000
 
@@ -23,6 +23,7 @@ def approve_build(
     key: RequestKey,
     *,
     requests: RequestStore,
+    builds: BuildStore,
     officer: User,
     channel: str,
     clock: Callable[[], datetime],
@@ -36,7 +37,7 @@ def approve_build(
             "cannot approve it too: another officer must (four eyes).",
             reason="own_build",
         )
-    return requests.decide(key, Decision.APPROVED, at=clock(), actor=f"{channel}:{officer.name}")
+    return builds.decide(key, Decision.APPROVED, at=clock(), actor=f"{channel}:{officer.name}")
 
 
 def return_build(
@@ -44,6 +45,7 @@ def return_build(
     reason: str,
     *,
     requests: RequestStore,
+    builds: BuildStore,
     officer: User,
     channel: str,
     clock: Callable[[], datetime],
@@ -55,7 +57,7 @@ def return_build(
             f"Say why the build is returned (1 to {MAX_REASON} characters).", reason="no_reason"
         )
     _decidable(requests, key, officer)
-    return requests.decide(
+    return builds.decide(
         key, Decision.RETURNED, at=clock(), actor=f"{channel}:{officer.name}", reason=reason
     )
 

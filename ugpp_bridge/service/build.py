@@ -39,7 +39,7 @@ from ugpp_bridge.errors import (
     SourceDataError,
     SourceError,
 )
-from ugpp_bridge.service.ports import LoteStore, LoteWriter, ReportSource, RequestStore
+from ugpp_bridge.service.ports import BuildStore, LoteStore, LoteWriter, ReportSource, RequestStore
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ def build_request(
     key: RequestKey,
     *,
     requests: RequestStore,
+    builds: BuildStore,
     lotes: LoteStore,
     source: ReportSource,
     writer: LoteWriter,
@@ -94,7 +95,7 @@ def build_request(
     stored = requests.start_build(key, at=clock(), actor=actor)
     filing = stored.filing_number
     assert stored.generated_at is not None
-    requests.record_build(key, build_record(stored, options, actor))
+    builds.record_build(key, build_record(stored, options, actor))
     tracker = _ProgressTracker(requests, key, len(stored.request.persons), clock, progress)
     try:
         _check_ready(stored.request, source, options)
@@ -117,7 +118,7 @@ def build_request(
             if diff is not None and is_unchanged(diff):
                 kept = corrected[0].generation
                 logger.info("Rebuilt request %s: nothing changed; build %d kept", filing, kept)
-                return requests.keep_acknowledged(key, kept, at=clock(), actor=actor)
+                return builds.keep_acknowledged(key, kept, at=clock(), actor=actor)
             count = lotes.store_lotes(key, _drafts(written), at=clock(), actor=actor)
         if diff is not None:
             _record_corrections(lotes, key, written, diff, clock(), actor)
@@ -126,7 +127,7 @@ def build_request(
         raise
     logger.info("Built request %s into %d lote(s)", filing, count)
     if not options.require_approval:
-        return requests.decide(
+        return builds.decide(
             key, Decision.APPROVED, at=clock(), actor=actor,
             reason="aprobación no requerida (UGPP_BRIDGE_REQUIRE_APPROVAL=false)",
         )  # fmt: skip

@@ -60,7 +60,27 @@ from ugpp_bridge.domain.filing import (
 )
 from ugpp_bridge.domain.identifiers import format_operator_nit
 from ugpp_bridge.domain.labels import LOTE_LABELS, OUTCOME_LABELS, STATE_LABELS
-from ugpp_bridge.service.ports import LoteStore, RequestStore
+from ugpp_bridge.service.ports import AuditStore, BuildStore, InboundStore, LoteStore, RequestStore
+
+
+class EvidenceStores(Protocol):
+    """What a bundle is read from: the request, its builds and decisions, the Paso 1 messages,
+    the lotes and attempts, and the audit trail (the composition root's stores)."""
+
+    @property
+    def requests(self) -> RequestStore: ...
+
+    @property
+    def builds(self) -> BuildStore: ...
+
+    @property
+    def inbound(self) -> InboundStore: ...
+
+    @property
+    def lotes(self) -> LoteStore: ...
+
+    @property
+    def audit(self) -> AuditStore: ...
 
 
 class Signer(Protocol):
@@ -100,8 +120,7 @@ def export_evidence(
     sink: IO[bytes],
     *,
     name: str,
-    requests: RequestStore,
-    lotes: LoteStore,
+    stores: EvidenceStores,
     clock: Callable[[], datetime],
     actor: str,
     tools: EvidenceTools,
@@ -109,10 +128,10 @@ def export_evidence(
     """Write the bundle into ``sink`` (a file the caller owns: the CLI's output path, or the
     dashboard's anonymous temporary file, so nothing with personal data stays on disk) and
     audit the export with the bundle's and the manifest's SHA-256."""
-    bundle, _ = _write_bundle(key, sink, name, requests, lotes, clock(), tools)
-    requests.record_action(
+    bundle, _ = _write_bundle(key, sink, name, stores, clock(), tools)
+    stores.audit.record_action(
         at=clock(), actor=actor, action="evidence.exported",
-        filing_number=requests.get(key).filing_number,
+        filing_number=stores.requests.get(key).filing_number,
         details={"file": name, "sha256": bundle.sha256, "files": bundle.files,
                  "manifest": bundle.manifest_sha256},
     )  # fmt: skip
@@ -124,8 +143,7 @@ def export_certificate(
     sink: IO[bytes],
     *,
     name: str,
-    requests: RequestStore,
-    lotes: LoteStore,
+    stores: EvidenceStores,
     clock: Callable[[], datetime],
     actor: str,
     tools: EvidenceTools,
@@ -133,11 +151,11 @@ def export_certificate(
     """Write the certificate alone into ``sink``: the one of a bundle made now (its manifest
     hash is the one the certificate cites, and the export is audited with it)."""
     discard = cast(IO[bytes], _Discard())
-    bundle, certificate = _write_bundle(key, discard, name, requests, lotes, clock(), tools)
+    bundle, certificate = _write_bundle(key, discard, name, stores, clock(), tools)
     sink.write(certificate)
-    requests.record_action(
+    stores.audit.record_action(
         at=clock(), actor=actor, action="evidence.certificate_exported",
-        filing_number=requests.get(key).filing_number,
+        filing_number=stores.requests.get(key).filing_number,
         details={"file": name, "sha256": sha256_hex(certificate),
                  "manifest": bundle.manifest_sha256},
     )  # fmt: skip
@@ -157,13 +175,12 @@ def _write_bundle(
     key: RequestKey,
     sink: IO[bytes],
     name: str,
-    requests: RequestStore,
-    lotes: LoteStore,
+    stores: EvidenceStores,
     now: datetime,
     tools: EvidenceTools,
 ) -> tuple[EvidenceBundle, bytes]:
-    stored = requests.get(key)
-    attempts = lotes.attempts(key)
+    stored = stores.requests.get(key)
+    attempts = stores.lotes.attempts(key)
     all_lotes: list[StoredLote] = []  # filled as the lotes are written, without their bytes
     hashing = _HashingWriter(sink)
     manifest: dict[str, str] = {}
@@ -172,7 +189,7 @@ def _write_bundle(
         def put(file: str, data: bytes, at: datetime) -> None:
             archive.writestr(_entry(file, at), data)
 
-        data_files = _data_files(stored, all_lotes, attempts, requests, lotes, now, tools)
+        data_files = _data_files(stored, all_lotes, attempts, stores, now, tools)
         for file, data, at in data_files:
             put(file, data, at)
             manifest[file] = sha256_hex(data)
@@ -189,7 +206,7 @@ def _write_bundle(
         )
         manifest_sha = sha256_hex(manifest_bytes)
         put(MANIFEST, manifest_bytes, now)
-        facts = _facts(stored, all_lotes, attempts, requests, manifest_sha, now, name, tools)
+        facts = _facts(stored, all_lotes, attempts, stores.builds, manifest_sha, now, name, tools)
         certificate = tools.render_certificate(facts)
         put(CERTIFICATE, certificate, now)
         seal = _json(
@@ -214,19 +231,18 @@ def _data_files(
     stored: StoredRequest,
     all_lotes: list[StoredLote],
     attempts: list[Attempt],
-    requests: RequestStore,
-    lotes: LoteStore,
+    stores: EvidenceStores,
     now: datetime,
     tools: EvidenceTools,
 ) -> Iterator[tuple[str, bytes, datetime]]:
     """(name, bytes, time) of every file the manifest lists; one build's lotes at a time (their
     metadata is collected in ``all_lotes``)."""
     key = stored.key
-    builds = requests.builds(key)
+    builds = stores.builds.builds(key)
     yield "LEAME.txt", _readme(stored, tools.signer is not None).encode("utf-8"), now
     yield "solicitud.json", _json(_request(stored)), now
     exchanges = []
-    for n, message in enumerate(requests.inbound_messages(key), start=1):
+    for n, message in enumerate(stores.inbound.inbound_messages(key), start=1):
         stem = f"paso1/{n:02d}"
         yield f"{stem}-solicitud-ugpp.xml", message.request_bytes, message.received_at
         entry: dict[str, object] = {
@@ -248,7 +264,7 @@ def _data_files(
     yield "construcciones.json", _json([_build(b) for b in builds]), now
     last = max([stored.generation, *(b.generation for b in builds)])
     for generation in range(1, last + 1):
-        for lote in lotes.lotes(key, generation=generation):
+        for lote in stores.lotes.lotes(key, generation=generation):
             yield f"lotes/{lote.submission_id}.xml", lote.xml, lote.created_at
             yield f"lotes/{lote.submission_id}.json", _json(_lote(lote)), lote.created_at
             all_lotes.append(replace(lote, xml=b""))
@@ -262,14 +278,14 @@ def _data_files(
         {"construccion": a.generation,
          "decision": "aprobada" if a.decision is Decision.APPROVED else "devuelta",
          "oficial": a.actor, "fecha": _time(a.at), "motivo": a.reason}
-        for a in requests.approvals(key)
+        for a in stores.builds.approvals(key)
     ]), now  # fmt: skip
-    segment = requests.audit_segment(stored.filing_number)
+    segment = stores.audit.audit_segment(stored.filing_number)
     yield "confirmaciones.json", _json(_confirmations(segment.entries)), now
     yield "correcciones.json", _json([
         {"corrige": c.corrected_submission_id, "idEnvio": c.correcting_submission_id,
          "diferencias": c.diff, "fecha": _time(c.created_at)}
-        for c in lotes.corrections(key)
+        for c in stores.lotes.corrections(key)
     ]), now  # fmt: skip
     yield "auditoria.json", _json(_audit(segment)), now
     if tools.signer is not None:
@@ -286,7 +302,7 @@ def _facts(
     stored: StoredRequest,
     all_lotes: list[StoredLote],
     attempts: list[Attempt],
-    requests: RequestStore,
+    builds_of: BuildStore,
     manifest_sha: str,
     now: datetime,
     name: str,
@@ -303,7 +319,7 @@ def _facts(
         exposure = estimate_exposure(
             stored.due_date, delivered_on or now.astimezone(BOGOTA).date(), tools.uvt_values
         )
-    builds = requests.builds(stored.key)
+    builds = builds_of.builds(stored.key)
     operator_name = builds[-1].operator_name if builds else tools.operator_name
     periods = f"{request.periods[0]} a {request.periods[-1]}"
     outcomes = Counter(OUTCOME_LABELS[a.outcome] for a in attempts)
@@ -324,7 +340,7 @@ def _facts(
         exposure=exposure,
         lotes=tuple(_lote_line(lote, attempts) for lote in all_lotes),
         attempts=dict(sorted(outcomes.items())),
-        approvals=tuple(requests.approvals(stored.key)),
+        approvals=tuple(builds_of.approvals(stored.key)),
         manifest_sha256=manifest_sha,
         exported_at=now,
         bundle_name=name,

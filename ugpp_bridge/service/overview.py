@@ -25,7 +25,7 @@ from ugpp_bridge.domain.filing import (
     StoredRequest,
 )
 from ugpp_bridge.domain.lifecycle import LoteState, RequestState
-from ugpp_bridge.service.ports import LoteStore, RequestStore
+from ugpp_bridge.service.ports import BuildStore, LoteStore, RequestStore
 
 DELIVERED = frozenset({RequestState.SENT, RequestState.CONFIRMED})
 SOON = 5  # business days: "at risk"
@@ -123,6 +123,7 @@ def request_detail(
     requests: RequestStore,
     lotes: LoteStore,
     *,
+    builds: BuildStore,
     today: date,
     holidays: Container[date],
     uvt_values: Mapping[int, int],
@@ -134,7 +135,7 @@ def request_detail(
         stored=stored,
         lotes=lotes.summaries(key) if stored.generation else [],
         attempts=lotes.attempts(key, with_bytes=False),
-        approvals=requests.approvals(key),
+        approvals=builds.approvals(key),
     )
 
 

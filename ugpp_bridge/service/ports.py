@@ -149,10 +149,10 @@ class SourceWriter(abc.ABC):
 
 
 class RequestStore(abc.ABC):
-    """The bridge's memory (SPEC §5): requests, lotes, attempts, corrections and the audit trail.
+    """The bridge's memory of requests (SPEC §5): registration, lookup and lifecycle.
 
-    Every method is one transaction; every state change writes its audit entry in the same
-    transaction, so the trail can never miss an action that happened.
+    Every method of every store is one transaction; every state change writes its audit entry
+    in the same transaction, so the trail can never miss an action that happened.
     """
 
     @abc.abstractmethod
@@ -171,29 +171,6 @@ class RequestStore(abc.ABC):
         before raises ``NotAuthorizedError`` and nothing is stored. ``message`` (the SOAP
         message as it arrived) is kept with the request, duplicates too; the receipt names it
         (``message_id``) for ``record_answer``."""
-
-    @abc.abstractmethod
-    def record_answer(self, message_id: int, response: bytes, *, at: datetime) -> None:
-        """The exact AcuseSolicitud bytes answered to an inbound message."""
-
-    @abc.abstractmethod
-    def inbound_messages(self, key: RequestKey) -> list[InboundMessage]:
-        """Every Paso 1 exchange that carried this request, oldest first."""
-
-    @abc.abstractmethod
-    def record_build(self, key: RequestKey, build: BuildRecord) -> None:
-        """What the current build is made with (generation, fechaGeneracion, settings)."""
-
-    @abc.abstractmethod
-    def builds(self, key: RequestKey) -> list[BuildRecord]:
-        """Every recorded build of a request, by generation."""
-
-    @abc.abstractmethod
-    def keep_acknowledged(
-        self, key: RequestKey, generation: int, *, at: datetime, actor: str
-    ) -> StoredRequest:
-        """``building → sent`` (or ``confirmed``) back on ``generation``, whose acknowledged
-        lotes already say what the data says: no correction is sent; audited."""
 
     @abc.abstractmethod
     def find(self, identifier: str) -> StoredRequest:
@@ -257,6 +234,34 @@ class RequestStore(abc.ABC):
         """Replace a mistyped confirmation radicado (art. 7); audited with both values."""
 
     @abc.abstractmethod
+    def hold(self, key: RequestKey, reason: str, *, at: datetime, actor: str) -> StoredRequest:
+        """Park the request for an operator (credentials refused): the scheduler leaves it
+        alone until ``release``; audited."""
+
+    @abc.abstractmethod
+    def release(self, key: RequestKey, *, at: datetime, actor: str) -> None:
+        """An operator takes a held request back (a send or resend); audited when held."""
+
+
+class BuildStore(abc.ABC):
+    """Each build of a request and the officers' decisions on it (four eyes, SPEC §9)."""
+
+    @abc.abstractmethod
+    def record_build(self, key: RequestKey, build: BuildRecord) -> None:
+        """What the current build is made with (generation, fechaGeneracion, settings)."""
+
+    @abc.abstractmethod
+    def builds(self, key: RequestKey) -> list[BuildRecord]:
+        """Every recorded build of a request, by generation."""
+
+    @abc.abstractmethod
+    def keep_acknowledged(
+        self, key: RequestKey, generation: int, *, at: datetime, actor: str
+    ) -> StoredRequest:
+        """``building → sent`` (or ``confirmed``) back on ``generation``, whose acknowledged
+        lotes already say what the data says: no correction is sent; audited."""
+
+    @abc.abstractmethod
     def decide(
         self,
         key: RequestKey,
@@ -273,14 +278,21 @@ class RequestStore(abc.ABC):
     def approvals(self, key: RequestKey) -> list[Approval]:
         """Every decision on every build of a request, oldest first."""
 
-    @abc.abstractmethod
-    def hold(self, key: RequestKey, reason: str, *, at: datetime, actor: str) -> StoredRequest:
-        """Park the request for an operator (credentials refused): the scheduler leaves it
-        alone until ``release``; audited."""
+
+class InboundStore(abc.ABC):
+    """Paso 1 as it happened: each inbound message and the exact answer (art. 12)."""
 
     @abc.abstractmethod
-    def release(self, key: RequestKey, *, at: datetime, actor: str) -> None:
-        """An operator takes a held request back (a send or resend); audited when held."""
+    def record_answer(self, message_id: int, response: bytes, *, at: datetime) -> None:
+        """The exact AcuseSolicitud bytes answered to an inbound message."""
+
+    @abc.abstractmethod
+    def inbound_messages(self, key: RequestKey) -> list[InboundMessage]:
+        """Every Paso 1 exchange that carried this request, oldest first."""
+
+
+class AuditStore(abc.ABC):
+    """The hash-chained audit trail: read, verified, and actions that change no state."""
 
     @abc.abstractmethod
     def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:

@@ -1,4 +1,4 @@
-"""``SqlAlchemyRequestStore``: requests and the audit trail on SQLite or PostgreSQL (SPEC §5).
+"""``SqlAlchemyRequestStore``: requests and their lifecycle on SQLite or PostgreSQL (SPEC §5).
 
 One transaction per method; the audit entry of a change is written in the same transaction.
 Registration is idempotent (SPEC §4) and allocates the radicado under a row lock.
@@ -6,32 +6,21 @@ Registration is idempotent (SPEC §4) and allocates the radicado under a row loc
 
 from __future__ import annotations
 
-import dataclasses
-import zlib
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Connection, Row, RowMapping, func, or_, select, update
+from sqlalchemy import Connection, RowMapping, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ugpp_bridge.adapters.state import tables as t
 from ugpp_bridge.adapters.state.audit import (
     append_audit,
-    audit_entries,
-    audit_segment,
-    verify_audit,
 )
 from ugpp_bridge.adapters.state.base import SqlAlchemyStateBase
 from ugpp_bridge.adapters.state.defences import record_nonce
 from ugpp_bridge.adapters.state.rows import insert_sequence_row, summary_from_row
-from ugpp_bridge.domain.audit import AuditEntry, AuditSegment, AuditVerification
 from ugpp_bridge.domain.filing import (
     BOGOTA,
-    Approval,
-    BuildRecord,
-    Decision,
-    InboundMessage,
     Receipt,
     ReceiptStatus,
     ReceivedMessage,
@@ -55,7 +44,7 @@ REGISTER_RETRIES = 3
 
 
 class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
-    """Requests and the audit trail on SQLite or PostgreSQL (engine with serialised writes)."""
+    """Requests on SQLite or PostgreSQL (an engine with serialised writes)."""
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -226,80 +215,6 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
             self._move(connection, row, target, at=at, actor=actor, reason=reason, values=values)
             return self._load(connection, self._row(connection, key))
 
-    def record_answer(self, message_id: int, response: bytes, *, at: datetime) -> None:
-        with self._tx() as connection:
-            connection.execute(
-                update(t.inbound_messages)
-                .where(t.inbound_messages.c.id == message_id)
-                .values(response_bytes=response, answered_at=at)
-            )
-
-    def inbound_messages(self, key: RequestKey) -> list[InboundMessage]:
-        m = t.inbound_messages
-        query = select(m).where(m.c.request_pk == key).order_by(m.c.received_at, m.c.id)
-        with self._read() as connection:
-            return [
-                InboundMessage(
-                    row.id, row.received_at, _as_arrived(row), row.response_bytes, row.answered_at
-                )  # fmt: skip
-                for row in connection.execute(query)
-            ]
-
-    def record_build(self, key: RequestKey, build: BuildRecord) -> None:
-        with self._tx() as connection:
-            connection.execute(
-                t.builds.insert().values(request_pk=key, **dataclasses.asdict(build))
-            )
-
-    def builds(self, key: RequestKey) -> list[BuildRecord]:
-        b = t.builds
-        query = select(b).where(b.c.request_pk == key).order_by(b.c.generation)
-        with self._read() as connection:
-            return [
-                BuildRecord(**{f.name: row[f.name] for f in dataclasses.fields(BuildRecord)})
-                for row in connection.execute(query).mappings()
-            ]
-
-    def keep_acknowledged(
-        self, key: RequestKey, generation: int, *, at: datetime, actor: str
-    ) -> StoredRequest:
-        """The build found nothing changed since ``generation``'s acknowledged lotes: the
-        request goes back to them (sent, or confirmed), and no correction is made."""
-        with self._tx() as connection:
-            row = self._row(connection, key, lock=True)
-            if RequestState(row["state"]) is not RequestState.BUILDING:
-                raise IllegalTransitionError("request", row["state"], RequestState.SENT.value)
-            b = t.builds
-            kept_at = connection.execute(
-                select(b.c.generated_at).where(b.c.request_pk == key, b.c.generation == generation)
-            ).scalar_one_or_none()
-            if kept_at is None:  # built before builds were recorded: its lotes' creation time
-                kept_at = connection.execute(
-                    select(func.min(t.lotes.c.created_at)).where(
-                        t.lotes.c.request_pk == key, t.lotes.c.generation == generation
-                    )
-                ).scalar_one()
-            connection.execute(
-                update(b)
-                .where(b.c.request_pk == key, b.c.generation == row["generation"])
-                .values(kept_generation=generation)
-            )
-            target = RequestState.CONFIRMED if row["confirmation"] else RequestState.SENT
-            connection.execute(
-                update(t.requests)
-                .where(t.requests.c.id == key)
-                .values(
-                    state=target.value, generation=generation, generated_at=kept_at, updated_at=at
-                )  # fmt: skip
-            )
-            append_audit(
-                connection, at=at, actor=actor, action="request.rebuild_unchanged",
-                filing_number=row["filing_number"],
-                details={"from": RequestState.BUILDING.value, "to": target.value,
-                         "build": row["generation"], "kept": generation},
-            )  # fmt: skip
-            return self._load(connection, self._row(connection, key))
-
     def start_build(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
         with self._tx() as connection:
             row = self._row(connection, key, lock=True)
@@ -379,36 +294,6 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
             )  # fmt: skip
             return self._load(connection, self._row(connection, key))
 
-    def decide(
-        self,
-        key: RequestKey,
-        decision: Decision,
-        *,
-        at: datetime,
-        actor: str,
-        reason: str | None = None,
-    ) -> StoredRequest:
-        target = RequestState.APPROVED if decision is Decision.APPROVED else RequestState.RETURNED
-        with self._tx() as connection:
-            row = self._row(connection, key, lock=True)
-            self._move(connection, row, target, at=at, actor=actor, reason=reason)
-            connection.execute(
-                t.approvals.insert().values(
-                    request_pk=key, generation=row["generation"], decision=decision.value,
-                    actor=actor, at=at, reason=reason,
-                )
-            )  # fmt: skip
-            return self._load(connection, self._row(connection, key))
-
-    def approvals(self, key: RequestKey) -> list[Approval]:
-        a = t.approvals
-        query = select(a).where(a.c.request_pk == key).order_by(a.c.at, a.c.id)
-        with self._read() as connection:
-            return [
-                Approval(r["generation"], Decision(r["decision"]), r["actor"], r["at"], r["reason"])
-                for r in connection.execute(query).mappings()
-            ]
-
     def hold(self, key: RequestKey, reason: str, *, at: datetime, actor: str) -> StoredRequest:
         with self._tx() as connection:
             row = self._row(connection, key, lock=True)
@@ -438,39 +323,6 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
                 filing_number=row["filing_number"], details={"was": row["held_reason"]},
             )  # fmt: skip
 
-    def audit_trail(self, filing_number: str | None = None) -> list[AuditEntry]:
-        with self._read() as connection:
-            return list(audit_entries(connection, filing_number))
-
-    def audit_segment(self, filing_number: str) -> AuditSegment:
-        with self._read() as connection:
-            return audit_segment(connection, filing_number)
-
-    def record_action(
-        self,
-        *,
-        at: datetime,
-        actor: str,
-        action: str,
-        filing_number: str | None = None,
-        details: dict[str, object] | None = None,
-        reason: str | None = None,
-    ) -> AuditEntry:
-        with self._tx() as connection:
-            return append_audit(
-                connection,
-                at=at,
-                actor=actor,
-                action=action,
-                filing_number=filing_number,
-                details=details,
-                reason=reason,
-            )
-
-    def verify_audit(self) -> AuditVerification:
-        with self._read() as connection:
-            return verify_audit(connection)
-
 
 def _spend_nonce(connection: Connection, nonce: str, at: datetime) -> None:
     """The WS-Security nonce that carried the request, recorded in the same transaction (one
@@ -498,11 +350,6 @@ def _next_generation(connection: Connection, row: RowMapping) -> int:
 
 
 ZLIB = "zlib"  # inbound_messages.request_encoding of a compressed message (NULL: as it arrived)
-
-
-def _as_arrived(row: Row[Any]) -> bytes:
-    data: bytes = row.request_bytes
-    return zlib.decompress(data) if row.request_encoding == ZLIB else data
 
 
 # A 200,000-person request's rows as one parameter list held about 100 MB at once.

@@ -245,7 +245,7 @@ def audit_verify(settings: Settings) -> None:
     """Walk the audit chain and report any entry edited, deleted or added outside the bridge."""
     stores = settings_stores(settings)
     try:
-        result = stores.requests.verify_audit()
+        result = stores.audit.verify_audit()
     finally:
         stores.close()
     if result.ok:

@@ -36,8 +36,8 @@ def approve(settings: Settings, identifier: str, name: str, password_stdin: bool
     try:
         officer = signed_in(settings, stores, name, read_password(password_stdin))
         key = stores.requests.find(identifier).key
-        done = approve_build(key, requests=stores.requests, officer=officer, channel="officer",
-                             clock=system_clock)  # fmt: skip
+        done = approve_build(key, requests=stores.requests, builds=stores.builds, officer=officer,
+                             channel="officer", clock=system_clock)  # fmt: skip
     finally:
         stores.close()
     click.echo(f"{done.filing_number}: {STATE_LABELS[done.state]} por {officer.name}.")
@@ -57,8 +57,8 @@ def return_command(
     try:
         officer = signed_in(settings, stores, name, read_password(password_stdin))
         key = stores.requests.find(identifier).key
-        done = return_build(key, reason, requests=stores.requests, officer=officer,
-                            channel="officer", clock=system_clock)  # fmt: skip
+        done = return_build(key, reason, requests=stores.requests, builds=stores.builds,
+                            officer=officer, channel="officer", clock=system_clock)  # fmt: skip
     finally:
         stores.close()
     click.echo(f"{done.filing_number}: {STATE_LABELS[done.state]} por {officer.name}: {reason}")

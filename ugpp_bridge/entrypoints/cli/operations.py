@@ -105,6 +105,7 @@ def show(settings: Settings, identifier: str) -> None:
             key,
             stores.requests,
             stores.lotes,
+            builds=stores.builds,
             today=system_clock().date(),
             holidays=holiday_calendar(),
             uvt_values=settings.uvt_values,

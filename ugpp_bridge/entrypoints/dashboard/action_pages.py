@@ -26,6 +26,7 @@ from ugpp_bridge.errors import (
     WorkInProgressError,
 )
 from ugpp_bridge.service.approval import approve_build, return_build
+from ugpp_bridge.service.operations import ask_for_rebuild, correct_confirmation
 from ugpp_bridge.service.submit import SendResult
 
 logger = logging.getLogger(__name__)
@@ -85,21 +86,21 @@ def _send(stored: StoredRequest, _value: str) -> str:
 
 def _approve(stored: StoredRequest, _value: str) -> str:
     s = services()
-    approve_build(stored.key, requests=s.requests, officer=current_user.user, channel="web",
-                  clock=s.clock)  # fmt: skip
+    approve_build(stored.key, requests=s.requests, builds=s.builds, officer=current_user.user,
+                  channel="web", clock=s.clock)  # fmt: skip
     return "Construcción aprobada: se enviará a la UGPP."
 
 
 def _return(stored: StoredRequest, reason: str) -> str:
     s = services()
-    return_build(stored.key, reason, requests=s.requests, officer=current_user.user,
-                 channel="web", clock=s.clock)  # fmt: skip
+    return_build(stored.key, reason, requests=s.requests, builds=s.builds,
+                 officer=current_user.user, channel="web", clock=s.clock)  # fmt: skip
     return "Construcción devuelta con su motivo; un operador debe reconstruirla."
 
 
 def _rebuild(stored: StoredRequest, _value: str) -> str:
-    services().requests.request_rebuild(stored.key, at=services().clock(),
-                                        actor=current_user.actor)  # fmt: skip
+    s = services()
+    ask_for_rebuild(stored.key, requests=s.requests, clock=s.clock, actor=current_user.actor)
     return "Reconstrucción en cola: el programador la hará en unos segundos."
 
 
@@ -109,12 +110,11 @@ def _confirm(stored: StoredRequest, radicado: str) -> str:
 
 
 def _correct_confirmation(stored: StoredRequest, radicado: str) -> str:
-    if not radicado or len(radicado) > 120:
-        raise InvalidInputError("a radicado of 1 to 120 characters", field="radicado")
-    services().requests.correct_confirmation(
-        stored.key, radicado, at=services().clock(), actor=current_user.actor
+    s = services()
+    done = correct_confirmation(
+        stored.key, radicado, requests=s.requests, clock=s.clock, actor=current_user.actor
     )
-    return f"Radicado de confirmación corregido: {radicado}."
+    return f"Radicado de confirmación corregido: {done.confirmation}."
 
 
 _DO: dict[str, Callable[[StoredRequest, str], str]] = {

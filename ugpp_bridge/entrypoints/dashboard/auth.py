@@ -58,7 +58,7 @@ def login() -> Any:
     if signed is None:
         logger.warning("Dashboard login refused")
         s.throttle.record_failure(Scope.DASHBOARD, user=name, address=address, now=s.clock())
-        s.requests.record_action(
+        s.audit.record_action(
             at=s.clock(), actor="web:anonymous", action="dashboard.login_failed",
             details={"user": name, "address": address},
         )  # fmt: skip
@@ -74,7 +74,7 @@ def login() -> Any:
     details: dict[str, object] = {"address": address, "role": user.role.value}
     if signed.directory_dn is not None:
         details["directorio"] = signed.directory_dn  # the directory entry that vouched
-    s.requests.record_action(
+    s.audit.record_action(
         at=s.clock(), actor=f"web:{user.name}", action="dashboard.login", details=details
     )
     return redirect(safe_next(request.args.get("next", "")))

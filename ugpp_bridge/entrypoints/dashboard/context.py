@@ -18,7 +18,9 @@ from ugpp_bridge.domain.users import User
 from ugpp_bridge.service.evidence import EvidenceBundle
 from ugpp_bridge.service.ports import (
     AlertStore,
+    AuditStore,
     AuthThrottle,
+    BuildStore,
     LoteStore,
     RequestStore,
     UserStore,
@@ -34,6 +36,8 @@ class DashboardServices:
     """The use cases the dashboard calls, bound to their adapters by the composition root."""
 
     requests: RequestStore
+    builds: BuildStore
+    audit: AuditStore
     lotes: LoteStore
     users: UserStore
     sign_in: Callable[[str, str], SignedIn | None]  # (name, password): local or directory

@@ -107,7 +107,7 @@ def preview_xlsx(identifier: str) -> Response:
     if not stored.generation:
         abort(404)
     name = f"vista-previa-{stored.filing_number}-construccion-{stored.generation}.xlsx"
-    services().requests.record_action(
+    services().audit.record_action(
         at=services().clock(), actor=current_user.actor, action="preview.exported",
         filing_number=stored.filing_number, details={"generation": stored.generation},
     )  # fmt: skip
@@ -118,7 +118,7 @@ def preview_xlsx(identifier: str) -> Response:
 @pages.get("/auditoria")
 @operator_required
 def audit_page() -> Any:
-    entries = services().requests.audit_trail()
+    entries = services().audit.audit_trail()
     page = max(1, request.args.get("pagina", 1, type=int) or 1)
     newest = list(reversed(entries))
     shown = newest[(page - 1) * AUDIT_PAGE : page * AUDIT_PAGE]
@@ -202,6 +202,6 @@ def _day_first(text: str) -> date:
 def _detail(stored: StoredRequest) -> Any:
     s = services()
     return request_detail(
-        stored.key, s.requests, s.lotes, today=s.clock().date(), holidays=s.holidays,
-        uvt_values=s.uvt_values,
+        stored.key, s.requests, s.lotes, builds=s.builds, today=s.clock().date(),
+        holidays=s.holidays, uvt_values=s.uvt_values,
     )  # fmt: skip
