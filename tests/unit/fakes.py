@@ -18,6 +18,7 @@ from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
     Approval,
     Attempt,
+    AttemptOutcome,
     BuildRecord,
     Correction,
     Decision,
@@ -41,6 +42,7 @@ from ugpp_bridge.domain.filing import (
 from ugpp_bridge.domain.lifecycle import (
     LoteState,
     RequestState,
+    check_lote_transition,
     check_request_transition,
     decision_target,
     unchanged_rebuild_target,
@@ -51,6 +53,7 @@ from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import (
     AmbiguousIdentifierError,
     ConflictingRequestError,
+    IllegalTransitionError,
     RequestNotFoundError,
     SourceDataError,
     SourceProblem,
@@ -74,6 +77,7 @@ class FakeRequestStore(RequestStore):
         self.decisions: list[Approval] = []
         self.messages: dict[int, tuple[RequestKey, InboundMessage]] = {}
         self.build_records: dict[RequestKey, list[BuildRecord]] = {}
+        self.rebuild_asked: dict[RequestKey, str] = {}  # who asked for the next build
 
     def register(
         self, request: FinancialInfoRequest, *, received_at: datetime, due_date: date, actor: str,
@@ -139,12 +143,15 @@ class FakeRequestStore(RequestStore):
                    confirmation: str | None = None) -> StoredRequest:  # fmt: skip
         stored = self.get(key)
         check_request_transition(stored.state, target)
-        self.requests[key] = replace(stored, state=target, updated_at=at, last_error=error)
+        kept = confirmation if target is RequestState.CONFIRMED else stored.confirmation
+        self.requests[key] = replace(stored, state=target, updated_at=at, last_error=error,
+                                     confirmation=kept)  # fmt: skip
         self.actions.append((stored.filing_number, f"request.{target.value}"))
         return self.requests[key]
 
     def start_build(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
         stored = self.transition(key, RequestState.BUILDING, at=at, actor=actor)
+        self.rebuild_asked.pop(key, None)
         used = [stored.generation, *(b.generation for b in self.build_records.get(key, []))]
         self.requests[key] = replace(
             stored, generation=max(used) + 1, generated_at=at, built_by=actor
@@ -159,14 +166,24 @@ class FakeRequestStore(RequestStore):
         self.requests[key] = replace(self.get(key), last_error=error)
 
     def request_rebuild(self, key: RequestKey, *, at: datetime, actor: str) -> StoredRequest:
-        raise AssertionError("not used by these use cases")
+        stored = self.get(key)
+        check_request_transition(stored.state, RequestState.BUILDING)
+        self.rebuild_asked[key] = actor
+        self.actions.append((stored.filing_number, "request.rebuild_requested"))
+        return stored
 
     def search(self, text: str) -> set[RequestKey]:
-        raise AssertionError("not used by these use cases")
+        return {s.key for s in self.requests.values()
+                if text in s.filing_number or text in s.request.request_id}  # fmt: skip
 
     def correct_confirmation(self, key: RequestKey, radicado: str, *, at: datetime,
                              actor: str) -> StoredRequest:  # fmt: skip
-        raise AssertionError("not used by these use cases")
+        stored = self.get(key)
+        if stored.state is not RequestState.CONFIRMED:
+            raise IllegalTransitionError("request", stored.state.value, "confirmed")
+        self.requests[key] = replace(stored, confirmation=radicado)
+        self.actions.append((stored.filing_number, "request.confirmation_corrected"))
+        return self.requests[key]
 
     def hold(self, key: RequestKey, reason: str, *, at: datetime, actor: str) -> StoredRequest:
         self.requests[key] = replace(self.get(key), held_reason=reason, last_error=reason)
@@ -256,52 +273,81 @@ class FakeAuditStore(AuditStore):
 
 
 class FakeLoteStore(LoteStore):
+    """Lotes, their states, attempts and corrections in memory, beside the fake requests."""
+
     def __init__(self, requests: FakeRequestStore) -> None:
         self.requests = requests
         self.stored: list[LoteDraft] = []
+        self.by_id: dict[str, tuple[RequestKey, StoredLote]] = {}
+        self.attempt_log: list[Attempt] = []
+        self.correction_log: list[Correction] = []
 
     def store_lotes(
         self, key: RequestKey, drafts: Iterable[LoteDraft], *, at: datetime, actor: str
     ) -> int:
+        stored = self.requests.get(key)
+        drafts = list(drafts)
         self.stored.extend(drafts)
+        for d in drafts:
+            self.by_id[d.submission_id] = (key, StoredLote(
+                stored.filing_number, stored.generation, d.lote_number, d.total_lotes,
+                d.submission_id, d.submission_type, d.corrects_submission_id, d.record_count,
+                d.xml, d.sha256, LoteState.STORED, at,
+            ))  # fmt: skip
         self.requests.transition(key, RequestState.BUILT, at=at, actor=actor)
         return len(self.stored)
 
     def lotes(self, key: RequestKey, *, generation: int | None = None) -> list[StoredLote]:
-        filing = self.requests.get(key).filing_number
+        current = generation or self.requests.get(key).generation
+        return [lote for owner, lote in self.by_id.values()
+                if owner == key and lote.generation == current]  # fmt: skip
+
+    def summaries(self, key: RequestKey) -> list[LoteSummary]:
         return [
-            StoredLote(filing, 1, d.lote_number, d.total_lotes, d.submission_id, d.submission_type,
-                       d.corrects_submission_id, d.record_count, d.xml, d.sha256, LoteState.STORED, datetime.min)
-            for d in self.stored
-        ]  # fmt: skip
+            LoteSummary(lote.submission_id, lote.lote_number, lote.record_count, lote.state)
+            for lote in self.lotes(key)
+        ]
+
+    def attempt_count(self, key: RequestKey) -> int:
+        return len(self.attempts(key))
 
     def record_attempt(self, attempt: Attempt, *, actor: str) -> Attempt:
-        raise AssertionError("not used by these use cases")
+        numbered = replace(attempt, attempt_number=len(self.attempt_log) + 1)
+        self.attempt_log.append(numbered)
+        return numbered
 
     def begin_attempt(self, submission_id: str, call: PreparedCall, *, started_at: datetime,
                       actor: str) -> Attempt:  # fmt: skip
-        raise AssertionError("not used by these use cases")
+        unknown = Attempt(submission_id, started_at, 0, call.endpoint, AttemptOutcome.UNKNOWN,
+                          call.request_bytes)  # fmt: skip
+        return self.record_attempt(unknown, actor=actor)
 
     def finish_attempt(self, attempt: Attempt, exchange: Exchange, *, actor: str) -> Attempt:
-        raise AssertionError("not used by these use cases")
-
-    def summaries(self, key: RequestKey) -> list[LoteSummary]:
-        raise AssertionError("not used by these use cases")
-
-    def attempt_count(self, key: RequestKey) -> int:
-        raise AssertionError("not used by these use cases")
+        done = replace(exchange.as_attempt(attempt.submission_id),
+                       attempt_number=attempt.attempt_number)  # fmt: skip
+        self.attempt_log[attempt.attempt_number - 1] = done
+        return done
 
     def attempts(self, key: RequestKey, *, with_bytes: bool = True) -> list[Attempt]:
-        raise AssertionError("not used by these use cases")
+        mine = {sid for sid, (owner, _) in self.by_id.items() if owner == key}
+        return [a for a in self.attempt_log if a.submission_id in mine]
 
-    def set_lote_state(self, submission_id: str, target: LoteState, **_: object) -> StoredLote:  # type: ignore[override]
-        raise AssertionError("not used by these use cases")
+    def set_lote_state(
+        self, submission_id: str, target: LoteState, *, at: datetime, actor: str,
+        reason: str | None = None, ugpp_filing_number: str | None = None,
+    ) -> StoredLote:  # fmt: skip
+        key, lote = self.by_id[submission_id]
+        check_lote_transition(lote.state, target)
+        lote = replace(lote, state=target, ugpp_filing_number=ugpp_filing_number or
+                       lote.ugpp_filing_number)  # fmt: skip
+        self.by_id[submission_id] = (key, lote)
+        return lote
 
     def record_correction(self, correction: Correction, *, actor: str) -> None:
-        raise AssertionError("not used by these use cases")
+        self.correction_log.append(correction)
 
     def corrections(self, key: RequestKey) -> list[Correction]:
-        raise AssertionError("not used by these use cases")
+        return [c for c in self.correction_log if c.key == key]
 
 
 class FakeReportSource(ReportSource):
