@@ -10,7 +10,7 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -223,20 +223,9 @@ class RequestSummary:
 
     @classmethod
     def of(cls, stored: StoredRequest) -> RequestSummary:
+        shared = {f.name: getattr(stored, f.name) for f in fields(cls) if hasattr(stored, f.name)}
         return cls(
-            stored.filing_number,
-            stored.request.request_id,
-            stored.state,
-            stored.received_at,
-            stored.due_date,
-            stored.updated_at,
-            len(stored.request.persons),
-            stored.key,
-            stored.persons_done,
-            stored.generation,
-            stored.last_error,
-            stored.confirmation,
-            stored.held_reason,
+            **shared, request_id=stored.request.request_id, persons=len(stored.request.persons)
         )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, RowMapping
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -47,41 +49,26 @@ def request_from_rows(
         periods=tuple(Period(p["year"], p["month"]) for p in periods),
         persons=tuple(PersonId(p["doc_type"], p["doc_number"]) for p in persons),
     )
-    return StoredRequest(
-        request=request,
-        filing_number=row["filing_number"],
-        state=RequestState(row["state"]),
-        received_at=row["received_at"],
-        due_date=row["due_date"],
-        updated_at=row["updated_at"],
+    return same_named(
+        StoredRequest, row, request=request, state=RequestState(row["state"]),
         key=RequestKey(row["id"]),
-        generation=row["generation"],
-        generated_at=row["generated_at"],
-        persons_done=row["persons_done"],
-        last_error=row["last_error"],
-        confirmation=row["confirmation"],
-        confirmed_at=row["confirmed_at"],
-        held_reason=row["held_reason"],
-        built_by=row["built_by"],
-    )
+    )  # fmt: skip
 
 
 def summary_from_row(row: RowMapping) -> RequestSummary:
-    return RequestSummary(
-        filing_number=row["filing_number"],
-        request_id=row["request_id"],
-        state=RequestState(row["state"]),
-        received_at=row["received_at"],
-        due_date=row["due_date"],
-        updated_at=row["updated_at"],
-        persons=row["persons"],
-        key=RequestKey(row["id"]),
-        persons_done=row["persons_done"],
-        generation=row["generation"],
-        last_error=row["last_error"],
-        confirmation=row["confirmation"],
-        held_reason=row["held_reason"],
+    return same_named(
+        RequestSummary, row, state=RequestState(row["state"]), key=RequestKey(row["id"])
     )
+
+
+T = TypeVar("T")
+
+
+def same_named(cls: type[T], row: RowMapping, **given: Any) -> T:
+    """A dataclass whose fields are read from the row's columns of the same names, but for
+    those ``given`` (the ones a column does not hold as they are)."""
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in given]  # type: ignore[arg-type]
+    return cls(**{name: row[name] for name in names if name in row}, **given)
 
 
 def lote_from_row(row: RowMapping) -> StoredLote:

@@ -61,21 +61,16 @@ def _connect(driver: str) -> Any:
     return connect
 
 
-MYSQL = SourceEngine(
-    name="mysql",
-    schemes=("mysql",),
-    dialect="mysql",
-    connect=_connect("mysql+pymysql"),
-    proven=True,
-    extra="mysql",
-    dates_as_timestamps=True,
-)
-MARIADB = SourceEngine(
-    name="mariadb",
-    schemes=("mariadb",),
-    dialect="mariadb",
-    connect=_connect("mariadb+pymysql"),
-    proven=True,
-    extra="mysql",
-    dates_as_timestamps=True,
-)
+def _engine(name: str) -> SourceEngine:
+    return SourceEngine(
+        name=name,
+        schemes=(name,),
+        dialect=name,
+        connect=_connect(f"{name}+pymysql"),
+        proven=True,
+        extra="mysql",
+        dates_as_timestamps=True,
+    )
+
+
+MYSQL, MARIADB = _engine("mysql"), _engine("mariadb")

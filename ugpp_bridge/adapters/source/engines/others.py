@@ -13,24 +13,12 @@ from ugpp_bridge.adapters import database
 from ugpp_bridge.adapters.source.engines.base import SourceEngine
 
 
-def _connect(driver: str, extra: str) -> Any:
+def _unproven(name: str, driver: str, extra: str) -> SourceEngine:
     def connect(url: str, **options: Any) -> Engine:
         return database.create(database.parse_url(url, driver=driver), extra=extra, **options)
 
-    return connect
+    return SourceEngine(name=name, schemes=(name,), dialect=name, connect=connect, extra=extra)
 
 
-ORACLE = SourceEngine(
-    name="oracle",
-    schemes=("oracle",),
-    dialect="oracle",
-    connect=_connect("oracle+oracledb", "oracle"),
-    extra="oracle",
-)
-MSSQL = SourceEngine(
-    name="mssql",
-    schemes=("mssql",),
-    dialect="mssql",
-    connect=_connect("mssql+pymssql", "mssql"),
-    extra="mssql",
-)
+ORACLE = _unproven("oracle", "oracle+oracledb", "oracle")
+MSSQL = _unproven("mssql", "mssql+pymssql", "mssql")
