@@ -196,12 +196,14 @@ def log_out(page: Any) -> None:
 def act(page: Any, slug: str, *, field: tuple[str, str] | None = None, name: str = "") -> str:
     """Click an action, check its confirmation page, confirm; the flash message it leaves."""
     page.click(f"#accion-{slug}")
-    assert page.locator("h1").inner_text().startswith("Revise antes de continuar")
+    # Both pages have an h1: wait for the confirmation page's, never read the old one.
+    page.locator("h1", has_text="Revise antes de continuar").wait_for()
     if field:
         page.fill(*field)
     if name:
         check_page(page, name)
     page.click("#confirmar-accion")
+    page.locator("#confirmar-accion").wait_for(state="detached")  # back on the request's page
     return str(page.locator(".flash").first.inner_text())
 
 
@@ -311,6 +313,7 @@ def test_in_the_browser_a_session_copied_before_logout_is_dead_and_an_offsite_ne
     page.fill("#usuario", "ana")
     page.fill("#clave", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/solicitudes**")  # the login's navigation settled, here
     assert page.url.startswith(base) and "/solicitudes" in page.url
     copied = context.cookies()
     log_out(page)
