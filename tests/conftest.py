@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
 from ugpp_bridge.adapters.source import schema as source_schema
 from ugpp_bridge.adapters.source.engines import make_engine
-from ugpp_bridge.adapters.source.parquet import folder_of, relation_source
+from ugpp_bridge.adapters.source.engines.parquet_files import folder_of, relation_source
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.adapters.state.migrations import upgrade
 from ugpp_bridge.bootstrap import StateStores, state_stores
@@ -162,7 +162,7 @@ def parquet_url(duckdb_url: str, tmp_path: Path) -> str:
 
 def require_spark() -> None:
     """PySpark and Java, or a skip with the reason (a failure under ``CI=true``)."""
-    from ugpp_bridge.adapters.source.spark import require_spark as check
+    from ugpp_bridge.adapters.source.engines.spark_session import require_spark as check
     from ugpp_bridge.errors import ConfigurationError
 
     try:

@@ -21,8 +21,12 @@ from tests.integration.test_sql_build import MONTHS, request_for, sql_records
 from ugpp_bridge.adapters.source import schema as source_schema
 from ugpp_bridge.adapters.source.csv_import import import_csv_directory
 from ugpp_bridge.adapters.source.engines import make_engine
+from ugpp_bridge.adapters.source.engines.spark_session import (
+    SparkOptions,
+    shared_session,
+    spark_options,
+)
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
-from ugpp_bridge.adapters.source.spark import SparkOptions, shared_session, spark_options
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.source import SourceData
@@ -284,7 +288,7 @@ def test_a_failed_spark_query_is_reported_by_spark_s_own_reason(
 
 def test_a_local_spark_spills_into_a_folder_the_scratch_sweep_removes(tmp_path: Path) -> None:
     from ugpp_bridge.adapters.scratch import remove_abandoned
-    from ugpp_bridge.adapters.source.spark import session_config
+    from ugpp_bridge.adapters.source.engines.spark_session import session_config
 
     spill = Path(session_config("local[2]")["spark.local.dir"])
     assert spill.parent == Path(tempfile.gettempdir())

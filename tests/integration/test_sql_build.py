@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -462,9 +463,10 @@ def test_checks_running_beside_the_first_chunk_still_stop_the_build(
     clean = sources(db_url)
     import_csv_directory(DATA / "source_csv", clean)
     request = request_for((PersonId("CC", "52123456"), PersonId("PT", "7788990")), MONTHS)
-    monkeypatch.setattr(report_source, "CONCURRENT_CHECKS", frozenset())
-    expected = sql_records(db_url, request)
-    monkeypatch.setattr(report_source, "CONCURRENT_CHECKS", frozenset({"sqlite", "postgresql"}))
+    engine_of = report_source.engines.of
+    with monkeypatch.context() as patch:  # first as an engine that checks in turn
+        patch.setattr(report_source.engines, "of", lambda b: replace(engine_of(b), parallel=False))
+        expected = sql_records(db_url, request)
     assert sql_records(db_url, request, chunk=1) == expected
     with editing(clean) as connection:
         connection.execute(sa.text(statement))
@@ -473,7 +475,7 @@ def test_checks_running_beside_the_first_chunk_still_stop_the_build(
     stopped = caught.value.problems
     assert [f"{p.relation}.{p.column}" for p in stopped] == [where], stopped
     assert key in stopped[0].example_keys
-    # In turn while CONCURRENT_CHECKS was emptied, then beside the first chunk (a misfiled
+    # In turn while the engine said it checks in turn, then beside the first chunk (a misfiled
     # holder is found before the value checks start).
     assert [name.split("_")[0] for name in threads][:2] == [
         "ugpp-bridge-build-sql",

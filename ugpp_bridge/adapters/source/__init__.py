@@ -1,5 +1,6 @@
-"""The entity's source data: the contract's relations (``schema``), reading and writing
-them (``sql``, ``parquet``, ``csv_import``), the engines beyond plain SQLAlchemy URLs
-(``parquet`` read by DuckDB, ``spark`` with its ``spark_dialect``), the contract checks
-(``shape``, ``check``, ``records``) and the build pushed into the engine (``report_sql``,
-``report_source``, ``read_ahead``)."""
+"""The entity's source data (SPEC §3, §9): the contract's relations (``schema``) and the SQL
+forms that differ by engine (``dialects``); reading and writing them (``sql``, ``writing``,
+``csv_import``, ``records``); the contract checks (``shape``, ``check``); the build pushed into
+the engine (``report_sql``, ``report_source``, ``read_ahead``) and its proof on the entity's
+own server (``selftest``). Each engine's quirks live in its own module under ``engines/``,
+chosen by URL scheme from the registry there."""

@@ -1,5 +1,5 @@
 """Parquet folders as a source (``parquet:///DIR``): the relations as Parquet files, read by an
-in-memory DuckDB (``adapters/source/parquet.py``); written all or nothing."""
+in-memory DuckDB (``parquet_files``); written all or nothing."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ugpp_bridge.adapters.source import parquet
-from ugpp_bridge.adapters.source.engines import duckdb
+from ugpp_bridge.adapters.source.engines import duckdb, parquet_files
 from ugpp_bridge.adapters.source.engines.base import SourceEngine
 
 
 def connect(url: str, **_options: Any) -> Engine:
-    return parquet.parquet_engine(url, on_connect=duckdb.limits)
+    return parquet_files.parquet_engine(url, on_connect=duckdb.limits)
 
 
 def on_folder(_url: str, folder: Path, _options: Mapping[str, Any]) -> Engine:
@@ -23,7 +22,7 @@ def on_folder(_url: str, folder: Path, _options: Mapping[str, Any]) -> Engine:
 
 
 def display_name(engine: Engine) -> str | None:
-    folder = parquet.folder_of(engine)
+    folder = parquet_files.folder_of(engine)
     return f"parquet://{folder}" if folder is not None else None
 
 
@@ -35,9 +34,9 @@ ENGINE = SourceEngine(
     proven=True,
     extra="duckdb",
     savepoints=False,
-    file_of=parquet.parquet_folder,
+    file_of=parquet_files.parquet_folder,
     relation_columns=duckdb.relation_columns,
-    writer=parquet.write_to_folder,
+    writer=parquet_files.write_to_folder,
     display_name=display_name,
     on_folder=on_folder,
 )

@@ -1,5 +1,5 @@
-"""Apache Spark as a source (``spark:``; ``adapters/source/spark.py`` starts or joins the
-session, ``spark_dialect`` renders the build as Spark SQL).
+"""Apache Spark as a source (``spark:``; ``spark_session`` starts or joins the session,
+``spark_dialect`` renders the build as Spark SQL).
 
 Its quirks, in one place: the persons travel as a broadcast view of the connection's session
 (no temporary tables), large chunks (each is a pass over relations no index narrows), the
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ugpp_bridge.adapters.source import parquet, spark
+from ugpp_bridge.adapters.source.engines import parquet_files, spark_session
 from ugpp_bridge.adapters.source.engines.base import SourceEngine
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import ConfigurationError
@@ -31,7 +31,7 @@ def write(
 ) -> WriteCounts:
     """Relations in a local folder are written as Parquet files; a lake or a catalog is loaded
     by the entity's own jobs."""
-    folder = parquet.folder_of(engine)
+    folder = parquet_files.folder_of(engine)
     if folder is None:
         raise ConfigurationError(
             f"The bridge does not write to {display}: a data lake or a catalog is loaded by the "
@@ -39,17 +39,19 @@ def write(
             "(UGPP_BRIDGE_SPARK_RELATIONS=/path/to/folder, or a parquet:///DIR source) and copy "
             "them to the lake with its tools."
         )
-    return parquet.write_parquet(folder, parts, replace=replace, display=display)
+    return parquet_files.write_parquet(folder, parts, replace=replace, display=display)
 
 
 def connect(url: str, **options: Any) -> Engine:
-    return spark.spark_engine(url, **options)
+    return spark_session.spark_engine(url, **options)
 
 
 def on_folder(url: str, folder: Path, options: Mapping[str, Any]) -> Engine:
     """The same Spark (the URL's master, else the settings'), reading ``folder``."""
-    master = spark.spark_options(url, master=options.get("master"), relations=str(folder)).master
-    return spark.spark_engine("spark:", master=master, relations=str(folder))
+    master = spark_session.spark_options(
+        url, master=options.get("master"), relations=str(folder)
+    ).master
+    return spark_session.spark_engine("spark:", master=master, relations=str(folder))
 
 
 def from_settings(settings: Any) -> dict[str, Any]:
@@ -70,9 +72,9 @@ ENGINE = SourceEngine(
     correlated_carry_in=False,
     dates_as_timestamps=True,
     file_of=lambda _url: None,  # the relations are Spark's to find (a folder, a URI, a catalog)
-    register_rows=spark.register_rows,
+    register_rows=spark_session.register_rows,
     writer=write,
-    display_name=spark.display_name,
+    display_name=spark_session.display_name,
     on_folder=on_folder,
     from_settings=from_settings,
 )

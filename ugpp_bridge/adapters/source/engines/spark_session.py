@@ -94,7 +94,7 @@ def spark_options(
 
 def spark_engine(url: str, *, master: str | None = None, relations: str | None = None) -> Engine:
     """An engine whose every connection is a Spark session with the relations as views."""
-    from ugpp_bridge.adapters.source import spark_dialect  # registers ugpp_spark://
+    from ugpp_bridge.adapters.source.engines import spark_dialect  # registers ugpp_spark://
 
     options = spark_options(url, master=master, relations=relations)
     require_spark()
@@ -110,7 +110,9 @@ def spark_engine(url: str, *, master: str | None = None, relations: str | None =
     engine = create_engine("ugpp_spark://", creator=connect, poolclass=NullPool)
     execution: dict[str, Any] = {DISPLAY_OPTION: options.display}
     if options.local_folder is not None:
-        from ugpp_bridge.adapters.source.parquet import FOLDER_OPTION  # Spark sources only
+        from ugpp_bridge.adapters.source.engines.parquet_files import (
+            FOLDER_OPTION,  # Spark sources only
+        )
 
         execution[FOLDER_OPTION] = str(options.local_folder)
     return engine.execution_options(**execution)
@@ -142,7 +144,9 @@ def shared_session(master: str) -> Any:
     from pyspark.errors import PySparkException  # optional [spark] extra
     from pyspark.sql import SparkSession
 
-    from ugpp_bridge.adapters.source import spark_dialect  # start-up time: loaded where used
+    from ugpp_bridge.adapters.source.engines import (
+        spark_dialect,  # start-up time: loaded where used
+    )
 
     with _session_lock:
         builder = SparkSession.builder.master(master).appName("ugpp-bridge")
@@ -255,7 +259,9 @@ def register_rows(connection: Connection, name: str, rows: Sequence[Mapping[str,
     relation every executor gets whole, so the joins to the holders' rows need no shuffle."""
     from pyspark.sql.functions import broadcast  # optional [spark] extra
 
-    from ugpp_bridge.adapters.source.spark_dialect import spark_connection  # Spark sources only
+    from ugpp_bridge.adapters.source.engines.spark_dialect import (
+        spark_connection,  # Spark sources only
+    )
 
     session = spark_connection(connection).session
     frame = session.createDataFrame(
