@@ -181,6 +181,28 @@ def spark_url(tmp_path: Path) -> str:
     return f"spark:?master=local[2]&relations={tmp_path / 'lake'}"
 
 
+@pytest.fixture(scope="session")
+def spark_remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A standalone Spark cluster on loopback with a Spark Connect server (one per test run;
+    about 15 s to start): its ``sc://`` address."""
+    require_spark()
+    from tests.integration.spark_cluster import standalone_cluster
+    from ugpp_bridge.adapters.source.engines.spark_session import stop_remote_sessions
+
+    with standalone_cluster(tmp_path_factory.mktemp("spark-cluster")) as remote:
+        try:
+            yield remote
+        finally:
+            stop_remote_sessions()  # before the server goes
+
+
+@pytest.fixture
+def spark_connect_url(tmp_path: Path, spark_remote: str) -> str:
+    """Spark as a service: the same relations as ``spark_url``, through Spark Connect to the
+    standalone cluster (no JVM in the bridge's process)."""
+    return f"spark:?remote={spark_remote}&relations={tmp_path / 'lake'}"
+
+
 ENGINES = [
     "sqlite",
     pytest.param("postgresql", marks=pytest.mark.postgresql),
@@ -189,12 +211,13 @@ ENGINES = [
     pytest.param("mysql", marks=pytest.mark.mysql),
 ]
 SPARK = pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.duckdb])
+SPARK_CONNECT = pytest.param("spark_connect", marks=[pytest.mark.spark, pytest.mark.duckdb])
 
 
-@pytest.fixture(params=[*ENGINES, SPARK])
+@pytest.fixture(params=[*ENGINES, SPARK, SPARK_CONNECT])
 def source_url(request: pytest.FixtureRequest) -> str:
     """A source on every source engine: SQLite, PostgreSQL, DuckDB, Parquet files, MariaDB
-    (``mysql://``) and Spark."""
+    (``mysql://``), Spark in local mode and Spark Connect to a standalone cluster."""
     return str(request.getfixturevalue(f"{request.param}_url"))
 
 

@@ -42,6 +42,9 @@ class Settings:
     # A spark: source (SPEC §9): Spark's master, and where the relations are.
     spark_master: str = "local[*]"
     spark_relations: str | None = None
+    # Spark as a service (SPEC §11): a Spark Connect server, sc://HOST:PORT[/;token=…]; the
+    # bridge then runs no JVM and the master is the server's.
+    spark_remote: str | None = None
     # At most this many connections on the source during a build (default: cores up to 4,
     # plus one for the contract checks).
     source_connections: int | None = None
@@ -376,6 +379,17 @@ def _uvt_values(value: object) -> dict[int, int]:
     return merged
 
 
+def _spark_remote(value: str) -> str:
+    """A Spark Connect address: ``sc://HOST:PORT``, optionally ``/;token=…;use_ssl=true``."""
+    host = value.removeprefix("sc://").split("/", 1)[0]
+    if not value.startswith("sc://") or not host or any(c.isspace() for c in value):
+        raise ValueError(
+            "write a Spark Connect address like sc://spark.banco.local:15002 (optionally "
+            "/;token=…;use_ssl=true)"
+        )
+    return value
+
+
 _PARSERS: dict[str, Callable[[object], object]] = {
     "operator_nit": lambda value: validate_operator_nit(str(value)),
     "ugpp_auth": _auth,
@@ -415,4 +429,5 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "ldap_starttls": _bool,
     "ldap_user_filter": _user_filter,
     "local_accounts": _bool,
+    "spark_remote": lambda value: _spark_remote(str(value)),
 }

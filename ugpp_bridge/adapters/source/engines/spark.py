@@ -47,16 +47,22 @@ def connect(url: str, **options: Any) -> Engine:
 
 
 def on_folder(url: str, folder: Path, options: Mapping[str, Any]) -> Engine:
-    """The same Spark (the URL's master, else the settings'), reading ``folder``."""
-    master = spark_session.spark_options(
-        url, master=options.get("master"), relations=str(folder)
-    ).master
-    return spark_session.spark_engine("spark:", master=master, relations=str(folder))
+    """The same Spark (the URL's master or server, else the settings'), reading ``folder``."""
+    chosen = spark_session.spark_options(
+        url, master=options.get("master"), relations=str(folder), remote=options.get("remote")
+    )
+    return spark_session.spark_engine(
+        "spark:", master=chosen.master, relations=str(folder), remote=chosen.remote
+    )
 
 
 def from_settings(settings: Any) -> dict[str, Any]:
-    """UGPP_BRIDGE_SPARK_MASTER and UGPP_BRIDGE_SPARK_RELATIONS (the URL's query wins)."""
-    return {"master": settings.spark_master, "relations": settings.spark_relations}
+    """UGPP_BRIDGE_SPARK_MASTER, _RELATIONS and _REMOTE (the URL's query wins)."""
+    return {
+        "master": settings.spark_master,
+        "relations": settings.spark_relations,
+        "remote": settings.spark_remote,
+    }
 
 
 ENGINE = SourceEngine(

@@ -111,6 +111,9 @@ class SparkConnection:
         """Reads only: nothing to roll back."""
 
     def close(self) -> None:
+        if type(self.session).__module__.startswith("pyspark.sql.connect"):
+            self.session.stop()  # a Connect session of its own: released on the server
+            return
         for name in self.session.catalog.listTables():
             if name.isTemporary:
                 self.session.catalog.dropTempView(name.name)

@@ -11,8 +11,13 @@ Spark SQL (``spark_dialect``): the work happens on the cluster, the requested pe
 small broadcast relation, and only the output rows — a few per person and month — come back,
 streamed a partition at a time.
 
-Both settings may also be given in the URL, which wins:
-``spark:?master=local[4]&relations=/data/lake/bank``.
+Or the bridge is a *client* of Spark as a service (SPEC §11): with
+``UGPP_BRIDGE_SPARK_REMOTE=sc://HOST:PORT`` it talks Spark Connect (the protocol Databricks
+Connect is built on) and no JVM runs in its processes; the master is then the server's.
+
+Each setting may also be given in the URL, which wins:
+``spark:?master=local[4]&relations=/data/lake/bank`` or
+``spark:?remote=sc://spark.banco.local:15002&relations=s3a://lake/bank``.
 """
 
 from __future__ import annotations
@@ -52,9 +57,12 @@ def is_spark_url(url: str) -> bool:
 class SparkOptions:
     master: str = DEFAULT_MASTER
     relations: str = ""
+    remote: str | None = None  # a Spark Connect server: no JVM here, the master is its own
 
     @property
     def display(self) -> str:
+        if self.remote:  # the token (;token=…) stays out of messages and logs
+            return f"spark: (remote {self.remote.split(';', 1)[0]}, relations {self.relations})"
         return f"spark: (master {self.master}, relations {self.relations})"
 
     @property
@@ -68,14 +76,18 @@ class SparkOptions:
 
 
 def spark_options(
-    url: str, *, master: str | None = None, relations: str | None = None
+    url: str,
+    *,
+    master: str | None = None,
+    relations: str | None = None,
+    remote: str | None = None,
 ) -> SparkOptions:
     """The options of a ``spark:`` URL, its query overriding the settings given."""
     if not is_spark_url(url):
         raise ConfigurationError(f"{url!r} is not a Spark source URL: write spark:")
     rest = url.split(":", 1)[1]
     query = parse_qs(rest.split("?", 1)[1], keep_blank_values=True) if "?" in rest else {}
-    unknown = sorted(set(query) - {"master", "relations"})
+    unknown = sorted(set(query) - {"master", "relations", "remote"})
     if rest.split("?", 1)[0] not in ("", "//") or unknown:
         raise ConfigurationError(
             f"{url!r} is not a Spark source URL: write spark: and set UGPP_BRIDGE_SPARK_MASTER "
@@ -89,18 +101,30 @@ def spark_options(
             "URI holding one Parquet dataset per relation, or catalog:DATABASE.",
             setting="UGPP_BRIDGE_SPARK_RELATIONS",
         )
-    return SparkOptions(chosen_master, chosen_relations)
+    chosen_remote = (query.get("remote") or [remote or ""])[0] or None
+    if chosen_remote is not None and not chosen_remote.startswith("sc://"):
+        raise ConfigurationError(
+            f"{chosen_remote!r} is not a Spark Connect address: write sc://HOST:PORT.",
+            setting="UGPP_BRIDGE_SPARK_REMOTE",
+        )
+    return SparkOptions(chosen_master, chosen_relations, chosen_remote)
 
 
-def spark_engine(url: str, *, master: str | None = None, relations: str | None = None) -> Engine:
+def spark_engine(
+    url: str,
+    *,
+    master: str | None = None,
+    relations: str | None = None,
+    remote: str | None = None,
+) -> Engine:
     """An engine whose every connection is a Spark session with the relations as views."""
     from ugpp_bridge.adapters.source.engines import spark_dialect  # registers ugpp_spark://
 
-    options = spark_options(url, master=master, relations=relations)
-    require_spark()
+    options = spark_options(url, master=master, relations=relations, remote=remote)
+    require_spark(remote=options.remote is not None)
 
     def connect() -> spark_dialect.SparkConnection:
-        base = shared_session(options.master)
+        base = shared_session(options.master, options.remote)
         session = base.newSession()
         for key, value in SESSION_SQL_CONFIG.items():  # a new session starts from the defaults
             session.conf.set(key, value)
@@ -118,15 +142,25 @@ def spark_engine(url: str, *, master: str | None = None, relations: str | None =
     return engine.execution_options(**execution)
 
 
-def require_spark() -> None:
-    """PySpark installed and a Java runtime to start its JVM, or one clear sentence."""
+def require_spark(*, remote: bool = False) -> None:
+    """PySpark installed and a Java runtime to start its JVM — or, for a Spark Connect
+    server, PySpark's Connect client — or one clear sentence."""
     try:
-        import pyspark  # noqa: F401
+        import pyspark  # noqa: F401  # optional [spark] extra
     except ImportError as exc:
         raise ConfigurationError(
             "spark: sources need PySpark, which is not installed; install it with: "
             "pip install 'ugpp-bridge[spark]'"
         ) from exc
+    if remote:
+        try:
+            import pyspark.sql.connect.session  # noqa: F401  # the Connect client's own needs
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"UGPP_BRIDGE_SPARK_REMOTE needs PySpark's Spark Connect client ({exc}); install "
+                "it with: pip install 'ugpp-bridge[spark]'"
+            ) from exc
+        return  # no JVM runs here: the server has its own
     java_home = os.environ.get("JAVA_HOME")  # noqa: SIM112 — Spark's own variable, not a setting
     java = Path(java_home) / "bin" / "java" if java_home else shutil.which("java")
     if java is None or not Path(java).exists():
@@ -137,33 +171,52 @@ def require_spark() -> None:
 
 
 _session_lock = threading.Lock()
+_remote_sessions: dict[str, Any] = {}  # Spark Connect address → this process's client session
 
 
-def shared_session(master: str) -> Any:
-    """The process's Spark session on ``master`` (started on first use, then reused)."""
+def shared_session(master: str, remote: str | None = None) -> Any:
+    """The process's Spark session: on ``master`` (started on first use, then reused), or a
+    client session of the Spark Connect server ``remote``."""
     from pyspark.errors import PySparkException  # optional [spark] extra
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # optional [spark] extra
 
-    from ugpp_bridge.adapters.source.engines import (
-        spark_dialect,  # start-up time: loaded where used
-    )
+    from ugpp_bridge.adapters.source.engines import spark_dialect  # Spark sources only
 
     with _session_lock:
-        builder = SparkSession.builder.master(master).appName("ugpp-bridge")
-        for key, value in session_config(master).items():
-            builder = builder.config(key, value)
+        if remote is not None and remote in _remote_sessions:
+            return _remote_sessions[remote]
+        if remote is not None:
+            builder = SparkSession.builder.remote(remote)
+        else:
+            builder = SparkSession.builder.master(master).appName("ugpp-bridge")
+            for key, value in session_config(master).items():
+                builder = builder.config(key, value)
         try:
             session = builder.getOrCreate()
         except (PySparkException, OSError) as exc:
+            where = f"the Spark Connect server {remote.split(';', 1)[0]}" if remote else master
             raise SourceUnavailableError(
-                f"Spark could not start on master {master}: {spark_dialect.reason(exc)}; check "
-                "UGPP_BRIDGE_SPARK_MASTER, JAVA_HOME and the cluster's address."
+                f"Spark could not start on {where}: {spark_dialect.reason(exc)}; check "
+                "UGPP_BRIDGE_SPARK_REMOTE (or UGPP_BRIDGE_SPARK_MASTER and JAVA_HOME) and the "
+                "cluster's address."
             ) from exc
-        session.sparkContext.setLogLevel("ERROR")
+        if remote is None:
+            session.sparkContext.setLogLevel("ERROR")
+        else:
+            _remote_sessions[remote] = session
         # PySpark logs every failed query to stderr as JSON with the engine's whole message,
         # which can quote a row's values (personal data); the bridge reports the error itself.
         logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
         return session
+
+
+def stop_remote_sessions() -> None:
+    """End this process's Spark Connect sessions on their servers (a server stopped first
+    would leave the client retrying its goodbye when the process exits)."""
+    with _session_lock:
+        for session in _remote_sessions.values():
+            session.stop()
+        _remote_sessions.clear()
 
 
 SESSION_SQL_CONFIG = {
@@ -240,18 +293,18 @@ def _catalog_relations(session: Any, database: str) -> dict[str, str]:
 
 
 def _read_parquet(session: Any, location: str) -> Any:
-    """The dataset at ``location``, or None where there is none (no path, an empty folder)."""
+    """The dataset at ``location``, or None where there is none (no path, an empty folder).
+
+    Asked of Spark itself (its schema is read now), so that a Spark Connect client, which has
+    no JVM to ask the file system, and a local driver answer alike."""
     from pyspark.errors import AnalysisException  # optional [spark] extra
 
-    jvm = session.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(location)
-    filesystem = path.getFileSystem(session.sparkContext._jsc.hadoopConfiguration())
-    if not filesystem.exists(path):
-        return None
     try:
-        return session.read.parquet(location)
-    except AnalysisException:  # an empty folder: Spark cannot infer a schema, nothing is there
+        frame = session.read.parquet(location)
+        frame.schema  # noqa: B018 — a Connect frame is lazy: reading the schema checks the path
+    except AnalysisException:  # no such path, or an empty folder with no schema to infer
         return None
+    return frame
 
 
 def register_rows(connection: Connection, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
