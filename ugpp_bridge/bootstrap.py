@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import os
 import secrets
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Container
@@ -46,8 +49,9 @@ from ugpp_bridge.domain.filing import (
     StoredRequest,
     sha256_hex,
 )
+from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.domain.users import Role
-from ugpp_bridge.errors import ConfigurationError
+from ugpp_bridge.errors import ConfigurationError, UgppBridgeError
 from ugpp_bridge.service.build import SCRATCH_PREFIX, BuildOptions, build_request, rebuild_lotes
 from ugpp_bridge.service.evidence import (
     EvidenceBundle,
@@ -209,6 +213,8 @@ def work_context(settings: Settings, stores: StateStores, owner: str) -> WorkCon
     """The scheduler's use cases bound to the source, the lote writer and the UGPP gateway."""
 
     def build(key: RequestKey, actor: str) -> StoredRequest:
+        if builds_in_child(settings):
+            return build_in_child(settings, stores, key, actor)
         return build_stored(settings, stores, stores.requests.get(key), actor)
 
     def send(key: RequestKey) -> StoredRequest:
@@ -225,6 +231,56 @@ def work_context(settings: Settings, stores: StateStores, owner: str) -> WorkCon
         send,
         timedelta(minutes=settings.parked_retry_minutes),
     )
+
+
+def builds_in_child(settings: Settings) -> bool:
+    """SPEC §11: on a source whose build starts a runtime that outlives it (a local Spark's
+    JVM), the long-running processes build in a child, so the memory goes back after each."""
+    url = settings.source_url or ""
+    if not url:
+        return False
+    engine = engines.for_url(url)
+    return engine.keeps_runtime(url, engine.from_settings(settings))
+
+
+CHILD_FAILED = (
+    "The build's process ended unexpectedly (exit code {code}); see the bridge's log. The "
+    "request can be built again."
+)
+
+
+def build_in_child(
+    settings: Settings, stores: StateStores, key: RequestKey, actor: str
+) -> StoredRequest:
+    """``build_stored`` in a child process of its own (spawned: a clean interpreter), which
+    opens its own stores and source; the request as the child left it."""
+    child = multiprocessing.get_context("spawn").Process(
+        target=_build_child, args=(settings, int(key), actor), name="ugpp-bridge-build"
+    )
+    child.start()
+    child.join()
+    stored = stores.requests.get(key)
+    if child.exitcode not in (0, CHILD_REFUSED) and stored.state is RequestState.BUILDING:
+        error = CHILD_FAILED.format(code=child.exitcode)
+        return stores.requests.transition(
+            key, RequestState.BUILD_FAILED, at=system_clock(), actor=actor, error=error
+        )
+    return stored
+
+
+CHILD_REFUSED = 3  # the build refused the data or the request (recorded as build_failed)
+
+
+def _build_child(settings: Settings, key: int, actor: str) -> None:
+    """The child's whole life: one build, then exit (the JVM and the memory go with it)."""
+    stores = settings_stores(settings)
+    try:
+        build_stored(settings, stores, stores.requests.get(RequestKey(key)), actor)
+    except UgppBridgeError as exc:
+        logging.getLogger(__name__).warning("Build in a child process: %s", type(exc).__name__)
+        sys.exit(CHILD_REFUSED)
+    finally:
+        stores.close()
 
 
 def send_context(

@@ -28,6 +28,7 @@ from ugpp_bridge.adapters.source.engines.spark_session import (
 )
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.adapters.source.sql import SqlAlchemySource
+from ugpp_bridge.config import load_settings
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.entrypoints.cli import main
@@ -299,3 +300,89 @@ def test_a_local_spark_spills_into_a_folder_the_scratch_sweep_removes(tmp_path: 
     (left / "blockmgr-1").mkdir(parents=True)
     assert remove_abandoned(tmp_path) == 1 and not left.exists()
     assert "spark.local.dir" not in session_config("spark://cluster:7077")
+
+
+# -- Spark as a service (SPEC §11) ------------------------------------------------------------
+
+
+def test_a_spark_connect_address_comes_from_the_settings_or_the_url_and_hides_its_token() -> None:
+    chosen = spark_options("spark:?relations=/lake", remote="sc://spark.banco:15002/;token=s3cr3t")
+    assert chosen.remote == "sc://spark.banco:15002/;token=s3cr3t"
+    assert "s3cr3t" not in chosen.display and "sc://spark.banco:15002/" in chosen.display
+    assert spark_options("spark:?remote=sc://h:1&relations=/l", remote="sc://other:2").remote == (
+        "sc://h:1"
+    )
+    with pytest.raises(ConfigurationError, match="not a Spark Connect address"):
+        spark_options("spark:?remote=http://h:1&relations=/l")
+    with pytest.raises(ConfigurationError, match="UGPP_BRIDGE_SPARK_REMOTE.*sc://"):
+        load_settings({"UGPP_BRIDGE_SPARK_REMOTE": "spark.banco:15002"})
+
+
+@pytest.mark.spark
+@pytest.mark.duckdb
+def test_through_spark_connect_the_bridge_needs_no_java_of_its_own(
+    spark_connect_url: str, sources: Sources, tmp_path: Path
+) -> None:
+    """The CLI builds the golden report through the standalone cluster from a process that
+    could not start a JVM: no Java on its PATH, a JAVA_HOME without one."""
+    import_csv_directory(DATA / "source_csv", sources(spark_connect_url))
+    out = tmp_path / "out"
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith("UGPP_BRIDGE_")
+    } | {
+        "UGPP_BRIDGE_SOURCE_URL": spark_connect_url,
+        "UGPP_BRIDGE_OPERATOR_NAME": "Banco de Ejemplo S.A.",
+        "JAVA_HOME": str(tmp_path),  # holds no bin/java
+        "PATH": str(Path(sys.executable).parent),  # python and ugpp-bridge, no java
+    }  # fmt: skip
+    report = subprocess.run(
+        [sys.executable, "-m", "ugpp_bridge", "report", "--request",
+         str(DATA / "wire" / "solicitud.xml"), "--out", str(out),
+         "--generated-at", "2026-11-06T08:00:00-0500"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert (out / "UGPP-2026-000451-1.xml").exists()
+
+
+@pytest.mark.spark
+@pytest.mark.duckdb
+def test_with_a_local_master_the_scheduler_builds_in_a_child_and_keeps_no_jvm(
+    spark_url: str, sources: Sources, tmp_path: Path
+) -> None:
+    """``serve`` and ``worker`` build a local Spark source in a child process: the scheduler's
+    own process never loads PySpark, and a build the child refuses is recorded as failed."""
+    import_csv_directory(DATA / "source_csv", sources(spark_url))
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    script = CHILD_BUILD_SCRIPT.format(state=state, source=spark_url, broken=tmp_path / "none")
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=600, cwd=Path(__file__).parents[2])  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    built, pyspark_here, failed, error = ran.stdout.split()[-4:]
+    assert (built, pyspark_here) == ("approved", "False")
+    assert failed == "build_failed" and error == "missing"
+
+
+CHILD_BUILD_SCRIPT = """
+import sys
+from dataclasses import replace
+from tests.conftest import register_golden_request
+from ugpp_bridge.adapters.state.migrations import upgrade
+from ugpp_bridge.bootstrap import state_stores, work_context
+from ugpp_bridge.config import Settings
+from ugpp_bridge.service.work import build_due
+
+upgrade("{state}")
+settings = Settings(database_url="{state}", source_url="{source}", operator_name="Banco",
+                    require_approval=False)
+stores = state_stores("{state}")
+register_golden_request(stores)
+(swept,) = build_due(work_context(settings, stores, "worker:test"))
+print(swept.state.value, "pyspark" in sys.modules)
+broken = replace(settings, source_url="spark:?master=local[1]&relations={broken}")
+key = stores.requests.find(swept.filing_number).key
+stores.requests.request_rebuild(key, at=stores.requests.get(key).updated_at, actor="web:ana")
+(failed,) = build_due(work_context(broken, stores, "worker:test"))
+last = stores.requests.get(key).last_error or ""
+print(failed.state.value, "missing" if "missing" in last else repr(last))
+"""

@@ -57,6 +57,9 @@ class SourceEngine:
     # A lake: the same engine reading the six relations from a folder of Parquet files
     # (url, folder, options → engine); the self-test loads its bank that way.
     on_folder: Callable[[str, Path, Mapping[str, Any]], Engine] | None = None
+    # Whether a build on (url, options) starts a runtime in this process that outlives it (a
+    # local Spark's JVM): ``serve`` and ``worker`` then build in a child process.
+    keeps_runtime: Callable[[str, Mapping[str, Any]], bool] = lambda _url, _options: False
     # The options this engine takes from the settings (Spark's master and relations).
     from_settings: Callable[[Any], dict[str, Any]] = lambda _settings: {}
     options: Mapping[str, Any] = field(default_factory=dict)  # create_engine's, by default

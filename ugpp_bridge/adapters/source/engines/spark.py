@@ -56,6 +56,16 @@ def on_folder(url: str, folder: Path, options: Mapping[str, Any]) -> Engine:
     )
 
 
+def keeps_runtime(url: str, options: Mapping[str, Any]) -> bool:
+    """A local or cluster driver runs a JVM here (1.7–2.7 GB) that stays after the build; a
+    Spark Connect client does not."""
+    remote = spark_session.spark_options(
+        url, master=options.get("master"), relations=options.get("relations") or "-",
+        remote=options.get("remote"),
+    ).remote  # fmt: skip
+    return remote is None
+
+
 def from_settings(settings: Any) -> dict[str, Any]:
     """UGPP_BRIDGE_SPARK_MASTER, _RELATIONS and _REMOTE (the URL's query wins)."""
     return {
@@ -82,5 +92,6 @@ ENGINE = SourceEngine(
     writer=write,
     display_name=spark_session.display_name,
     on_folder=on_folder,
+    keeps_runtime=keeps_runtime,
     from_settings=from_settings,
 )

@@ -185,8 +185,13 @@ def shared_session(master: str, remote: str | None = None) -> Any:
     with _session_lock:
         if remote is not None and remote in _remote_sessions:
             return _remote_sessions[remote]
+        builder: Any
         if remote is not None:
-            builder = SparkSession.builder.remote(remote)
+            # The Connect client's own builder: PySpark's generic one would switch the whole
+            # process to Connect mode, and a local session could no longer start in it.
+            from pyspark.sql.connect.session import SparkSession as ConnectSession  # [spark]
+
+            builder = ConnectSession.builder.remote(remote)
         else:
             builder = SparkSession.builder.master(master).appName("ugpp-bridge")
             for key, value in session_config(master).items():
@@ -310,8 +315,6 @@ def _read_parquet(session: Any, location: str) -> Any:
 def register_rows(connection: Connection, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """The requested persons as a broadcast view ``name`` of this connection's session: a small
     relation every executor gets whole, so the joins to the holders' rows need no shuffle."""
-    from pyspark.sql.functions import broadcast  # optional [spark] extra
-
     from ugpp_bridge.adapters.source.engines.spark_dialect import (
         spark_connection,  # Spark sources only
     )
@@ -321,7 +324,7 @@ def register_rows(connection: Connection, name: str, rows: Sequence[Mapping[str,
         [(row["pos"], row["doc_type"], row["doc_number"]) for row in rows],
         "pos INT, doc_type STRING, doc_number STRING",
     )
-    broadcast(frame).createOrReplaceTempView(name)
+    frame.hint("broadcast").createOrReplaceTempView(name)  # a Connect frame too
 
 
 def display_name(engine: Engine) -> str | None:
