@@ -45,6 +45,9 @@ class Settings:
     # Spark as a service (SPEC §11): a Spark Connect server, sc://HOST:PORT[/;token=…]; the
     # bridge then runs no JVM and the master is the server's.
     spark_remote: str | None = None
+    # DuckDB and Parquet sources: DuckDB's own buffers in the bridge's process; past it, it
+    # spills to a scratch folder (its default would be 80 % of the machine's memory).
+    duckdb_memory_limit: str = "128MB"
     # At most this many connections on the source during a build (default: cores up to 4,
     # plus one for the contract checks).
     source_connections: int | None = None
@@ -379,6 +382,17 @@ def _uvt_values(value: object) -> dict[int, int]:
     return merged
 
 
+_MEMORY_SIZE = re.compile(r"[1-9][0-9]{0,6}(KB|MB|GB|KiB|MiB|GiB)")
+
+
+def _memory_size(value: str) -> str:
+    """A size as DuckDB reads it: a whole number and a unit (``128MB``, ``2GiB``)."""
+    value = value.strip().replace(" ", "")
+    if not _MEMORY_SIZE.fullmatch(value):
+        raise ValueError("write a size like 128MB, 512MiB or 2GB")
+    return value
+
+
 def _spark_remote(value: str) -> str:
     """A Spark Connect address: ``sc://HOST:PORT``, optionally ``/;token=…;use_ssl=true``."""
     host = value.removeprefix("sc://").split("/", 1)[0]
@@ -430,4 +444,5 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "ldap_user_filter": _user_filter,
     "local_accounts": _bool,
     "spark_remote": lambda value: _spark_remote(str(value)),
+    "duckdb_memory_limit": lambda value: _memory_size(str(value)),
 }

@@ -261,3 +261,30 @@ def test_check_finds_a_key_repeated_in_a_view(
         connection.execute(table.insert(), [row, row] if relation == "titles" else [row])
     problems = source.check()
     assert [(f"{p.relation}.{p.column}", p.example_keys) for p in problems] == [(where, (key,))]
+
+
+@pytest.mark.duckdb
+@pytest.mark.parametrize("engine", ["duckdb", "parquet"])
+def test_duckdb_s_memory_budget_is_the_setting_s(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    from ugpp_bridge.bootstrap_source import source_engine
+    from ugpp_bridge.config import load_settings
+    from ugpp_bridge.errors import ConfigurationError
+
+    url = str(request.getfixturevalue(f"{engine}_url"))
+
+    def budget(settings: dict[str, str]) -> str:
+        made = source_engine(url, load_settings(settings))
+        try:
+            with made.connect() as connection:
+                return str(connection.exec_driver_sql(
+                    "SELECT current_setting('memory_limit')"
+                ).scalar())  # fmt: skip
+        finally:
+            made.dispose()
+
+    assert budget({}) == "122.0 MiB"  # 128MB, DuckDB counting in MiB
+    assert budget({"UGPP_BRIDGE_DUCKDB_MEMORY_LIMIT": "64MB"}) == "61.0 MiB"
+    with pytest.raises(ConfigurationError, match="DUCKDB_MEMORY_LIMIT: write a size"):
+        load_settings({"UGPP_BRIDGE_DUCKDB_MEMORY_LIMIT": "lots"})

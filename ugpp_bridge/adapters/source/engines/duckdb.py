@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +24,35 @@ from ugpp_bridge.adapters.source.engines.base import Columns, SourceEngine
 from ugpp_bridge.service.build import SCRATCH_PREFIX
 
 DIALECT = "duckdb"
-MEMORY_LIMIT = "128MB"  # DuckDB's own buffers; past it, it spills to a temporary folder
+MEMORY_LIMIT = "128MB"  # UGPP_BRIDGE_DUCKDB_MEMORY_LIMIT's default
 
 
-def connect(url: str, **options: Any) -> Engine:
+def connect(url: str, *, memory_limit: str = MEMORY_LIMIT, **options: Any) -> Engine:
     parsed = database.parse_url(url)
     database.refuse_host_for_file(url, parsed)
     engine = database.create(parsed, extra="duckdb", **options)
-    event.listen(engine, "connect", limits)
+    event.listen(engine, "connect", limits(memory_limit))
     return engine
 
 
-def limits(dbapi_connection: Any, _record: ConnectionPoolEntry | None = None) -> None:
-    """Keep an in-process DuckDB within the bridge's memory budget (SPEC: flat memory)."""
+def from_settings(settings: Any) -> dict[str, Any]:
+    """UGPP_BRIDGE_DUCKDB_MEMORY_LIMIT."""
+    return {"memory_limit": settings.duckdb_memory_limit}
+
+
+def limits(memory_limit: str = MEMORY_LIMIT) -> Callable[[Any, Any], None]:
+    """Keep an in-process DuckDB within the bridge's memory budget (SPEC: flat memory): its
+    buffers up to ``memory_limit``, spilling past it to a folder of ours."""
+
+    def apply(dbapi_connection: Any, _record: ConnectionPoolEntry | None = None) -> None:
+        _limit(dbapi_connection, memory_limit)
+
+    return apply
+
+
+def _limit(dbapi_connection: Any, memory_limit: str) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    cursor.execute(f"SET memory_limit = '{memory_limit}'")
     # Spilled rows are personal data: a folder named like the build's scratch folders, so the
     # sweep of abandoned ones (adapters/scratch.py) removes it once this process is gone.
     spill = Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}{os.getpid()}-duckdb"
@@ -70,4 +85,5 @@ ENGINE = SourceEngine(
     savepoints=False,
     file_of=file_of,
     relation_columns=relation_columns,
+    from_settings=from_settings,
 )

@@ -13,8 +13,8 @@ from ugpp_bridge.adapters.source.engines import duckdb, parquet_files
 from ugpp_bridge.adapters.source.engines.base import SourceEngine
 
 
-def connect(url: str, **_options: Any) -> Engine:
-    return parquet_files.parquet_engine(url, on_connect=duckdb.limits)
+def connect(url: str, *, memory_limit: str = duckdb.MEMORY_LIMIT, **_options: Any) -> Engine:
+    return parquet_files.parquet_engine(url, on_connect=duckdb.limits(memory_limit))
 
 
 def on_folder(_url: str, folder: Path, _options: Mapping[str, Any]) -> Engine:
@@ -39,4 +39,5 @@ ENGINE = SourceEngine(
     writer=parquet_files.write_to_folder,
     display_name=display_name,
     on_folder=on_folder,
+    from_settings=duckdb.from_settings,
 )
