@@ -83,6 +83,9 @@ ENGINE = SourceEngine(
     proven=True,
     extra="duckdb",
     savepoints=False,
+    # Each chunk is a pass over relations no index narrows (hash joins scan them): fewer,
+    # larger chunks. 10,000 persons of the bench bank: 9.8 s in chunks of 2,000, 5.3 s in one.
+    chunk_persons=10_000,
     file_of=file_of,
     relation_columns=relation_columns,
     from_settings=from_settings,

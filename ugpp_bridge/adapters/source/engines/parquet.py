@@ -34,6 +34,7 @@ ENGINE = SourceEngine(
     proven=True,
     extra="duckdb",
     savepoints=False,
+    chunk_persons=10_000,  # as DuckDB's (engines/duckdb.py)
     file_of=parquet_files.parquet_folder,
     relation_columns=duckdb.relation_columns,
     writer=parquet_files.write_to_folder,
