@@ -17,6 +17,11 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from ugpp_bridge.errors import ConfigurationError
 
 
+def scheme_of(url: str) -> str:
+    """``mysql+pymysql://…`` → ``mysql``; ``spark:?master=…`` → ``spark``."""
+    return url.split(":", 1)[0].split("+", 1)[0].lower()
+
+
 def parse_url(url: str, *, driver: str | None = None) -> URL:
     """The URL, with ``driver`` filled in where it names none (``postgresql://`` runs on the
     driver the bridge ships, psycopg 3); a malformed URL is a configuration error that says how
@@ -51,8 +56,20 @@ def file_of(parsed: URL) -> Path | None:
     return Path(str(parsed.database))
 
 
+def file_of_url(url: str) -> Path | None:
+    """The file a file database's URL names (None: in memory)."""
+    return file_of(parse_url(url))
+
+
 def missing_file(url: str, path: Path, what: str, how: str) -> ConfigurationError:
     return ConfigurationError(f"There is no {what} at {path} ({safe_url(url)}); {how}.")
+
+
+def plain_engine(
+    url: str, *, driver: str | None = None, extra: str | None = None, **options: Any
+) -> Engine:
+    """An engine on ``url`` as written, ``driver`` filled in where it names none."""
+    return create(parse_url(url, driver=driver), extra=extra, **options)
 
 
 def create(parsed: URL, *, extra: str | None, **options: Any) -> Engine:

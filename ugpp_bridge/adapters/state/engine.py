@@ -54,8 +54,7 @@ def state_engine(
 
 def state_url(url: str) -> URL:
     """The state URL with the shipped driver filled in (``postgresql://`` runs on psycopg 3)."""
-    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
-    return database.parse_url(url, driver=_DRIVERS.get(scheme))
+    return database.parse_url(url, driver=_DRIVERS.get(database.scheme_of(url)))
 
 
 def database_file(url: str) -> Path | None:

@@ -34,24 +34,16 @@ _BY_DIALECT = {engine.dialect: engine for engine in reversed(ENGINES)}  # first 
 PROVEN = frozenset(engine.name for engine in ENGINES if engine.proven)
 
 
-def scheme_of(url: str) -> str:
-    """``mysql+pymysql://…`` → ``mysql``; ``spark:?master=…`` → ``spark``."""
-    return url.split(":", 1)[0].split("+", 1)[0].lower()
-
-
 def for_url(url: str) -> SourceEngine:
     """The engine a source URL names; one the registry lacks runs on SQLAlchemy's own dialect
     for it, unproven (``source selftest`` first)."""
-    known = _BY_SCHEME.get(scheme_of(url))
+    scheme = database.scheme_of(url)
+    known = _BY_SCHEME.get(scheme)
     if known is not None:
         return known
     return SourceEngine(
-        name=scheme_of(url), schemes=(scheme_of(url),), dialect=scheme_of(url), connect=_plain
+        name=scheme, schemes=(scheme,), dialect=scheme, connect=database.plain_engine
     )
-
-
-def _plain(url: str, **options: Any) -> Engine:
-    return database.create(database.parse_url(url), extra=None, **options)
 
 
 def of(bind: Engine | Connection) -> SourceEngine:

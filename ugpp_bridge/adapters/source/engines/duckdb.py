@@ -45,19 +45,15 @@ def limits(memory_limit: str = MEMORY_LIMIT) -> Callable[[Any, Any], None]:
     buffers up to ``memory_limit``, spilling past it to a folder of ours."""
 
     def apply(dbapi_connection: Any, _record: ConnectionPoolEntry | None = None) -> None:
-        _limit(dbapi_connection, memory_limit)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET memory_limit = '{memory_limit}'")
+        # Spilled rows are personal data: a folder named like the build's scratch folders, so
+        # the sweep of abandoned ones (adapters/scratch.py) removes it once this process is gone.
+        spill = Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}{os.getpid()}-duckdb"
+        cursor.execute(f"SET temp_directory = '{spill}'")
+        cursor.close()
 
     return apply
-
-
-def _limit(dbapi_connection: Any, memory_limit: str) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"SET memory_limit = '{memory_limit}'")
-    # Spilled rows are personal data: a folder named like the build's scratch folders, so the
-    # sweep of abandoned ones (adapters/scratch.py) removes it once this process is gone.
-    spill = Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}{os.getpid()}-duckdb"
-    cursor.execute(f"SET temp_directory = '{spill}'")
-    cursor.close()
 
 
 def relation_columns(connection: Connection) -> Columns:
@@ -71,10 +67,6 @@ def relation_columns(connection: Connection) -> Columns:
     return found
 
 
-def file_of(url: str) -> Path | None:
-    return database.file_of(database.parse_url(url))
-
-
 ENGINE = SourceEngine(
     name="duckdb",
     schemes=("duckdb",),
@@ -86,7 +78,7 @@ ENGINE = SourceEngine(
     # Each chunk is a pass over relations no index narrows (hash joins scan them): fewer,
     # larger chunks. 10,000 persons of the bench bank: 9.8 s in chunks of 2,000, 5.3 s in one.
     chunk_persons=10_000,
-    file_of=file_of,
+    file_of=database.file_of_url,
     relation_columns=relation_columns,
     from_settings=from_settings,
 )

@@ -56,7 +56,7 @@ def _connect(driver: str) -> Any:
         # than their tables, so its cartesian-product linter warns on every chained join
         # (``a JOIN b JOIN c ON true``) although each is joined; the linter is only a warning.
         options.setdefault("enable_from_linting", False)
-        return database.create(database.parse_url(url, driver=driver), extra="mysql", **options)
+        return database.plain_engine(url, driver=driver, extra="mysql", **options)
 
     return connect
 

@@ -15,7 +15,7 @@ from ugpp_bridge.adapters.source.engines.base import SourceEngine
 
 def _unproven(name: str, driver: str, extra: str) -> SourceEngine:
     def connect(url: str, **options: Any) -> Engine:
-        return database.create(database.parse_url(url, driver=driver), extra=extra, **options)
+        return database.plain_engine(url, driver=driver, extra=extra, **options)
 
     return SourceEngine(name=name, schemes=(name,), dialect=name, connect=connect, extra=extra)
 

@@ -31,12 +31,7 @@ from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.errors import ConfigurationError, SourceUnavailableError
 from ugpp_bridge.service.ports import WriteCounts
 
-SCHEME = "parquet"
 FOLDER_OPTION = "ugpp_bridge_parquet_folder"  # execution option naming an engine's folder
-
-
-def is_parquet_url(url: str) -> bool:
-    return url.split(":", 1)[0].lower() == SCHEME
 
 
 def parquet_folder(url: str) -> Path:

@@ -22,7 +22,7 @@ MATERIALIZED = "MATERIALIZED"
 
 
 def connect(url: str, **options: Any) -> Engine:
-    return database.create(database.parse_url(url, driver=DRIVER), extra=None, **options)
+    return database.plain_engine(url, driver=DRIVER, **options)
 
 
 def analyze(connection: Connection, tables: Iterable[str]) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import sys
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -102,10 +101,6 @@ def _shared_library(*names: str) -> ctypes.CDLL | None:
     return None
 
 
-def file_of(url: str) -> Path | None:
-    return database.file_of(database.parse_url(url))
-
-
 def in_memory(engine: Engine) -> bool:
     """An in-memory database exists once per connection: built and checked in turn."""
     return engine.url.database in (None, "", ":memory:")
@@ -123,6 +118,6 @@ ENGINE = SourceEngine(
     parallel=True,
     dynamic_types=True,
     declared_types=False,
-    file_of=file_of,
+    file_of=database.file_of_url,
     single_connection=in_memory,
 )
