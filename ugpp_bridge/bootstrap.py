@@ -243,6 +243,9 @@ def builds_in_child(settings: Settings) -> bool:
     return engine.keeps_runtime(url, engine.from_settings(settings))
 
 
+CHILD_REFUSED = 3  # the build refused the data or the request (recorded as build_failed)
+
+
 CHILD_FAILED = (
     "The build's process ended unexpectedly (exit code {code}); see the bridge's log. The "
     "request can be built again."
@@ -266,9 +269,6 @@ def build_in_child(
             key, RequestState.BUILD_FAILED, at=system_clock(), actor=actor, error=error
         )
     return stored
-
-
-CHILD_REFUSED = 3  # the build refused the data or the request (recorded as build_failed)
 
 
 def _build_child(settings: Settings, key: int, actor: str) -> None:
