@@ -1,5 +1,5 @@
 // node-soap as UGPP's Paso 2 service (issue 12): built from the packaged WSDL with its schema
-// inline (ugpp_bridge/wsdl/ugpp-reporte-v1-inline.wsdl), with a token endpoint that issues
+// inline (ugpp_bridge/profiles/v1/ugpp-reporte-v1-inline.wsdl), with a token endpoint that issues
 // short-lived tokens, and the fault modes a real UGPP could show us.
 //
 //   node ugpp_server.js WSDL_FILE [TOKEN_TTL_SECONDS]

@@ -1,7 +1,7 @@
 """The one wire module: namespaces, contract files and schema validation (SPEC §4).
 
-Every wire detail lives in ``xsd/`` and ``wsdl/`` (shipped inside the package) and here, so
-that UGPP's official annex can replace them without touching the rules. XML is parsed with
+v1's files (SPEC §4) live in the built-in profile folder ``profiles/v1/`` (shipped inside the
+package); another annex is a profile folder of its own (SPEC §10, ``profile.py``). XML is parsed with
 secure settings passed explicitly: no DTDs, no entity expansion, no network, no huge trees.
 """
 
@@ -16,12 +16,15 @@ from lxml import etree
 
 from ugpp_bridge.errors import SchemaIssue, SchemaValidationError
 
+__all__ = ["SchemaIssue"]  # re-exported for the profile module's messages
+
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
-XSD_DIR = PACKAGE_DIR / "xsd"
-WSDL_DIR = PACKAGE_DIR / "wsdl"
+V1_PROFILE_DIR = PACKAGE_DIR / "profiles" / "v1"
+XSD_DIR = WSDL_DIR = V1_PROFILE_DIR
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
+WSDL_SOAP12_NS = "http://schemas.xmlsoap.org/wsdl/soap12/"
 SOAP_NEXT_ACTOR = "http://schemas.xmlsoap.org/soap/actor/next"
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
@@ -76,13 +79,19 @@ def schema(path: Path) -> etree.XMLSchema:
 
 def validate(document: etree._Element | etree._ElementTree, path: Path) -> None:
     """Raise ``SchemaValidationError`` naming line, element and reason when ``document`` fails."""
-    compiled = schema(path)
+    validate_with(schema(path), path.name, document)
+
+
+def validate_with(
+    compiled: etree.XMLSchema, name: str, document: etree._Element | etree._ElementTree
+) -> None:
+    """``validate`` with a compiled schema, reported under the file ``name``."""
     if compiled.validate(document):
         return
     log = compiled.error_log  # iterable at run time; lxml-stubs 0.5 does not say so
     errors = [(error.line, _readable(error.message)) for error in log]  # type: ignore[attr-defined]
     issues = [_issue(error) for error in log]  # type: ignore[attr-defined]
-    raise SchemaValidationError(path.name, errors, issues)
+    raise SchemaValidationError(name, errors, issues)
 
 
 _ELEMENT_IN_MESSAGE = re.compile(r"Element '(?:\{[^}]*\})?([^']+)'")
