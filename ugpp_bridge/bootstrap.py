@@ -19,7 +19,6 @@ from typing import IO, TYPE_CHECKING
 
 from ugpp_bridge.adapters.calendar import colombian_holidays
 from ugpp_bridge.adapters.scratch import remove_abandoned
-from ugpp_bridge.adapters.soap.wire import UGPP_REPORTE_WSDL
 from ugpp_bridge.adapters.soap.wsse import UsernameTokenVerifier
 from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.adapters.source import engines
@@ -38,9 +37,11 @@ from ugpp_bridge.adapters.state.users import SqlAlchemyUserStore
 from ugpp_bridge.adapters.state.work_queue import SqlAlchemyWorkQueue
 from ugpp_bridge.bootstrap_source import (
     build_options,
+    lote_writer,
     report_source_for,
     source_engine,
     system_clock,
+    wire_profile,
 )
 from ugpp_bridge.config import MIN_INBOUND_PASSWORD, Settings
 from ugpp_bridge.domain.alerts import DeadlineAlert
@@ -182,7 +183,7 @@ def build_stored(
             builds=stores.builds,
             lotes=stores.lotes,
             source=source,
-            writer=LxmlLoteWriter(),
+            writer=lote_writer(settings),
             options=build_options(settings, stored.request),
             clock=system_clock,
             actor=actor,
@@ -310,7 +311,7 @@ def paso1_gate(settings: Settings, stores: StateStores) -> Gate:
         nonces=stores.nonces,
     )
     return Gate(verifier, stores.throttle, stores.nonces, system_clock, settings.max_request_bytes,
-                max_persons=settings.max_persons)  # fmt: skip
+                max_persons=settings.max_persons, profile=wire_profile(settings))  # fmt: skip
 
 
 def ugpp_gateway(settings: Settings) -> UgppGateway:
@@ -320,9 +321,10 @@ def ugpp_gateway(settings: Settings) -> UgppGateway:
         ZeepUgppGateway,
     )
 
+    profile = wire_profile(settings)
     return ZeepUgppGateway(
         GatewaySettings(
-            wsdl=settings.ugpp_wsdl or UGPP_REPORTE_WSDL,
+            wsdl=settings.ugpp_wsdl or profile.paso2.wsdl,
             endpoint=settings.ugpp_endpoint,
             auth=settings.ugpp_auth,
             token_url=settings.ugpp_token_url,
@@ -332,6 +334,7 @@ def ugpp_gateway(settings: Settings) -> UgppGateway:
             timeout=settings.ugpp_timeout_seconds,
             client_cert=settings.ugpp_client_cert,
             ca_bundle=settings.ugpp_ca_bundle,
+            profile=profile,
         )
     )
 
@@ -462,7 +465,7 @@ def source_rebuilder(settings: Settings, url: str) -> Callable[[RebuildPlan], di
         with closing(report_source_for(settings, url)) as source, \
                 tempfile.TemporaryDirectory(prefix=prefix) as folder:  # fmt: skip
             written = rebuild_lotes(plan.request, plan.context, source=source,
-                                    writer=LxmlLoteWriter(), options=options,
+                                    writer=lote_writer(settings), options=options,
                                     out_dir=Path(folder))  # fmt: skip
             return {lote.submission_id: sha256_hex(lote.path.read_bytes()) for lote in written}
 

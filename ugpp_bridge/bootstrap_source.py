@@ -11,6 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from ugpp_bridge.adapters.soap.profile import WireProfile, load_profile
+from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter, ProfileLoteWriter
 from ugpp_bridge.adapters.source import engines
 from ugpp_bridge.adapters.source.engines import require_existing
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
@@ -19,6 +21,7 @@ from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import BOGOTA
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.service.build import BuildOptions
+from ugpp_bridge.service.ports import LoteWriter
 from ugpp_bridge.service.selftest import SelftestVerdict, selftest_source
 
 
@@ -55,6 +58,18 @@ def run_selftest(settings: Settings, url: str | None = None) -> tuple[str, Selft
     return engines.for_url(source_url).name, verdict
 
 
+def wire_profile(settings: Settings) -> WireProfile:
+    """The configured wire profile (SPEC §10), compiled once per process."""
+    return load_profile(settings.wire_profile)
+
+
+def lote_writer(settings: Settings) -> LoteWriter:
+    """v1's own writer for the built-in profile (byte-equal to the generic path, faster), else
+    the profile's."""
+    profile = wire_profile(settings)
+    return LxmlLoteWriter() if profile.is_v1 else ProfileLoteWriter(profile)
+
+
 def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOptions:
     """Header and size settings; the operator NIT defaults to the one the request names."""
     return BuildOptions(
@@ -62,7 +77,7 @@ def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOpt
         operator_name=settings.require(
             "operator_name", "write the lote headers (razonSocialOperador)"
         ),
-        lote_max_records=settings.lote_max_records,
+        lote_max_records=wire_profile(settings).paso2.max_records or settings.lote_max_records,
         account_number_digits=settings.account_number_digits,
         require_approval=settings.require_approval,
     )

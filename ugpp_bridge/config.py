@@ -59,6 +59,8 @@ class Settings:
     inbound_username: str | None = None
     inbound_password: str | None = field(default=None, repr=False)
     ugpp_wsdl: str | None = None
+    # SPEC §10: the wire profile, ``v1`` (built in) or the folder of the official annex's.
+    wire_profile: str = "v1"
     ugpp_endpoint: str | None = None
     ugpp_auth: str = "token"
     ugpp_token_url: str | None = None
@@ -294,6 +296,18 @@ def _wsdl(value: object) -> str:
     return text
 
 
+def _wire_profile(value: object) -> str:
+    """``v1`` or a folder holding ``profile.toml`` (compiled where it is used: ``wire check``
+    and ``doctor`` name the file of any problem)."""
+    text = str(value).strip()
+    if text in ("", "v1"):
+        return "v1"
+    folder = Path(text).expanduser()
+    if not (folder / "profile.toml").is_file():
+        raise ValueError(f"write v1 or the folder of a wire profile; {text} holds no profile.toml")
+    return str(folder.resolve())
+
+
 HOSTNAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+")
 
 
@@ -429,6 +443,7 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "ugpp_token_url": _url,
     "alert_webhook_url": _url,
     "ugpp_wsdl": _wsdl,
+    "wire_profile": _wire_profile,
     "host": _address,
     "trusted_proxy": _proxy,
     "lock_timeout_seconds": _bounded_int(1, 600),

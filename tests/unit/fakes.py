@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -82,8 +82,11 @@ class FakeRequestStore(RequestStore):
     def register(
         self, request: FinancialInfoRequest, *, received_at: datetime, due_date: date, actor: str,
         nonce: str | None = None, message: bytes | None = None,
+        answer: Callable[[Receipt], object] | None = None,
     ) -> Receipt:  # fmt: skip
         receipt = self._register(request, received_at, due_date)
+        if answer is not None:
+            answer(receipt)  # the fake does not roll back; the SQL store's test shows it does
         if message is None:
             return receipt
         key = self.find(receipt.filing_number).key

@@ -5,7 +5,7 @@ request)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -37,7 +37,9 @@ class FakeUgppGateway(UgppGateway):
         self.posted: list[PreparedCall] = []
         self.closed = False
 
-    def prepare(self, lote_xml: bytes) -> PreparedCall:
+    def prepare(
+        self, lote_xml: bytes, answering: Mapping[str, str] | None = None
+    ) -> PreparedCall:
         if self.token_refused:
             raise CredentialsRefusedError(
                 "the token service refused the client", endpoint=ENDPOINT, http_status=401

@@ -240,6 +240,9 @@ class LoteDraft:
     record_count: int
     xml: bytes
     corrects_submission_id: str | None = None
+    # The v1 lote the profile's document was made from (SPEC §10), when they differ: what the
+    # preview and a correction's diff read. None under v1, where ``xml`` is that lote.
+    canonical: bytes | None = None
 
     @property
     def sha256(self) -> str:
@@ -264,6 +267,12 @@ class StoredLote:
     created_at: datetime
     ugpp_filing_number: str | None = None
     acknowledged_at: datetime | None = None
+    canonical: bytes | None = None  # the v1 lote, when a profile's document differs from it
+
+    @property
+    def v1_xml(self) -> bytes:
+        """The lote in the canonical form (SPEC §10): what the rules' readers read."""
+        return self.xml if self.canonical is None else self.canonical
 
 
 @dataclass(frozen=True)
@@ -319,6 +328,8 @@ class PreparedCall:
     endpoint: str
     request_bytes: bytes
     headers: Mapping[str, str]
+    # Which lote the answer acknowledges (SPEC §10: the profile's ``ack`` parameters).
+    answering: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -399,6 +410,8 @@ class LoteContext:
     generated_at: datetime
     submission_type: SubmissionType = SubmissionType.ORIGINAL
     corrects: Mapping[int, str] = field(default_factory=dict)  # lote number → idEnvio corrected
+    # The request's persons in order, ``TIPO:NUMERO`` (SPEC §10: a profile's ``ordenPersonas``).
+    persons: tuple[str, ...] = ()
 
     def submission_id(self, lote_number: int) -> str:
         return submission_id(self.filing_number, self.generation, lote_number)
@@ -416,3 +429,8 @@ class WrittenLote:
     sha256: str
     submission_type: SubmissionType = SubmissionType.ORIGINAL
     corrects_submission_id: str | None = None
+    canonical_path: Path | None = None  # the v1 lote, when ``path`` holds a profile's document
+
+    @property
+    def v1_path(self) -> Path:
+        return self.path if self.canonical_path is None else self.canonical_path

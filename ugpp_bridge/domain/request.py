@@ -47,6 +47,11 @@ class FinancialInfoRequest:
         _require_unique(self.persons, "personas", "person")
 
     @property
+    def person_keys(self) -> tuple[str, ...]:
+        """The persons in order as ``TIPO:NUMERO`` (SPEC §10, a profile's ``ordenPersonas``)."""
+        return tuple(f"{p.doc_type}:{p.doc_number}" for p in self.persons)
+
+    @property
     def years(self) -> list[int]:
         return sorted({period.year for period in self.periods})
 

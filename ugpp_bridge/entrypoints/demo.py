@@ -29,7 +29,6 @@ from rich.console import Console
 from rich.panel import Panel
 
 from ugpp_bridge.adapters.soap.paso1_client import SolicitudReceipt, send_solicitud
-from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.adapters.source.engines import make_engine
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.bootstrap import (
@@ -40,7 +39,7 @@ from ugpp_bridge.bootstrap import (
     source_for,
     state_stores,
 )
-from ugpp_bridge.bootstrap_source import system_clock
+from ugpp_bridge.bootstrap_source import lote_writer, system_clock, wire_profile
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.filing import StoredRequest
@@ -156,7 +155,7 @@ def _job(
     options = BuildOptions(
         request.operator_nit,
         settings.operator_name or DEMO_OPERATOR_NAME,
-        settings.lote_max_records,
+        wire_profile(settings).paso2.max_records or settings.lote_max_records,
         settings.account_number_digits,
         require_approval=settings.require_approval,
     )
@@ -168,7 +167,7 @@ def _job(
                 builds=stores.builds,
                 lotes=stores.lotes,
                 source=source,
-                writer=LxmlLoteWriter(),
+                writer=lote_writer(settings),
                 options=options,
                 clock=system_clock,
                 actor=ACTOR,

@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
+
+from lxml import etree
 
 from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.adapters.soap.inbound import (
@@ -40,14 +43,15 @@ from ugpp_bridge.adapters.soap.inbound import (
     too_large,
 )
 from ugpp_bridge.adapters.soap.models import AcuseSolicitud, Solicitud
+from ugpp_bridge.adapters.soap.profile import ProfileError, WireProfile
 from ugpp_bridge.adapters.soap.spyne_compat import ensure_spyne_importable
-from ugpp_bridge.domain.filing import BOGOTA, Receipt, ReceivedMessage
-from ugpp_bridge.domain.request import FinancialInfoRequest
+from ugpp_bridge.domain.filing import BOGOTA, Receipt
 from ugpp_bridge.errors import (
     ConflictingRequestError,
     InvalidInputError,
     NotAuthorizedError,
     RequestTooLargeError,
+    SchemaValidationError,
     StoreUnavailableError,
     UgppBridgeError,
     WrongOperatorError,
@@ -77,9 +81,14 @@ class Paso1Endpoint:
     WSDL it serves."""
 
     gate: Gate
-    receive: Callable[[FinancialInfoRequest, str | None, ReceivedMessage], Receipt]
+    receive: Callable[..., Receipt]  # (request, nonce, message, answer=None)
     wsdl: bytes
     answered: Callable[[int, bytes], None] = lambda _message_id, _response: None
+    profile: WireProfile | None = None  # SPEC §10: None or v1 answers through spyne
+
+    @property
+    def speaks_profile(self) -> bool:
+        return self.profile is not None and not self.profile.is_v1
 
 
 def make_wsgi_app(endpoint: Paso1Endpoint) -> WsgiApp:
@@ -89,17 +98,32 @@ def make_wsgi_app(endpoint: Paso1Endpoint) -> WsgiApp:
         method = environ.get("REQUEST_METHOD", "GET")
         if environ.get("PATH_INFO", "") != PATH:
             return _plain(start_response, "404 Not Found", b"not found\n")
-        if method == "GET" and "wsdl" in environ.get("QUERY_STRING", "").lower():
+        query = environ.get("QUERY_STRING", "")
+        if (
+            method == "GET"
+            and endpoint.speaks_profile
+            and query.startswith(f"{wire.SCHEMA_QUERY}=")
+        ):
+            return _schema(start_response, endpoint, query)
+        if method == "GET" and "wsdl" in query.lower():
             headers = [("Content-Type", "text/xml; charset=utf-8"),
                        ("Content-Length", str(len(endpoint.wsdl)))]  # fmt: skip
             start_response("200 OK", headers)
             return [endpoint.wsdl]
         if method != "POST":
             return _plain(start_response, "405 Method Not Allowed", b"POST a SOAP envelope\n")
+        rendered: list[bytes] = []
         try:
-            receipt = environ[RECEIPT_KEY] = _receive(environ, endpoint)
+            receipt = environ[RECEIPT_KEY] = _receive(environ, endpoint, rendered)
         except SoapFault as fault:
             return fault_response(start_response, fault)
+        if endpoint.speaks_profile:  # the front dispatched; the profile's receipt is made
+            body = rendered[0]
+            start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"),
+                                      ("Content-Length", str(len(body)))])  # fmt: skip
+            if receipt.message_id is not None:
+                _keep_answer(endpoint, receipt.message_id, body)
+            return [body]
         environ["wsgi.input"] = BytesIO(_ROUTING_STUB)
         environ["CONTENT_LENGTH"] = str(len(_ROUTING_STUB))
         environ["CONTENT_TYPE"] = "text/xml; charset=utf-8"
@@ -121,7 +145,60 @@ def _keep_answer(endpoint: Paso1Endpoint, message_id: int, body: bytes) -> None:
                          message_id)  # fmt: skip
 
 
-def _receive(environ: dict[str, Any], endpoint: Paso1Endpoint) -> Receipt:
+def _schema(
+    start_response: Callable[..., Any], endpoint: Paso1Endpoint, query: str
+) -> Iterable[bytes]:
+    """A profile's XSD, where the served WSDL's ``schemaLocation`` points (SPEC §10)."""
+    assert endpoint.profile is not None
+    relative = urllib.parse.unquote(query.partition("=")[2])
+    address = wire.served_address(endpoint.wsdl)
+    data = wire.served_profile_schema(endpoint.profile.folder, relative, address)
+    if data is None:
+        return _plain(start_response, "404 Not Found", b"not found\n")
+    start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"),
+                              ("Content-Length", str(len(data)))])  # fmt: skip
+    return [data]
+
+
+def profile_receipt(profile: WireProfile, receipt: Receipt) -> bytes:
+    """SPEC §10: the v1 ``AcuseSolicitud`` through the profile's ``receipt`` transform, valid
+    under its Paso 1 schemas, in a SOAP 1.1 envelope; a Server fault if any of it fails (the
+    caller runs it before the request commits, so nothing is stored then)."""
+    acuse = acuse_element(receipt)
+    try:
+        element = acuse if profile.paso1.receipt is None else profile.paso1.receipt(acuse)
+        profile.paso1.schemas.validate(element)
+    except (ProfileError, SchemaValidationError, InvalidInputError) as exc:
+        logger.error("Paso 1 receipt under profile %s failed: %s", profile.label, exc)
+        raise SoapFault(
+            "ErrorInterno",
+            "no fue posible generar el acuse de la solicitud; no se registró. Intente de nuevo.",
+            faultcode="Server",
+            detail=getattr(exc, "file", "receipt schema"),
+        ) from exc
+    envelope = etree.Element(f"{{{wire.SOAP_ENV}}}Envelope", nsmap={"soap11env": wire.SOAP_ENV})
+    etree.SubElement(envelope, f"{{{wire.SOAP_ENV}}}Body").append(element)
+    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
+
+
+def acuse_element(receipt: Receipt) -> etree._Element:
+    """The v1 ``AcuseSolicitud`` of a receipt (what spyne serializes under v1)."""
+    ns = wire.SOLICITUD_NS
+    root = etree.Element(f"{{{ns}}}AcuseSolicitud", nsmap={None: ns})  # type: ignore[dict-item]
+    received = receipt.received_at.astimezone(BOGOTA).replace(microsecond=0)
+    for name, value in (
+        ("idSolicitud", receipt.request_id),
+        ("radicado", receipt.filing_number),
+        ("estado", receipt.status.value),
+        ("fechaRecepcion", received.isoformat()),
+        ("fechaVencimiento", receipt.due_date.isoformat()),
+        ("totalPersonas", str(receipt.total_persons)),
+    ):
+        etree.SubElement(root, f"{{{ns}}}{name}").text = value
+    return root
+
+
+def _receive(environ: dict[str, Any], endpoint: Paso1Endpoint, rendered: list[bytes]) -> Receipt:
     declared = environ.get("CONTENT_LENGTH") or ""
     nonce = None
     try:
@@ -133,9 +210,18 @@ def _receive(environ: dict[str, Any], endpoint: Paso1Endpoint) -> Receipt:
             gate=endpoint.gate,
         )
         nonce = admitted.nonce
-        # records the nonce and the message with the request
-        return endpoint.receive(admitted.request, nonce, admitted.message)
-    except SoapFault:
+        profile = endpoint.profile
+        if profile is None or not endpoint.speaks_profile:
+            # records the nonce and the message with the request
+            return endpoint.receive(admitted.request, nonce, admitted.message)
+
+        def answer(receipt: Receipt) -> None:
+            rendered.append(profile_receipt(profile, receipt))
+
+        return endpoint.receive(admitted.request, nonce, admitted.message, answer)
+    except SoapFault as fault:
+        if fault.faultcode == "Server" and nonce is not None:
+            spend_nonce(endpoint.gate, nonce)  # the receipt failed: nothing was stored
         raise
     except NotAuthorizedError as exc:  # its nonce was recorded by another call in the meantime
         raise not_authorized("replayed nonce (raced)") from exc

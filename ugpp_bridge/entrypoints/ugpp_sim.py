@@ -33,6 +33,7 @@ from typing import Any
 from lxml import etree
 
 from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.profile import WireProfile
 from ugpp_bridge.adapters.soap.wire import SOAP_ENV, soap_fault
 from ugpp_bridge.adapters.soap.wsse import NonceCache, UsernameTokenVerifier
 from ugpp_bridge.domain.filing import BOGOTA, sha256_hex
@@ -72,6 +73,9 @@ class SimulatorConfig:
     # advertised TTL — what a sender meets when UGPP revokes tokens early.
     token_lifetime_seconds: float | None = None
     faults: Faults = field(default_factory=Faults)
+    # SPEC §10: speak a wire profile's Paso 2 (its schemas, its ``simulator.ack``, the SOAP
+    # version each call comes in); None is v1.
+    profile: WireProfile | None = None
 
 
 @dataclass(frozen=True)
@@ -146,14 +150,25 @@ class UgppSimulator:
                 return True
             return False
 
+    @property
+    def profile(self) -> WireProfile | None:
+        """The profile spoken, unless it is v1 (the stand-in's own code path)."""
+        profile = self.config.profile
+        return None if profile is None or profile.is_v1 else profile
+
     def receive(self, body: bytes) -> tuple[int, bytes]:
         """HTTP status and SOAP answer for one report envelope."""
         with self.lock:
             self.calls += 1
+        soap12 = False
         try:
             envelope = etree.fromstring(body, wire.secure_parser())
+            soap12 = envelope.tag == f"{{{wire.SOAP12_ENV}}}Envelope"
             if self.config.auth == "wsse":
-                self.verifier.verify(envelope)
+                soap = wire.SOAP12_ENV if soap12 else SOAP_ENV
+                self.verifier.verify_header(envelope.find(f"{{{soap}}}Header"))
+            if self.profile is not None:
+                return self._receive_profile(envelope, soap12)
             reporte = envelope.find(f"{{{SOAP_ENV}}}Body/{{{NS}}}Reporte")
             if reporte is None:
                 return 500, soap_fault(
@@ -163,12 +178,41 @@ class UgppSimulator:
         except etree.XMLSyntaxError as exc:
             return 500, soap_fault("Client", f"MensajeInvalido: XML mal formado ({exc}).")
         except SchemaValidationError as exc:
-            return 500, soap_fault("Client", f"EsquemaInvalido: {exc.errors[0][1]}")
+            return 500, wire.fault_for(soap12, "Client", f"EsquemaInvalido: {exc.errors[0][1]}")
         except NotAuthorizedError:
-            return 500, soap_fault(
-                "Client", "NoAutorizado: UsernameToken invalido, repetido o vencido."
-            )
+            text = "NoAutorizado: UsernameToken invalido, repetido o vencido."
+            if soap12:  # SPEC §10: WS-Security's own code, as a subcode
+                return 500, wire.soap12_fault("Sender", text, "wsse:FailedAuthentication")
+            return 500, soap_fault("Client", text)
         return self._acknowledge(reporte)
+
+    def _receive_profile(self, envelope: etree._Element, soap12: bool) -> tuple[int, bytes]:
+        """A profile's lote: valid under its Paso 2 schemas, acknowledged through its
+        ``simulator.ack``; the same content again gets the same acknowledgement."""
+        profile = self.profile
+        assert profile is not None
+        lote = wire.body_child(envelope)
+        if lote is None:
+            return 500, wire.fault_for(soap12, "Client", "MensajeInvalido: el cuerpo está vacío.")
+        profile.paso2.schemas.validate(lote)
+        digest = sha256_hex(etree.tostring(lote, method="c14n"))
+        with self.lock:
+            known = self.received.get(digest)
+            if known is not None:
+                return 200, known.acknowledgement
+            filing = f"UGPP-R-{len(self.received) + 1:06d}"
+            acuse = etree.Element(f"{{{NS}}}AcuseReporte", nsmap={None: NS})  # type: ignore[dict-item]
+            for name, value in (
+                ("radicadoUGPP", filing),
+                ("fechaRecepcion", datetime.now(BOGOTA).replace(microsecond=0).isoformat()),
+            ):
+                etree.SubElement(acuse, f"{{{NS}}}{name}").text = value
+            answer_element = (
+                acuse if profile.simulator_ack is None else profile.simulator_ack(acuse)
+            )
+            answer = _envelope(answer_element, soap12)
+            self.received[digest] = Received(digest, digest, etree.tostring(lote), answer, filing)
+            return 200, answer
 
     def _acknowledge(self, reporte: etree._Element) -> tuple[int, bytes]:
         header = reporte.find(f"{{{NS}}}encabezado")
@@ -188,6 +232,13 @@ class UgppSimulator:
                 submission, digest, etree.tostring(reporte), answer, filing
             )
             return 200, answer
+
+
+def _envelope(element: etree._Element, soap12: bool) -> bytes:
+    soap = wire.SOAP12_ENV if soap12 else SOAP_ENV
+    root = etree.Element(f"{{{soap}}}Envelope", nsmap={"soapenv": soap})
+    etree.SubElement(root, f"{{{soap}}}Body").append(element)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
 def acknowledgement(header: etree._Element, filing: str, *, extra: bool = False) -> bytes:
@@ -219,9 +270,20 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("ugpp-sim: " + format, *args)
 
     def do_GET(self) -> None:  # noqa: N802 — stdlib naming
-        if self.path.split("?")[0] == REPORT_PATH and "wsdl" in self.path.lower():
-            bound: Any = self.server.server_address  # (host, port) for an IPv4 server
-            address = f"http://{bound[0]}:{bound[1]}{REPORT_PATH}"
+        path, _, query = self.path.partition("?")
+        bound: Any = self.server.server_address  # (host, port) for an IPv4 server
+        address = f"http://{bound[0]}:{bound[1]}{REPORT_PATH}"
+        profile = self.simulator.profile
+        if path == REPORT_PATH and profile is not None:
+            asked = urllib.parse.parse_qs(query).get(wire.SCHEMA_QUERY)
+            if asked:
+                schema = wire.served_profile_schema(profile.folder, asked[0], address)
+                if schema is not None:
+                    return self._send(200, schema, "text/xml; charset=utf-8")
+            elif "wsdl" in query.lower():
+                wsdl = wire.served_profile_wsdl(profile.paso2.wsdl, profile.folder, address)
+                return self._send(200, wsdl, "text/xml; charset=utf-8")
+        elif path == REPORT_PATH and "wsdl" in query.lower():
             wsdl = wire.served_wsdl(wire.UGPP_REPORTE_WSDL, address)
             return self._send(200, wsdl, "text/xml; charset=utf-8")
         self._send(404, b"not found\n", "text/plain")
@@ -257,17 +319,23 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if sim.take_fault("http_500"):
             return self._send(500, b"Internal Server Error\n", "text/plain")
+        root = wire.answer_root(body)
+        soap12 = root is not None and root.tag == f"{{{wire.SOAP12_ENV}}}Envelope"
         if sim.take_fault("server_fault"):
-            return self._send(500, soap_fault("Server", "ServicioNoDisponible: intente mas tarde."))
+            text = "ServicioNoDisponible: intente mas tarde."
+            return self._send(500, wire.fault_for(soap12, "Server", text))
         if sim.take_fault("client_fault"):
             code = sim.config.faults.client_fault_code
-            return self._send(500, soap_fault(code, "LoteRechazado: rechazo inyectado."))
+            return self._send(
+                500, wire.fault_for(soap12, code, "LoteRechazado: rechazo inyectado.")
+            )
         status, answer = sim.receive(body)
         self._send(status, answer)
 
-    def _send(
-        self, status: int, data: bytes, content_type: str = "text/xml; charset=utf-8"
-    ) -> None:
+    def _send(self, status: int, data: bytes, content_type: str | None = None) -> None:
+        if content_type is None:  # a SOAP answer, in its version's media type
+            soap12 = data.find(wire.SOAP12_ENV.encode(), 0, 400) >= 0
+            content_type = f"{'application/soap+xml' if soap12 else 'text/xml'}; charset=utf-8"
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)

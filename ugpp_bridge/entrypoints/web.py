@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from ugpp_bridge.adapters.soap.wire import SOLICITUDES_WSDL, served_wsdl
+from ugpp_bridge.adapters.soap.wire import SOLICITUDES_WSDL, served_profile_wsdl, served_wsdl
 from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.adapters.state.metrics import SqlAlchemyMetricsReader
 from ugpp_bridge.bootstrap import (
@@ -23,7 +23,7 @@ from ugpp_bridge.bootstrap import (
     send_context,
     signer,
 )
-from ugpp_bridge.bootstrap_source import system_clock
+from ugpp_bridge.bootstrap_source import system_clock, wire_profile
 from ugpp_bridge.config import MIN_SESSION_SECRET, Settings
 from ugpp_bridge.domain.filing import Receipt, ReceivedMessage, RequestKey, StoredRequest
 from ugpp_bridge.domain.request import FinancialInfoRequest
@@ -70,7 +70,10 @@ def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
     holidays = holiday_calendar()
 
     def receive(
-        request: FinancialInfoRequest, nonce: str | None, message: ReceivedMessage
+        request: FinancialInfoRequest,
+        nonce: str | None,
+        message: ReceivedMessage,
+        answer: Callable[[Receipt], object] | None = None,
     ) -> Receipt:
         return receive_request(
             request,
@@ -81,13 +84,20 @@ def paso1_app(settings: Settings, stores: StateStores) -> WsgiApp:
             actor="ugpp:soap",
             nonce=nonce,
             message=message,
+            answer=answer,
         )
 
     def answered(message_id: int, response: bytes) -> None:
         stores.inbound.record_answer(message_id, response, at=system_clock())
 
-    wsdl = served_wsdl(SOLICITUDES_WSDL, settings.paso1_public_url)
-    return make_wsgi_app(Paso1Endpoint(paso1_gate(settings, stores), receive, wsdl, answered))
+    profile = wire_profile(settings)
+    address = settings.paso1_public_url
+    if profile.is_v1:
+        wsdl = served_wsdl(SOLICITUDES_WSDL, address)
+    else:
+        wsdl = served_profile_wsdl(profile.paso1.wsdl, profile.folder, address)
+    endpoint = Paso1Endpoint(paso1_gate(settings, stores), receive, wsdl, answered, profile)
+    return make_wsgi_app(endpoint)
 
 
 def health_app(

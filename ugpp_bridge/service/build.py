@@ -110,6 +110,7 @@ def build_request(
             generated_at=stored.generated_at,
             submission_type=SubmissionType.CORRECTION if corrected else SubmissionType.ORIGINAL,
             corrects=CorrectedLotes(replaced) if replaced else {},
+            persons=stored.request.person_keys,
         )
         with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as folder:
             records = report_records(stored.request, source, options, tracker)
@@ -166,6 +167,7 @@ def preview_lotes(
         operator_nit=options.operator_nit,
         operator_name=options.operator_name,
         generated_at=generated_at,
+        persons=request.person_keys,
     )
     safe_id = re.sub(r"[^A-Za-z0-9._-]", "_", request.request_id)
     records = report_records(request, source, options, progress or (lambda _done: None))
@@ -230,8 +232,8 @@ def acknowledged_lotes(lotes: LoteStore, key: RequestKey, generation: int) -> li
 def _diff(
     writer: LoteWriter, corrected: list[StoredLote], written: list[WrittenLote]
 ) -> dict[str, object]:
-    before = [record for lote in corrected for record in writer.records_of(lote.xml)]
-    after = [record for lote in written for record in writer.records_of(lote.path.read_bytes())]
+    before = [record for lote in corrected for record in writer.records_of(lote.v1_xml)]
+    after = [record for lote in written for record in writer.records_of(lote.v1_path.read_bytes())]
     return diff_records(before, after)
 
 
@@ -265,6 +267,7 @@ def _drafts(written: Iterable[WrittenLote]) -> Iterator[LoteDraft]:
             record_count=lote.record_count,
             xml=lote.path.read_bytes(),
             corrects_submission_id=lote.corrects_submission_id,
+            canonical=None if lote.canonical_path is None else lote.canonical_path.read_bytes(),
         )
 
 

@@ -422,6 +422,7 @@ def _rebuild_plan(files: dict[str, bytes]) -> RebuildPlan:
         generated_at=datetime.fromisoformat(build["fechaGeneracion"]),
         submission_type=kind,
         corrects=corrects,
+        persons=request.person_keys,
     )
     return RebuildPlan(
         request, context, int(build["registrosPorLote"]), int(build["digitosCuenta"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -111,8 +111,10 @@ class UgppGateway(abc.ABC):
     so it can be stored as an attempt first), then made."""
 
     @abc.abstractmethod
-    def prepare(self, lote_xml: bytes) -> PreparedCall:
-        """The call that sends one lote's exact bytes. May fetch a token: raises
+    def prepare(self, lote_xml: bytes, answering: Mapping[str, str] | None = None) -> PreparedCall:
+        """The call that sends one lote's exact bytes; ``answering`` names the lote
+        (``idSolicitud``, ``idEnvio``, ``numeroLote``, ``totalRegistros``) for reading its
+        acknowledgement. May fetch a token: raises
         ``CredentialsRefusedError`` when the token service refuses the credentials and
         ``RemoteUnavailableError`` when it cannot be reached."""
 
@@ -165,8 +167,11 @@ class RequestStore(abc.ABC):
         actor: str,
         nonce: str | None = None,
         message: ReceivedMessage | None = None,
+        answer: Callable[[Receipt], object] | None = None,
     ) -> Receipt:
-        """Store a new request, or recognise a duplicate; a conflicting one raises. ``nonce``
+        """Store a new request, or recognise a duplicate; a conflicting one raises. ``answer``
+        is called with the receipt inside the transaction, before it commits: if it raises,
+        nothing is stored (SPEC §10: a profile's receipt is made and validated first). ``nonce``
         (the WS-Security nonce that carried it) is recorded in the same transaction; one seen
         before raises ``NotAuthorizedError`` and nothing is stored. ``message`` (the SOAP
         message as it arrived) is kept with the request, duplicates too; the receipt names it

@@ -122,7 +122,7 @@ def persons_of(stored: StoredRequest) -> list[tuple[str, str]]:
 
 def stored_lote_bytes(lotes: LoteStore, key: RequestKey) -> Iterator[bytes]:
     for lote in lotes.lotes(key):
-        yield lote.xml
+        yield lote.v1_xml
 
 
 def _records(writer: LoteWriter, xml: bytes) -> list[WireRecord]:

@@ -32,6 +32,7 @@ def receive_request(
     actor: str,
     nonce: str | None = None,
     message: ReceivedMessage | None = None,
+    answer: Callable[[Receipt], object] | None = None,
 ) -> Receipt:
     """Register ``request`` (art. 10 deadline computed now) or recognise it as a duplicate.
 
@@ -58,5 +59,11 @@ def receive_request(
         )
     due = due_date(request.term_starts_on, holidays, starts_next_day=policy.term_starts_next_day)
     return requests.register(
-        request, received_at=clock(), due_date=due, actor=actor, nonce=nonce, message=message
+        request,
+        received_at=clock(),
+        due_date=due,
+        actor=actor,
+        nonce=nonce,
+        message=message,
+        answer=answer,
     )

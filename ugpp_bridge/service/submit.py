@@ -99,7 +99,7 @@ def submit_request(
                 actor=context.actor,
                 reason="resent after a rejection",
             )
-        outcome, reason = _deliver(context, lote)
+        outcome, reason = _deliver(context, lote, stored.request.request_id)
         if outcome is Delivery.REJECTED:
             return context.requests.transition(
                 key, RequestState.REJECTED, at=context.clock(), actor=context.actor, error=reason
@@ -130,14 +130,25 @@ def _start(context: SendContext, key: RequestKey) -> StoredRequest:
     )
 
 
-def _deliver(context: SendContext, lote: StoredLote) -> tuple[Delivery, str]:
+def answering(lote: StoredLote, request_id: str) -> dict[str, str]:
+    """What an acknowledgement of ``lote`` answers (SPEC §10: the ``ack`` transform's
+    parameters, for an annex whose acknowledgement omits them)."""
+    return {
+        "idSolicitud": request_id,
+        "idEnvio": lote.submission_id,
+        "numeroLote": str(lote.lote_number),
+        "totalRegistros": str(lote.record_count),
+    }
+
+
+def _deliver(context: SendContext, lote: StoredLote, request_id: str) -> tuple[Delivery, str]:
     reason = ""
     for attempt in range(1, context.policy.max_attempts + 1):
-        last = _attempt(context, lote)
+        last = _attempt(context, lote, request_id)
         if last.http_status == 401 and last.outcome is AttemptOutcome.HTTP_ERROR:
             if context.gateway.renews_token:  # once after a 401, with a new token
                 context.gateway.forget_token()
-                last = _attempt(context, lote)
+                last = _attempt(context, lote, request_id)
         reason = plain_reason(lote, last)
         if last.outcome is AttemptOutcome.ACKNOWLEDGED:
             if lote.state is not LoteState.ACKNOWLEDGED:
@@ -166,11 +177,11 @@ def _deliver(context: SendContext, lote: StoredLote) -> tuple[Delivery, str]:
     return Delivery.PARKED, f"{reason} ({attempts} intentos; se reintentará automáticamente)"
 
 
-def _attempt(context: SendContext, lote: StoredLote) -> Exchange:
+def _attempt(context: SendContext, lote: StoredLote, request_id: str) -> Exchange:
     """One try: the call prepared, stored as an attempt, made, and the attempt completed."""
     started = context.clock()
     try:
-        call = context.gateway.prepare(lote.xml)
+        call = context.gateway.prepare(lote.xml, answering(lote, request_id))
     except CredentialsRefusedError as exc:
         refused = AttemptOutcome.CREDENTIALS_REFUSED
         return _unsent(context, lote, started, exc.endpoint, exc, refused, exc.http_status)

@@ -18,17 +18,21 @@ technical reason (never personal data) for the log.
 from __future__ import annotations
 
 import codecs
+import copy
+import functools
 import logging
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Protocol
 
 from lxml import etree
 from werkzeug.http import parse_options_header
 
 from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.profile import ProfileError, TransformTerminated, WireProfile
 from ugpp_bridge.adapters.soap.solicitud_xml import (
     person_pairs,
     request_from_element,
@@ -106,6 +110,7 @@ class Gate:
     pre_auth_bytes: int = 64 * 1024
     chunk_bytes: int = 16 * 1024
     max_persons: int | None = None  # past it the rest of the body is not read
+    profile: WireProfile | None = None  # SPEC §10: None (or v1) reads v1 Solicitudes
 
 
 def admit(
@@ -129,6 +134,9 @@ def admit(
     credential = _authenticate(header, address, gate)
     try:
         root, message, persons = _parse_whole(prefix, chunks, encoding, gate.max_persons)
+        profile = gate.profile
+        if profile is not None and not profile.is_v1:
+            return Admitted(_profile_request(root, profile), credential.nonce, message)
         return Admitted(_request(root, persons), credential.nonce, message)
     except SoapFault:
         spend_nonce(gate, credential.nonce)
@@ -152,6 +160,71 @@ def _request(root: etree._Element, persons: list[tuple[str, str]]) -> FinancialI
         raise _schema_fault(exc) from exc
     except InvalidInputError as exc:
         raise invalid_value(exc) from exc
+
+
+def _profile_request(root: etree._Element, profile: WireProfile) -> FinancialInfoRequest:
+    """SPEC §10: the Body's first element must be an operation's request in the profile's
+    Paso 1 WSDL and valid under its schemas; its ``request`` transform makes it a v1
+    Solicitud, valid under ``solicitud-v1.xsd``, and from there on it is the v1 flow."""
+    element = wire.body_child(root) if root.tag == ENVELOPE else None
+    if element is None or element.tag not in paso1_requests(profile):
+        raise SoapFault(
+            "SolicitudInvalida",
+            "el cuerpo no contiene la petición de ninguna operación de este servicio.",
+            detail="no operation for the Body's first element",
+        )
+    try:
+        profile.paso1.schemas.validate(element)
+        document = etree.ElementTree(copy.deepcopy(element))
+        solicitud = (
+            document.getroot()
+            if profile.paso1.request is None
+            else (profile.paso1.request(document))
+        )
+        wire.validate(solicitud, wire.SOLICITUD_XSD)
+        return request_from_element(solicitud)
+    except SchemaValidationError as exc:
+        raise _schema_fault(exc) from exc
+    except TransformTerminated as exc:
+        raise SoapFault(
+            "SolicitudInvalida", f"{exc.text}.".replace("..", "."), detail=f"{exc.file} refused"
+        ) from exc
+    except InvalidInputError as exc:
+        raise invalid_value(exc) from exc
+    except ProfileError as exc:
+        logger.error("Paso 1 under profile %s: %s", profile.label, exc)
+        raise SoapFault("ErrorInterno", "no fue posible procesar la solicitud; intente de "
+                        "nuevo.", faultcode="Server", detail=exc.file) from exc  # fmt: skip
+
+
+def paso1_requests(profile: WireProfile) -> frozenset[str]:
+    """``{namespace}name`` of every operation's request element in the Paso 1 WSDL."""
+    return _operation_elements(profile.paso1.wsdl, "input")
+
+
+@functools.cache
+def _operation_elements(wsdl: Path, direction: str) -> frozenset[str]:
+    tree = etree.parse(str(wsdl), wire.secure_parser())
+    root = tree.getroot()
+    target = root.get("targetNamespace") or ""
+    W = wire.WSDL_NS  # noqa: N806
+    messages: dict[str, list[str]] = {}
+    for message in root.iterfind(f"{{{W}}}message"):
+        elements = []
+        for part in message.iterfind(f"{{{W}}}part"):
+            reference = part.get("element")
+            if reference:
+                prefix, _, local = reference.rpartition(":")
+                elements.append(f"{{{part.nsmap.get(prefix or None, '')}}}{local}")
+        messages[f"{{{target}}}{message.get('name')}"] = elements
+    found: set[str] = set()
+    for operation in root.iterfind(f"{{{W}}}portType/{{{W}}}operation"):
+        node = operation.find(f"{{{W}}}{direction}")
+        if node is None or not node.get("message"):
+            continue
+        prefix, _, local = str(node.get("message")).rpartition(":")
+        found.update(messages.get(f"{{{node.nsmap.get(prefix or None, '')}}}{local}", []))
+    return frozenset(found)
 
 
 def _schema_fault(exc: SchemaValidationError) -> SoapFault:

@@ -25,13 +25,22 @@ from typing import Any
 from lxml import etree
 
 from ugpp_bridge.adapters.soap import wire
-from ugpp_bridge.errors import ConfigurationError, SchemaValidationError, UgppBridgeError
+from ugpp_bridge.errors import ConfigurationError, InvalidInputError, SchemaValidationError
 
 PROFILE_FILE = "profile.toml"
 BUILTIN = "v1"
 SETTING = "UGPP_BRIDGE_WIRE_PROFILE"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 _XPATH_ATTRIBUTES = ("select", "test")
+
+
+# No file, no network, no writing: a transform only transforms the document it is given.
+DENY_ALL = etree.XSLTAccessControl.DENY_ALL  # type: ignore[attr-defined]  # lxml-stubs lack it
+
+
+def _line(node: etree._Element) -> int | None:
+    line: Any = node.sourceline  # lxml-stubs type it oddly
+    return int(line or 0) or None
 
 
 class ProfileError(ConfigurationError):
@@ -43,12 +52,13 @@ class ProfileError(ConfigurationError):
         self.file, self.text, self.line = file, text, line
 
 
-class TransformTerminated(UgppBridgeError):
+class TransformTerminated(InvalidInputError):
     """A transform refused its input with ``xsl:message terminate="yes"``: the file and the
     message's text (SPEC §10: a Paso 1 SolicitudInvalida, a rejection or an unreadable ack)."""
 
     def __init__(self, file: str, text: str) -> None:
-        super().__init__(f"La transformación {file} se detuvo: {text}")
+        super().__init__(f"La transformación {file} del perfil se detuvo: {text}",
+                         reason="terminated")  # fmt: skip
         self.file, self.text = file, text
 
 
@@ -66,15 +76,16 @@ class Transform:
         terminate="yes"``; ``ProfileError`` for any other failure or an empty result."""
         strings = {name: etree.XSLT.strparam(value) for name, value in params.items()}
         try:
-            result = self.xslt(document, **strings)
+            result = self.xslt(document, **strings)  # type: ignore[arg-type]
         except etree.XSLTApplyError as exc:
-            messages = [entry.message for entry in self.xslt.error_log  # type: ignore[attr-defined]
-                        if entry.type_name == "ERR_OK" and entry.filename == "<string>"]  # fmt: skip
+            log: Iterable[Any] = self.xslt.error_log  # type: ignore[attr-defined]
+            messages = [entry.message for entry in log if entry.filename == "<string>"]
             denied = next((m for m in messages if "refused" in m or "denied" in m), None)
             if denied is not None:
                 raise ProfileError(
-                    self.file, "la transformación intentó leer un archivo o la red, y eso no se "
-                    "permite (solo transforma el documento que recibe)."
+                    self.file,
+                    "la transformación intentó leer un archivo o la red, y eso no se "
+                    "permite (solo transforma el documento que recibe).",
                 ) from exc
             raise TransformTerminated(self.file, " ".join(str(exc).split())) from exc
         except etree.XSLTError as exc:
@@ -100,9 +111,14 @@ class SchemaSet:
         if found is None:
             raise SchemaValidationError(
                 ", ".join(self.files),
-                [(element.sourceline or 0, f"no schema declares the namespace {namespace!r}")],
-                [wire.SchemaIssue(element.sourceline or 0, etree.QName(element).localname,
-                                  "ningún esquema del perfil declara su espacio de nombres")],  # fmt: skip
+                [(_line(element) or 0, f"no schema declares the namespace {namespace!r}")],
+                [
+                    wire.SchemaIssue(
+                        _line(element) or 0,
+                        etree.QName(element).localname,
+                        "ningún esquema del perfil declara su espacio de nombres",
+                    )
+                ],  # fmt: skip
             )
         name, schema = found
         wire.validate_with(schema, name, element)
@@ -318,11 +334,11 @@ class _Loader:
                             self._relative(current),
                             f"«{etree.QName(node).localname}» apunta a {href}, fuera de la "
                             "carpeta del perfil; solo se permiten archivos de la carpeta.",
-                            line=node.sourceline,
+                            line=_line(node),
                         )
                     if not target.is_file():
                         raise ProfileError(self._relative(current), f"{href} no existe.",
-                                           line=node.sourceline)  # fmt: skip
+                                           line=_line(node))  # fmt: skip
                     if target not in seen:
                         seen.append(target)
                         self._hash(target)
@@ -359,7 +375,7 @@ class _Loader:
                     wire.schema(path) if self.builtin else etree.XMLSchema(tree)
                 )  # v1 shares the process's cache with the rest of the wire
             except etree.XMLSchemaParseError as exc:
-                entry = exc.error_log[0] if len(exc.error_log) else None  # type: ignore[arg-type]
+                entry = exc.error_log[0] if len(exc.error_log) else None
                 raise ProfileError(
                     self._relative(path),
                     f"el esquema no compila: {entry.message if entry else exc}",
@@ -379,10 +395,10 @@ class _Loader:
         tree = self._parse(path)
         self._check_xpaths(tree, relative)
         try:
-            xslt = etree.XSLT(tree, access_control=etree.XSLTAccessControl.DENY_ALL)
+            xslt = etree.XSLT(tree, access_control=DENY_ALL)
         except etree.XSLTParseError as exc:
-            raise self._compile_error(relative, list(exc.error_log), str(exc)) from exc  # type: ignore[call-overload]
-        messages = list(xslt.error_log)  # type: ignore[call-overload]
+            raise self._compile_error(relative, list(exc.error_log), str(exc)) from exc
+        messages = list(xslt.error_log)  # type: ignore[attr-defined]
         if messages:
             raise self._compile_error(relative, messages, "")
         return Transform(relative, xslt)
@@ -405,7 +421,7 @@ class _Loader:
                         relative,
                         f"la expresión XPath «{expression}» de «{etree.QName(node).localname}» "
                         f"no es válida ({exc}). 1 mensaje del compilador.",
-                        line=node.sourceline,
+                        line=_line(node),
                     ) from exc
 
     def _compile_error(self, relative: str, entries: list[Any], fallback: str) -> ProfileError:

@@ -1,8 +1,9 @@
 """The one wire module: namespaces, contract files and schema validation (SPEC §4).
 
-v1's files (SPEC §4) live in the built-in profile folder ``profiles/v1/`` (shipped inside the
-package); another annex is a profile folder of its own (SPEC §10, ``profile.py``). XML is parsed with
-secure settings passed explicitly: no DTDs, no entity expansion, no network, no huge trees.
+v1's files (SPEC §4) live in the built-in profile folder ``profiles/v1/`` (shipped inside
+the package); another annex is a profile folder of its own (SPEC §10, ``profile.py``). XML is
+parsed with secure settings passed explicitly: no DTDs, no entity expansion, no network, no
+huge trees.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ XSD_DIR = WSDL_DIR = V1_PROFILE_DIR
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 WSDL_SOAP12_NS = "http://schemas.xmlsoap.org/wsdl/soap12/"
+WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 SOAP_NEXT_ACTOR = "http://schemas.xmlsoap.org/soap/actor/next"
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
@@ -162,6 +164,85 @@ def served_wsdl(wsdl: Path, address: str) -> bytes:
 _INLINE = "ugpp-bridge-inline-schema"
 
 
+SCHEMA_QUERY = "xsd"  # a profile's schema is served at ``<address>?xsd=<relative path>``
+_SCHEMA_REFERENCES = (f"{{{XS_NS}}}import", f"{{{XS_NS}}}include", f"{{{XS_NS}}}redefine")
+
+
+def served_profile_wsdl(wsdl: Path, folder: Path, address: str) -> bytes:
+    """A profile's WSDL as served (SPEC §10): every ``soap:address`` and ``soap12:address`` set
+    to ``address``, every schema it references pointed at ``address?xsd=<path>`` (served by
+    ``served_profile_schema``), so a client resolves them all — includes of includes too."""
+    tree = etree.parse(str(wsdl), secure_parser())
+    for tag in (f"{{{WSDL_SOAP_NS}}}address", f"{{{WSDL_SOAP12_NS}}}address"):
+        for node in tree.iter(tag):
+            node.set("location", address)
+    _point_schemas(tree, wsdl, folder, address)
+    return bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+
+
+def served_profile_schema(folder: Path, relative: str, address: str) -> bytes | None:
+    """The profile's XSD at ``relative`` with its references pointed as in the served WSDL;
+    None for anything that is not an ``.xsd`` inside the folder."""
+    path = (folder / relative).resolve()
+    if path.suffix != ".xsd" or not path.is_relative_to(folder) or not path.is_file():
+        return None
+    tree = etree.parse(str(path), secure_parser())
+    _point_schemas(tree, path, folder, address)
+    return bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+
+
+def _point_schemas(tree: etree._ElementTree, path: Path, folder: Path, address: str) -> None:
+    for tag in _SCHEMA_REFERENCES:
+        for node in tree.iter(tag):
+            location = node.get("schemaLocation")
+            if location is None or "://" in location:
+                continue
+            target = (path.parent / location).resolve()
+            if target.is_relative_to(folder):
+                relative = target.relative_to(folder).as_posix()
+                node.set("schemaLocation", f"{address}?{SCHEMA_QUERY}={relative}")
+
+
+def served_address(wsdl: bytes) -> str:
+    """The address a served WSDL names (its first port's)."""
+    root = etree.fromstring(wsdl, secure_parser())
+    for tag in (f"{{{WSDL_SOAP_NS}}}address", f"{{{WSDL_SOAP12_NS}}}address"):
+        node = next(root.iter(tag), None)
+        if node is not None:
+            return str(node.get("location") or "")
+    return ""
+
+
+def soap12_fault(code: str, text: str, subcode: str | None = None) -> bytes:
+    """A SOAP 1.2 fault envelope: ``code`` Sender or Receiver, ``text`` the Reason."""
+    namespaces = {"env": SOAP12_ENV}
+    if (subcode or "").startswith("wsse:"):
+        namespaces["wsse"] = WSSE_NS
+    envelope = etree.Element(f"{{{SOAP12_ENV}}}Envelope", nsmap=namespaces)
+    body = etree.SubElement(envelope, f"{{{SOAP12_ENV}}}Body")
+    fault = etree.SubElement(body, f"{{{SOAP12_ENV}}}Fault")
+    code_node = etree.SubElement(fault, f"{{{SOAP12_ENV}}}Code")
+    etree.SubElement(code_node, f"{{{SOAP12_ENV}}}Value").text = f"env:{code}"
+    if subcode:
+        sub = etree.SubElement(code_node, f"{{{SOAP12_ENV}}}Subcode")
+        etree.SubElement(sub, f"{{{SOAP12_ENV}}}Value").text = subcode
+    reason = etree.SubElement(fault, f"{{{SOAP12_ENV}}}Reason")
+    node = etree.SubElement(reason, f"{{{SOAP12_ENV}}}Text")
+    node.set("{http://www.w3.org/XML/1998/namespace}lang", "es")
+    node.text = text
+    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
+
+
+def fault_for(soap12: bool, faultcode: str, text: str) -> bytes:
+    """A fault in the version asked for; a 1.1 code (``Client``, ``Client.X``, ``Server``)
+    becomes 1.2's ``Sender``/``Receiver`` with the rest as the subcode."""
+    if not soap12:
+        return soap_fault(faultcode, text)
+    head, _, rest = faultcode.partition(".")
+    code = {"Client": "Sender", "Server": "Receiver"}.get(head, head)
+    return soap12_fault(code, text, rest or None)
+
+
 def soap_fault(faultcode: str, faultstring: str) -> bytes:
     """A SOAP 1.1 fault envelope (``faultcode`` is Client or Server), as spyne writes them."""
     envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap11env": SOAP_ENV})
@@ -292,12 +373,26 @@ def _local_code(node: etree._Element | None) -> str:
     return text.rpartition(":")[2]
 
 
+def body_child(root: etree._Element) -> etree._Element | None:
+    """The first element in a SOAP 1.1 or 1.2 Body, or None."""
+    body = root.find(f"{{{SOAP_ENV}}}Body")
+    if body is None:
+        body = root.find(f"{{{SOAP12_ENV}}}Body")
+    if body is None:
+        return None
+    return next((node for node in body if isinstance(node.tag, str)), None)
+
+
 def read_acuse(root: etree._Element) -> AcuseReading | None:
     """The ``AcuseReporte`` of an answer, read by name: extra elements are listed, not fatal.
     None when the Body holds no AcuseReporte."""
-    body = root.find(f"{{{SOAP_ENV}}}Body")
-    acuse = None if body is None else body.find(f"{{{REPORTE_NS}}}AcuseReporte")
-    if acuse is None:
+    child = body_child(root)
+    return None if child is None else read_acuse_element(child)
+
+
+def read_acuse_element(acuse: etree._Element) -> AcuseReading | None:
+    """An ``AcuseReporte`` element read tolerantly (None: not one)."""
+    if acuse.tag != f"{{{REPORTE_NS}}}AcuseReporte":
         return None
     fields: dict[str, str] = {}
     unknown: list[str] = []
@@ -343,10 +438,5 @@ def canonical_body_child(envelope: bytes) -> bytes | None:
         root = etree.fromstring(envelope, secure_parser())
     except etree.XMLSyntaxError:
         return None
-    body = root.find(f"{{{SOAP_ENV}}}Body")
-    child = (
-        next((node for node in body if isinstance(node.tag, str)), None)
-        if body is not None
-        else None
-    )
+    child = body_child(root)
     return None if child is None else etree.tostring(child, method="c14n", exclusive=True)

@@ -12,6 +12,7 @@ and context always give the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -23,6 +24,7 @@ from typing import IO, Any
 from lxml import etree
 
 from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.profile import WireProfile
 from ugpp_bridge.domain.accounts import AccountMonthRecord
 from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
@@ -345,3 +347,59 @@ _ELEMENT: dict[type, str] = {
     TrustYieldRecord: "rendimiento",
     PersonWithoutInformation: "persona",
 }
+
+
+class ProfileLoteWriter(LoteWriter):
+    """The lotes of a wire profile (SPEC §10): each v1 lote written as above, then turned into
+    the profile's document by its ``lote`` transform and validated under its schemas. The v1
+    lotes stay beside them (``.v1/``, ``WrittenLote.canonical_path``): the preview and a
+    correction's diff read those."""
+
+    def __init__(self, profile: WireProfile) -> None:
+        self.profile = profile
+
+    def write(
+        self,
+        records: Iterable[Record],
+        context: LoteContext,
+        max_records: int,
+        directory: Path,
+        file_name: str = "lote-{number:05d}.xml",
+    ) -> list[WrittenLote]:
+        canonical = write_lotes(records, context, max_records, directory / ".v1", file_name)
+        finished = []
+        for lote in canonical:
+            data = profile_lote(self.profile, lote.path.read_bytes(), context, lote)
+            final = directory / lote.path.name
+            final.write_bytes(data)
+            finished.append(
+                dataclasses.replace(
+                    lote, path=final, sha256=sha256_hex(data), canonical_path=lote.path
+                )
+            )
+        return finished
+
+    def records_of(self, xml: bytes) -> list[WireRecord]:
+        return lote_records(xml)  # callers pass the v1 lote (``v1_xml``, ``v1_path``)
+
+
+def profile_lote(
+    profile: WireProfile, v1_lote: bytes, context: LoteContext, lote: WrittenLote
+) -> bytes:
+    """The profile's document for one finished v1 lote: transformed, validated, serialized."""
+    root = etree.fromstring(v1_lote, wire.secure_parser())
+    edge = profile.paso2
+    document = (
+        root
+        if edge.lote is None
+        else edge.lote(
+            root,
+            idSolicitud=context.request_id,
+            radicado=context.filing_number,
+            numeroLote=str(lote.lote_number),
+            totalLotes=str(lote.total_lotes),
+            ordenPersonas=" ".join(context.persons),
+        )
+    )
+    edge.schemas.validate(document)
+    return bytes(etree.tostring(document, xml_declaration=True, encoding="UTF-8"))

@@ -26,10 +26,11 @@ client certificate and CA bundle.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,10 +41,19 @@ from lxml import etree
 from zeep import Client
 from zeep.exceptions import Error as ZeepError
 from zeep.transports import Transport
+from zeep.wsdl.bindings.soap import Soap12Binding
 from zeep.wsse import utils as wsse_utils
 from zeep.wsse.username import UsernameToken
 
 from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.profile import (
+    BUILTIN,
+    Paso2Edge,
+    ProfileError,
+    TransformTerminated,
+    WireProfile,
+    load_profile,
+)
 from ugpp_bridge.adapters.soap.wire import SOAP_ENV
 from ugpp_bridge.domain.filing import AttemptOutcome, Exchange, PreparedCall
 from ugpp_bridge.errors import ConfigurationError, CredentialsRefusedError, RemoteUnavailableError
@@ -51,7 +61,6 @@ from ugpp_bridge.service.ports import UgppGateway
 
 logger = logging.getLogger(__name__)
 
-OPERATION = "ReportarInformacionFinanciera"
 MAX_RENEW_MARGIN = 60.0
 RENEW_SHARE = 0.10
 DEFAULT_TOKEN_TTL = 20 * 60
@@ -69,6 +78,47 @@ class GatewaySettings:
     timeout: float = 60.0
     client_cert: str | None = None
     ca_bundle: str | None = None
+    profile: WireProfile | None = None  # SPEC §10: None is the built-in v1
+
+
+@dataclass(frozen=True)
+class BoundOperation:
+    """The operation a profile names, as its WSDL binds it: the port's address, the SOAP
+    version of its binding and its SOAPAction."""
+
+    address: str
+    soap12: bool
+    action: str
+
+
+def bind_operation(client: Client, edge: Paso2Edge, wsdl: str) -> BoundOperation:
+    """The first port (of the named service and port, when the profile names them) whose
+    binding has the profile's operation; ``ConfigurationError`` naming the WSDL if none."""
+    for service in client.wsdl.services.values():
+        if edge.service and service.name != edge.service:
+            continue
+        for port in service.ports.values():
+            if edge.port and port.name != edge.port:
+                continue
+            try:
+                operation = port.binding.get(edge.operation)
+            except ValueError:
+                continue
+            return BoundOperation(
+                str(port.binding_options["address"]),
+                isinstance(port.binding, Soap12Binding),
+                str(operation.soapaction or ""),
+            )
+    where = "".join(
+        f" {noun} «{name}»"
+        for noun, name in (("en el servicio", edge.service), ("en el puerto", edge.port))
+        if name
+    )
+    raise ConfigurationError(
+        f"El WSDL de la UGPP ({Path(wsdl).name}) no tiene la operación «{edge.operation}»"
+        f"{where}; revise paso2.operation, service y port del perfil.",
+        setting="UGPP_BRIDGE_WIRE_PROFILE",
+    )
 
 
 class CapturingTransport(Transport):
@@ -185,7 +235,9 @@ class ZeepUgppGateway(UgppGateway):
             raise ConfigurationError(
                 f"UGPP's WSDL {settings.wsdl} cannot be loaded: {exc}"
             ) from exc
-        self.address = settings.endpoint or self.client.service._binding_options["address"]
+        self.profile = settings.profile or load_profile(BUILTIN)
+        self.bound = bind_operation(self.client, self.profile.paso2, str(settings.wsdl))
+        self.address = settings.endpoint or self.bound.address
         self.tokens = (
             TokenProvider(settings, self.session, clock) if settings.auth == "token" else None
         )
@@ -201,19 +253,23 @@ class ZeepUgppGateway(UgppGateway):
     def close(self) -> None:
         self.session.close()
 
-    def prepare(self, lote_xml: bytes) -> PreparedCall:
-        headers = {"SOAPAction": f'"{OPERATION}"', "Content-Type": "text/xml; charset=utf-8"}
+    def prepare(self, lote_xml: bytes, answering: Mapping[str, str] | None = None) -> PreparedCall:
+        action = self.bound.action
+        if self.bound.soap12:  # SOAP 1.2: the action is a parameter of the media type
+            headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{action}"'}
+        else:
+            headers = {"SOAPAction": f'"{action}"', "Content-Type": "text/xml; charset=utf-8"}
         if self.tokens is not None:
             headers["Authorization"] = f"Bearer {self.tokens.current()}"
         envelope = self._envelope(lote_xml)
         data = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
-        return PreparedCall(self.address, bytes(data), headers)
+        return PreparedCall(self.address, bytes(data), headers, dict(answering or {}))
 
     def post(self, call: PreparedCall) -> Exchange:
         started, clock = datetime.now(UTC), time.perf_counter()
         try:
             response = self.transport.post(call.endpoint, call.request_bytes, dict(call.headers))
-            outcome = self._outcome(response)
+            outcome = self._outcome(response, call.answering)
         except requests.Timeout as exc:
             response = None
             outcome = {"outcome": AttemptOutcome.TIMEOUT, "error": f"{type(exc).__name__}: {exc}"}
@@ -234,14 +290,16 @@ class ZeepUgppGateway(UgppGateway):
         )
         logger.info(
             "UGPP %s: %s in %d ms (HTTP %s)",
-            OPERATION, exchange.outcome.value, exchange.duration_ms, exchange.http_status,
+            self.profile.paso2.operation, exchange.outcome.value, exchange.duration_ms,
+            exchange.http_status,
         )  # fmt: skip
         return exchange
 
     def _envelope(self, lote_xml: bytes) -> etree._Element:
-        envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soapenv": SOAP_ENV})
-        etree.SubElement(envelope, f"{{{SOAP_ENV}}}Header")
-        body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
+        soap = wire.SOAP12_ENV if self.bound.soap12 else SOAP_ENV
+        envelope = etree.Element(f"{{{soap}}}Envelope", nsmap={"soapenv": soap})
+        etree.SubElement(envelope, f"{{{soap}}}Header")
+        body = etree.SubElement(envelope, f"{{{soap}}}Body")
         body.append(etree.fromstring(lote_xml, wire.secure_parser()))
         if self.settings.auth == "wsse":
             timestamp = wsse_utils.WSU.Timestamp()
@@ -259,14 +317,21 @@ class ZeepUgppGateway(UgppGateway):
             envelope, _ = token.apply(envelope, {})
         return envelope
 
-    def _outcome(self, response: requests.Response) -> dict[str, Any]:
+    def _outcome(self, response: requests.Response, answering: Mapping[str, str]) -> dict[str, Any]:
         root = wire.answer_root(response.content)
         fault = None if root is None else wire.read_fault(root)
         if fault is not None:
             return _fault_outcome(fault)
         if response.status_code == 401:
             return self._unauthorized()
-        acuse = None if root is None or response.status_code != 200 else wire.read_acuse(root)
+        answer = None if root is None or response.status_code != 200 else wire.body_child(root)
+        try:
+            acuse = None if answer is None else self._acuse(answer, answering)
+        except TransformTerminated as exc:
+            return _terminated_outcome(exc)
+        except ProfileError as exc:
+            return {"outcome": AttemptOutcome.SERVER_FAULT, "fault_code": "AcuseIlegible",
+                    "fault_message": exc.text, "error": str(exc)}  # fmt: skip
         if acuse is not None and acuse.radicado:
             return {
                 "outcome": AttemptOutcome.ACKNOWLEDGED,
@@ -278,6 +343,17 @@ class ZeepUgppGateway(UgppGateway):
             "outcome": AttemptOutcome.HTTP_ERROR,
             "error": f"HTTP {response.status_code}: la UGPP devolvió {what}.",
         }
+
+    def _acuse(
+        self, answer: etree._Element, answering: Mapping[str, str]
+    ) -> wire.AcuseReading | None:
+        """The answer read as a v1 ``AcuseReporte``, through the profile's ``ack`` transform
+        (its own document, with the lote's identifiers as parameters)."""
+        ack = self.profile.paso2.ack
+        if ack is not None:
+            names = ("idSolicitud", "idEnvio", "numeroLote", "totalRegistros")
+            answer = ack(copy.deepcopy(answer), **{name: answering.get(name, "") for name in names})
+        return wire.read_acuse_element(answer)
 
     def _unauthorized(self) -> dict[str, Any]:
         if self.tokens is not None:
@@ -292,6 +368,20 @@ class ZeepUgppGateway(UgppGateway):
             "outcome": AttemptOutcome.CREDENTIALS_REFUSED,
             "error": f"HTTP 401: el servicio de la UGPP rechazó {how}.",
         }
+
+
+def _terminated_outcome(exc: TransformTerminated) -> dict[str, Any]:
+    """SPEC §10: ``RECHAZO: …`` from the ``ack`` transform rejects the lote; any other
+    termination leaves the answer unreadable, retried like a server fault."""
+    if exc.text.startswith(REJECTION):
+        text = exc.text.removeprefix(REJECTION).strip()
+        return {"outcome": AttemptOutcome.CLIENT_FAULT, "fault_code": "Rechazo",
+                "fault_message": text, "error": f"{exc.file}: RECHAZO"}  # fmt: skip
+    return {"outcome": AttemptOutcome.SERVER_FAULT, "fault_code": "AcuseIlegible",
+            "fault_message": exc.text, "error": str(exc)}  # fmt: skip
+
+
+REJECTION = "RECHAZO:"
 
 
 def _fault_outcome(fault: wire.FaultReading) -> dict[str, Any]:

@@ -359,6 +359,7 @@ def _lote_values(row: RowMapping, draft: LoteDraft, at: datetime) -> dict[str, o
         "corrects_submission_id": draft.corrects_submission_id,
         "record_count": draft.record_count,
         "xml": draft.xml,
+        "canonical_xml": draft.canonical,
         "sha256": draft.sha256,
         "state": LoteState.STORED.value,
         "created_at": at,

@@ -6,6 +6,7 @@ Registration is idempotent (SPEC §4) and allocates the radicado under a row loc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -57,6 +58,7 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
         actor: str,
         nonce: str | None = None,
         message: ReceivedMessage | None = None,
+        answer: Callable[[Receipt], object] | None = None,
     ) -> Receipt:
         fingerprint = request_fingerprint(request)
         for _ in range(REGISTER_RETRIES):
@@ -67,6 +69,8 @@ class SqlAlchemyRequestStore(SqlAlchemyStateBase, RequestStore):
                     receipt = self._register(
                         connection, request, fingerprint, received_at, due_date, actor
                     )
+                    if answer is not None:
+                        answer(receipt)  # raising here rolls the whole registration back
                     if message is None:
                         return receipt
                     return replace(

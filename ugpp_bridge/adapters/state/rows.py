@@ -87,6 +87,7 @@ def lote_from_row(row: RowMapping) -> StoredLote:
         created_at=row["created_at"],
         ugpp_filing_number=row["ugpp_filing_number"],
         acknowledged_at=row["acknowledged_at"],
+        canonical=None if row.get("canonical_xml") is None else bytes(row["canonical_xml"]),
     )
 
 

@@ -148,6 +148,8 @@ lotes = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("ugpp_filing_number", String(40), nullable=True),
     Column("acknowledged_at", UtcDateTime, nullable=True),
+    # Migration 0009 (SPEC §10): the v1 lote a profile's document was made from; NULL under v1.
+    Column("canonical_xml", LargeBinary, nullable=True),
     UniqueConstraint("request_pk", "generation", "lote_number", name="uq_lotes_number"),
     _enum_check("state", [state.value for state in LoteState]),
     _enum_check("submission_type", [kind.value for kind in SubmissionType]),

@@ -15,8 +15,12 @@ import click
 from rich.console import Console
 
 from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
-from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
-from ugpp_bridge.bootstrap_source import build_options, report_source_for, system_clock
+from ugpp_bridge.bootstrap_source import (
+    build_options,
+    lote_writer,
+    report_source_for,
+    system_clock,
+)
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import BOGOTA
 from ugpp_bridge.entrypoints.cli.console import lotes_table, progress_counter
@@ -58,7 +62,7 @@ def report(
         written = preview_lotes(
             request,
             source=source,
-            writer=LxmlLoteWriter(),
+            writer=lote_writer(settings),
             options=build_options(settings, request),
             out_dir=out_dir,
             generated_at=moment,
