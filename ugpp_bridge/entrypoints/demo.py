@@ -98,7 +98,7 @@ def run(
             with _bridge(demo, stores) as bridge_base:
                 done = _job(
                     demo, stores, source_url, f"{bridge_base}/soap/solicitudes",
-                    _sample_persons(parts), folder, console,
+                    sample_persons(parts), folder, console,
                 )  # fmt: skip
                 if keep_running:
                     _keep_running(demo, stores, bridge_base, console)
@@ -272,7 +272,27 @@ def _request(settings: Settings, persons: tuple[PersonId, ...]) -> FinancialInfo
     )
 
 
-def _sample_persons(parts: list[SourceData]) -> tuple[PersonId, ...]:
+def check_request(
+    request: FinancialInfoRequest | None, settings: Settings, persons: tuple[PersonId, ...]
+) -> FinancialInfoRequest:
+    """What ``wire check`` builds the sample bank's lotes for: the example request's id, NIT
+    and dates (or the demo's) over the sample year, for its persons and the sample's, so that
+    every kind of record goes through the profile's transform."""
+    if request is None:
+        settings = replace(settings, operator_nit=settings.operator_nit or CHECK_NIT)
+        return _request(settings, persons)
+    return replace(
+        request,
+        information_types=frozenset(InformationType),
+        periods=tuple(Period(DEFAULT_SAMPLE_YEAR, month) for month in range(1, 13)),
+        persons=tuple(dict.fromkeys((*request.persons, *persons))),
+    )
+
+
+CHECK_NIT = "800197268"
+
+
+def sample_persons(parts: list[SourceData]) -> tuple[PersonId, ...]:
     """Account holders, title holders and trust beneficiaries of the sample, and a stranger."""
     with_accounts = [p.accounts[0].holder for p in parts if p.accounts and p.transactions]
     with_titles = [p.titles[0].holder for p in parts if p.titles]

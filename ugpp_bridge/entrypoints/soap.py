@@ -44,6 +44,7 @@ from ugpp_bridge.adapters.soap.inbound import (
 )
 from ugpp_bridge.adapters.soap.models import AcuseSolicitud, Solicitud
 from ugpp_bridge.adapters.soap.profile import ProfileError, WireProfile
+from ugpp_bridge.adapters.soap.solicitud_xml import acuse_element
 from ugpp_bridge.adapters.soap.spyne_compat import ensure_spyne_importable
 from ugpp_bridge.domain.filing import BOGOTA, Receipt
 from ugpp_bridge.errors import (
@@ -179,23 +180,6 @@ def profile_receipt(profile: WireProfile, receipt: Receipt) -> bytes:
     envelope = etree.Element(f"{{{wire.SOAP_ENV}}}Envelope", nsmap={"soap11env": wire.SOAP_ENV})
     etree.SubElement(envelope, f"{{{wire.SOAP_ENV}}}Body").append(element)
     return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
-
-
-def acuse_element(receipt: Receipt) -> etree._Element:
-    """The v1 ``AcuseSolicitud`` of a receipt (what spyne serializes under v1)."""
-    ns = wire.SOLICITUD_NS
-    root = etree.Element(f"{{{ns}}}AcuseSolicitud", nsmap={None: ns})  # type: ignore[dict-item]
-    received = receipt.received_at.astimezone(BOGOTA).replace(microsecond=0)
-    for name, value in (
-        ("idSolicitud", receipt.request_id),
-        ("radicado", receipt.filing_number),
-        ("estado", receipt.status.value),
-        ("fechaRecepcion", received.isoformat()),
-        ("fechaVencimiento", receipt.due_date.isoformat()),
-        ("totalPersonas", str(receipt.total_persons)),
-    ):
-        etree.SubElement(root, f"{{{ns}}}{name}").text = value
-    return root
 
 
 def _receive(environ: dict[str, Any], endpoint: Paso1Endpoint, rendered: list[bytes]) -> Receipt:

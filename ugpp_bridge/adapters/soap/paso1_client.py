@@ -7,16 +7,19 @@ call goes to ``url``, the address the caller was given, whatever the WSDL names.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+from lxml import etree
 from zeep import Client, Settings
 from zeep.exceptions import Error as ZeepError
 from zeep.exceptions import Fault, TransportError
 from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
+from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import RemoteFaultError, RemoteUnavailableError
 
@@ -92,3 +95,36 @@ def solicitud_arguments(request: FinancialInfoRequest) -> dict[str, Any]:
             ]
         },
     }
+
+
+def send_profile_request(
+    url: str,
+    document: etree._Element,
+    *,
+    username: str,
+    password: str,
+    use_digest: bool = True,
+    timeout: int = OPERATION_TIMEOUT,
+) -> etree._Element:
+    """SPEC §10: a profile's Paso 1 request element, sent as UGPP would (SOAP 1.1, a
+    UsernameToken, no SOAPAction needed); the answer's Body element, or our errors."""
+    envelope = etree.Element(f"{{{wire.SOAP_ENV}}}Envelope", nsmap={"soapenv": wire.SOAP_ENV})
+    etree.SubElement(envelope, f"{{{wire.SOAP_ENV}}}Header")
+    etree.SubElement(envelope, f"{{{wire.SOAP_ENV}}}Body").append(copy.deepcopy(document))
+    envelope, _ = UsernameToken(username, password, use_digest=use_digest).apply(envelope, {})
+    data = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
+    try:
+        answer = requests.post(url, data=data, headers=headers, timeout=timeout)
+    except requests.RequestException as exc:
+        raise RemoteUnavailableError(
+            f"The SOAP service at {url} could not be reached: {exc}"
+        ) from exc
+    root = wire.answer_root(answer.content)
+    fault = None if root is None else wire.read_fault(root)
+    if fault is not None:
+        raise RemoteFaultError(fault.code, fault.message, fault.faultcode)
+    child = None if root is None else wire.body_child(root)
+    if child is None:
+        raise RemoteUnavailableError(f"HTTP {answer.status_code}: the answer has no SOAP Body.")
+    return child

@@ -7,6 +7,7 @@ Parsing is secure (no DTDs, entities or network), then the element is validated 
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -14,7 +15,9 @@ from datetime import date
 from lxml import etree
 
 from ugpp_bridge.adapters.soap import wire
+from ugpp_bridge.adapters.soap.profile import WireProfile
 from ugpp_bridge.domain.codes import InformationType
+from ugpp_bridge.domain.filing import BOGOTA, Receipt
 from ugpp_bridge.domain.identifiers import PersonId
 from ugpp_bridge.domain.periods import Period
 from ugpp_bridge.domain.request import FinancialInfoRequest
@@ -39,6 +42,21 @@ def parse_solicitud(data: bytes) -> FinancialInfoRequest:
     element = solicitud_element(root)
     wire.validate(element, wire.SOLICITUD_XSD)
     return request_from_element(element)
+
+
+def solicitud_or_profile_element(data: bytes) -> etree._Element:
+    """The request element of a file: a v1 Solicitud or a profile's Paso 1 request, alone or
+    as the first element of a SOAP Body (told apart by the caller, by its tag)."""
+    try:
+        root = etree.fromstring(data, wire.secure_parser(inbound=True))
+    except etree.XMLSyntaxError as exc:
+        raise InvalidRequestError(f"The document is not well-formed XML: {exc}.") from exc
+    if root.tag in (f"{{{SOAP_ENV}}}Envelope", f"{{{wire.SOAP12_ENV}}}Envelope"):
+        child = wire.body_child(root)
+        if child is None:
+            raise InvalidRequestError("The SOAP envelope's Body is empty.")
+        return etree.ElementTree(copy.deepcopy(child)).getroot()
+    return root
 
 
 def solicitud_element(root: etree._Element) -> etree._Element:
@@ -153,3 +171,32 @@ def solicitud_to_xml(request: FinancialInfoRequest) -> bytes:
         leaf(node, "tipoDocumento", person.doc_type)
         leaf(node, "numeroDocumento", person.doc_number)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def read_request_file(profile: WireProfile, data: bytes) -> FinancialInfoRequest:
+    """SPEC §10: a file with a v1 Solicitud, or the profile's Paso 1 request element (valid
+    under its schemas, through its ``request`` transform), as the domain's request."""
+    element = solicitud_or_profile_element(data)
+    if element.tag != q("Solicitud") and not profile.is_v1:
+        profile.paso1.schemas.validate(element)
+        if profile.paso1.request is not None:
+            element = profile.paso1.request(element)
+    wire.validate(solicitud_element(element), wire.SOLICITUD_XSD)
+    return request_from_element(solicitud_element(element))
+
+
+def acuse_element(receipt: Receipt) -> etree._Element:
+    """The v1 ``AcuseSolicitud`` of a receipt (what spyne serializes under v1)."""
+    ns = wire.SOLICITUD_NS
+    root = etree.Element(f"{{{ns}}}AcuseSolicitud", nsmap={None: ns})  # type: ignore[dict-item]
+    received = receipt.received_at.astimezone(BOGOTA).replace(microsecond=0)
+    for name, value in (
+        ("idSolicitud", receipt.request_id),
+        ("radicado", receipt.filing_number),
+        ("estado", receipt.status.value),
+        ("fechaRecepcion", received.isoformat()),
+        ("fechaVencimiento", receipt.due_date.isoformat()),
+        ("totalPersonas", str(receipt.total_persons)),
+    ):
+        etree.SubElement(root, f"{{{ns}}}{name}").text = value
+    return root

@@ -77,6 +77,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "worker": ("service", "worker",
                "The scheduler alone: build, send, retry and alert, for deployments with several "
                "web processes (run as many workers as you like; they never take the same work)."),
+    "wire": ("wire", "wire_group", "The wire profile (SPEC §10): the official annex as data."),
 }  # fmt: skip
 
 

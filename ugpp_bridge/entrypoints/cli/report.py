@@ -14,12 +14,13 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.soap.solicitud_xml import read_request_file
 from ugpp_bridge.bootstrap_source import (
     build_options,
     lote_writer,
     report_source_for,
     system_clock,
+    wire_profile,
 )
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import BOGOTA
@@ -33,7 +34,7 @@ from ugpp_bridge.service.build import preview_lotes
     "request_file",
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A Solicitud XML file (the element alone or in a SOAP envelope).",
+    help="A Solicitud XML file, or the profile's request (alone or in a SOAP envelope).",
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--source-url", default=None, help="Default: UGPP_BRIDGE_SOURCE_URL.")
@@ -53,7 +54,7 @@ def report(
 ) -> None:
     """Build the lotes of a Solicitud file from the source into OUT; store and send nothing."""
     console = Console()
-    request = parse_solicitud(request_file.read_bytes())
+    request = read_request_file(wire_profile(settings), request_file.read_bytes())
     moment = system_clock() if generated_at is None else _aware(generated_at)
     with (
         closing(report_source_for(settings, source_url)) as source,

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import click
+from lxml import etree
 
 from ugpp_bridge.adapters.soap import wire
-from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
+from ugpp_bridge.adapters.soap.profile import WireProfile, load_profile
+from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud, solicitud_or_profile_element
 
 
 @click.group("ugpp-sim", invoke_without_command=True)
@@ -49,6 +51,10 @@ def ugpp_sim(ctx: click.Context) -> None:
 @click.option("--hold", default=0, help="Hold the next N report POSTs without answering.")
 @click.option("--hold-seconds", default=30.0, show_default=True, help="How long each is held.")
 @click.option("--refuse-tokens", default=0, help="Refuse the credentials N times (HTTP 400).")
+@click.option(
+    "--profile", "profile_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None, help="Speak this wire profile's Paso 2 (SPEC §10); default v1.",
+)  # fmt: skip
 def ugpp_sim_serve(
     host: str,
     port: int,
@@ -58,6 +64,7 @@ def ugpp_sim_serve(
     auth: str,
     token_ttl: int,
     token_lifetime: float | None,
+    profile_dir: Path | None,
     **faults: object,
 ) -> None:
     """The UGPP stand-in: Paso 2 receiver (wsdl/ugpp-reporte-v1.wsdl) and token service."""
@@ -73,6 +80,7 @@ def ugpp_sim_serve(
     config = SimulatorConfig(
         username, password, client_id, auth, token_ttl, token_lifetime,
         Faults(latency_seconds=float(str(faults.pop("latency"))), **faults),  # type: ignore[arg-type]
+        None if profile_dir is None else load_profile(profile_dir),
     )  # fmt: skip
     server = make_server(UgppSimulator(config), host, port)
     base = f"http://{host}:{server.server_address[1]}"
@@ -97,18 +105,54 @@ def ugpp_sim_wsdl(address: str) -> None:
 @click.option("--username", envvar="UGPP_BRIDGE_INBOUND_USERNAME", required=True)
 @click.option("--password", envvar="UGPP_BRIDGE_INBOUND_PASSWORD", required=True, hide_input=True)
 @click.option("--text-password", is_flag=True, help="PasswordText instead of PasswordDigest.")
+@click.option(
+    "--profile", "profile_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None, help="Speak this wire profile's Paso 1 (a v1 file goes through its "
+    "[simulator] request transform).",
+)  # fmt: skip
 def ugpp_sim_send_request(
-    request_file: Path, url: str, username: str, password: str, text_password: bool
+    request_file: Path,
+    url: str,
+    username: str,
+    password: str,
+    text_password: bool,
+    profile_dir: Path | None,
 ) -> None:
     """Send a Solicitud XML file to the bridge with a UsernameToken and print the receipt."""
-    from ugpp_bridge.adapters.soap.paso1_client import send_solicitud  # zeep loads slowly
+    from ugpp_bridge.adapters.soap.paso1_client import (  # zeep loads slowly
+        send_profile_request,
+        send_solicitud,
+    )
 
+    if profile_dir is not None:
+        document = profile_request_document(load_profile(profile_dir), request_file.read_bytes())
+        answer = send_profile_request(
+            url, document, username=username, password=password, use_digest=not text_password
+        )
+        click.echo(etree.tostring(answer, pretty_print=True, encoding="unicode").rstrip())
+        return
     request = parse_solicitud(request_file.read_bytes())
     receipt = send_solicitud(
         url, request, username=username, password=password, use_digest=not text_password
     )
     for name, value in vars(receipt).items():
         click.echo(f"{name}: {value}")
+
+
+def profile_request_document(profile: WireProfile, data: bytes) -> etree._Element:
+    """The profile's Paso 1 request element for a file holding it, or a v1 Solicitud (turned
+    into it by the profile's ``simulator.request``)."""
+    element = solicitud_or_profile_element(data)
+    if element.tag != f"{{{wire.SOLICITUD_NS}}}Solicitud":
+        return element
+    if profile.simulator_request is None:
+        if profile.is_v1:
+            return element
+        raise click.ClickException(
+            f"El perfil {profile.label} no tiene [simulator] request: envíe el archivo ya en "
+            "la forma del anexo."
+        )
+    return profile.simulator_request(element)
 
 
 COMMANDS = (ugpp_sim,)

@@ -22,7 +22,7 @@
       <xsl:copy-of select="*[not(self::e:numeroConstancia or self::e:fechaHora or self::e:estado)]"/>
     </r:AcuseReporte>
   </xsl:template>
-  <xsl:template match="/*">
+  <xsl:template match="/*[not(self::e:ConstanciaRecibo)]">
     <xsl:message terminate="yes">la respuesta no es una ConstanciaRecibo</xsl:message>
   </xsl:template>
 </xsl:stylesheet>
