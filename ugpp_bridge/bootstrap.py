@@ -438,15 +438,19 @@ def evidence_exporter(
     return run
 
 
-def bundle_checks() -> BundleChecks:
+def bundle_checks(settings: Settings) -> BundleChecks:
+    """The format checks of ``evidence verify``, under the configured wire profile."""
     from ugpp_bridge.adapters.signing import check_signature  # start-up time: loaded where used
     from ugpp_bridge.adapters.soap import wire
 
+    profile = wire_profile(settings)
     return BundleChecks(
-        lote_problem=wire.lote_problem,
+        lote_problem=lambda xml: wire.lote_problem(xml, profile.paso2.schemas),
         canonical=wire.canonical,
         canonical_body_child=wire.canonical_body_child,
         check_signature=check_signature,
+        profile_label=profile.label,
+        profile_files=dict(profile.files),
     )
 
 

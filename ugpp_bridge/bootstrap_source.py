@@ -7,6 +7,7 @@ stores nothing) does not import the state stores, the SOAP stacks or the dashboa
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -72,12 +73,19 @@ def lote_writer(settings: Settings) -> LoteWriter:
 
 def build_options(settings: Settings, request: FinancialInfoRequest) -> BuildOptions:
     """Header and size settings; the operator NIT defaults to the one the request names."""
+    profile = wire_profile(settings)
     return BuildOptions(
         operator_nit=settings.operator_nit or request.operator_nit,
         operator_name=settings.require(
             "operator_name", "write the lote headers (razonSocialOperador)"
         ),
-        lote_max_records=wire_profile(settings).paso2.max_records or settings.lote_max_records,
+        lote_max_records=profile.paso2.max_records or settings.lote_max_records,
         account_number_digits=settings.account_number_digits,
         require_approval=settings.require_approval,
+        wire_profile=profile_identity(profile),
     )
+
+
+def profile_identity(profile: WireProfile) -> str:
+    """What a build records of its profile (SPEC §10), as JSON."""
+    return json.dumps(profile.identity(), sort_keys=True, ensure_ascii=False)

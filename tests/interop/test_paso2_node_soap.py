@@ -164,4 +164,6 @@ def test_an_http_500_and_a_held_post_are_retried_and_every_post_is_an_attempt(
 def test_the_shipped_inline_wsdl_is_the_packaged_one_with_its_schema_inline() -> None:
     assert INLINE_WSDL.read_bytes() == wire.served_wsdl(
         wire.UGPP_REPORTE_WSDL, "http://127.0.0.1:8090/ugpp/reporte"
-    ), "regenerate it: ugpp-bridge ugpp-sim wsdl > ugpp_bridge/profiles/v1/ugpp-reporte-v1-inline.wsdl"
+    ), (
+        "regenerate it: ugpp-bridge ugpp-sim wsdl > ugpp_bridge/profiles/v1/ugpp-reporte-v1-inline.wsdl"
+    )

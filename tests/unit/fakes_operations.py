@@ -37,9 +37,7 @@ class FakeUgppGateway(UgppGateway):
         self.posted: list[PreparedCall] = []
         self.closed = False
 
-    def prepare(
-        self, lote_xml: bytes, answering: Mapping[str, str] | None = None
-    ) -> PreparedCall:
+    def prepare(self, lote_xml: bytes, answering: Mapping[str, str] | None = None) -> PreparedCall:
         if self.token_refused:
             raise CredentialsRefusedError(
                 "the token service refused the client", endpoint=ENDPOINT, http_status=401

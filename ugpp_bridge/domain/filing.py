@@ -162,6 +162,9 @@ class BuildRecord:
     lote_max_records: int
     account_number_digits: int
     kept_generation: int | None = None
+    # SPEC §10: the wire profile its lotes were written in — JSON of its name, version and
+    # every file's SHA-256 (None: a build made before profiles, in v1).
+    wire_profile: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,17 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+from lxml import etree
 from rich.console import Console
 from rich.panel import Panel
 
-from ugpp_bridge.adapters.soap.paso1_client import SolicitudReceipt, send_solicitud
+from ugpp_bridge.adapters.soap.paso1_client import (
+    SolicitudReceipt,
+    send_profile_request,
+    send_solicitud,
+)
+from ugpp_bridge.adapters.soap.solicitud_xml import solicitud_to_xml
+from ugpp_bridge.adapters.soap.wire import secure_parser
 from ugpp_bridge.adapters.source.engines import make_engine
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
 from ugpp_bridge.bootstrap import (
@@ -39,7 +46,12 @@ from ugpp_bridge.bootstrap import (
     source_for,
     state_stores,
 )
-from ugpp_bridge.bootstrap_source import lote_writer, system_clock, wire_profile
+from ugpp_bridge.bootstrap_source import (
+    lote_writer,
+    profile_identity,
+    system_clock,
+    wire_profile,
+)
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.codes import InformationType
 from ugpp_bridge.domain.filing import StoredRequest
@@ -52,6 +64,7 @@ from ugpp_bridge.domain.source import SourceData
 from ugpp_bridge.domain.users import Role
 from ugpp_bridge.entrypoints.cli import console as view
 from ugpp_bridge.entrypoints.web import web_app
+from ugpp_bridge.errors import ConfigurationError
 from ugpp_bridge.service.build import BuildOptions, build_request, report_records
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
 from ugpp_bridge.service.submit import submit_request
@@ -142,10 +155,7 @@ def _job(
     console: Console,
 ) -> DemoRun:
     request = _request(settings, persons)
-    assert settings.inbound_username and settings.inbound_password
-    receipt = send_solicitud(
-        paso1_url, request, username=settings.inbound_username, password=settings.inbound_password
-    )
+    receipt = _paso1(settings, stores, paso1_url, request)
     console.print(
         f"Paso 1: {receipt.status} — radicado {receipt.filing_number}, vence el "
         f"{day(date.fromisoformat(receipt.due_date))}"
@@ -158,6 +168,7 @@ def _job(
         wire_profile(settings).paso2.max_records or settings.lote_max_records,
         settings.account_number_digits,
         require_approval=settings.require_approval,
+        wire_profile=profile_identity(wire_profile(settings)),
     )
     try:
         with view.progress_counter(console, "Construyendo los lotes", len(persons)) as progress:
@@ -188,6 +199,35 @@ def _job(
     return DemoRun(folder, receipt, sent, evidence)
 
 
+def _paso1(
+    settings: Settings, stores: StateStores, url: str, request: FinancialInfoRequest
+) -> SolicitudReceipt:
+    """UGPP's Paso 1 call: v1 through zeep, or the profile's request (its ``simulator.request``
+    transform) with a UsernameToken; the receipt as the bridge stored it."""
+    assert settings.inbound_username and settings.inbound_password
+    profile = wire_profile(settings)
+    if profile.is_v1:
+        return send_solicitud(
+            url, request, username=settings.inbound_username, password=settings.inbound_password
+        )
+    if profile.simulator_request is None:
+        raise ConfigurationError(
+            f"El perfil {profile.label} no tiene [simulator] request: la demostración no sabe "
+            "escribir la solicitud de la UGPP en la forma del anexo.",
+            setting="UGPP_BRIDGE_WIRE_PROFILE",
+        )
+    element = etree.fromstring(solicitud_to_xml(request), secure_parser())
+    send_profile_request(
+        url, profile.simulator_request(element),
+        username=settings.inbound_username, password=settings.inbound_password,
+    )  # fmt: skip
+    stored = stores.requests.find(request.request_id)
+    return SolicitudReceipt(
+        request.request_id, stored.filing_number, "RECIBIDA", stored.received_at.isoformat(),
+        stored.due_date.isoformat(), len(request.persons),
+    )  # fmt: skip
+
+
 def _demo_settings(settings: Settings, state_url: str, source_url: str) -> Settings:
     return replace(
         settings,
@@ -197,7 +237,8 @@ def _demo_settings(settings: Settings, state_url: str, source_url: str) -> Setti
         operator_name=settings.operator_name or DEMO_OPERATOR_NAME,
         inbound_username="ugpp-demo",
         inbound_password=secrets.token_urlsafe(16),
-        ugpp_auth="token",
+        # A profile's annex authenticates Paso 2 with a UsernameToken (SPEC §10's example).
+        ugpp_auth="token" if settings.wire_profile == "v1" else "wsse",
         ugpp_wsdl=None,
         ugpp_username="bridge-demo",
         ugpp_password=secrets.token_urlsafe(12),
@@ -219,9 +260,11 @@ def _ugpp_standin(settings: Settings) -> Iterator[str]:
     )
 
     assert settings.ugpp_username and settings.ugpp_password and settings.ugpp_client_id
+    profile = wire_profile(settings)
     config = SimulatorConfig(
-        settings.ugpp_username, settings.ugpp_password, settings.ugpp_client_id
-    )
+        settings.ugpp_username, settings.ugpp_password, settings.ugpp_client_id,
+        auth=settings.ugpp_auth, profile=None if profile.is_v1 else profile,
+    )  # fmt: skip
     ugpp = make_server(UgppSimulator(config))
     thread = threading.Thread(target=ugpp.serve_forever, daemon=True)
     thread.start()

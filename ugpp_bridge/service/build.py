@@ -61,6 +61,7 @@ class BuildOptions:
     lote_max_records: int
     account_number_digits: int
     require_approval: bool = True
+    wire_profile: str | None = None  # the profile's identity, JSON (recorded with the build)
 
 
 def build_request(
@@ -145,6 +146,7 @@ def build_record(stored: StoredRequest, options: BuildOptions, actor: str) -> Bu
         operator_name=options.operator_name,
         lote_max_records=options.lote_max_records,
         account_number_digits=options.account_number_digits,
+        wire_profile=options.wire_profile,
     )
 
 

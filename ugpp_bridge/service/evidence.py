@@ -399,6 +399,7 @@ def _build(build: BuildRecord) -> dict[str, object]:
         "registrosPorLote": build.lote_max_records,
         "digitosCuenta": build.account_number_digits,
         "conservaConstruccion": build.kept_generation,
+        "perfil": None if build.wire_profile is None else json.loads(build.wire_profile),
     }
 
 

@@ -60,6 +60,7 @@ class RebuildPlan:
     context: LoteContext
     lote_max_records: int
     account_number_digits: int
+    profile: Mapping[str, Any] | None = None  # what construcciones.json says (SPEC §10)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class BundleChecks:
     canonical: Callable[[bytes], bytes | None]
     canonical_body_child: Callable[[bytes], bytes | None]
     check_signature: Callable[[bytes, bytes, bytes], str | None]  # pem, signature, data → key
+    # SPEC §10: the configured profile's label and files (relative path → SHA-256); the
+    # lotes are checked under its schemas (``lote_problem``).
+    profile_label: str = "v1"
+    profile_files: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -132,6 +137,7 @@ def verify_bundle(
         _check_manifest(files, listed, result)
         _check_seal(files, manifest, checks, result)
         _check_audit(files, result)
+        _check_profile(files, checks, result)
         _check_lotes(files, checks, result)
         _check_attempts(files, checks, result)
         if rebuild is not None:
@@ -283,6 +289,29 @@ def _lote_files(files: dict[str, bytes]) -> dict[str, str]:
     }
 
 
+def _check_profile(files: dict[str, bytes], checks: BundleChecks, result: Verification) -> None:
+    """SPEC §10: the lotes are read under the configured profile; the build recorded the one
+    it wrote them in. A file that differs is named (the lotes' checks below then use the
+    configured profile's schemas, which may not be the build's)."""
+    builds = _json_bytes(files.get("construcciones.json", b"[]"))
+    current = _json_bytes(files.get("solicitud.json", b"{}")).get("construccionActual")
+    recorded = {b.get("construccion"): b.get("perfil") for b in builds if isinstance(b, dict)}
+    profile = recorded.get(current)
+    if not isinstance(profile, dict):
+        return  # built before profiles (v1), or no build recorded (said elsewhere)
+    theirs = profile.get("archivos") or {}
+    ours = dict(checks.profile_files)
+    differing = sorted(n for n in set(theirs) | set(ours) if theirs.get(n) != ours.get(n))
+    label = f"{profile.get('nombre')} {profile.get('version')}"
+    if differing:
+        result.fail("construcciones.json", f"el perfil de intercambio de la construcción "
+                    f"({label}) no es el configurado ({checks.profile_label}): difieren "
+                    f"{', '.join(differing)}")  # fmt: skip
+    else:
+        result.checked.append(f"perfil de intercambio {label}: los {len(ours)} archivos con el "
+                              "SHA-256 de la construcción")  # fmt: skip
+
+
 def _check_lotes(files: dict[str, bytes], checks: BundleChecks, result: Verification) -> None:
     lotes = _lote_files(files)
     bad = 0
@@ -299,7 +328,7 @@ def _check_lotes(files: dict[str, bytes], checks: BundleChecks, result: Verifica
                 bad += 1
     if lotes and not bad:
         result.checked.append(f"{plural(len(lotes), 'lote', 'lotes')} válidos frente a "
-                              "reporte-v1.xsd")  # fmt: skip
+                              f"los esquemas del perfil {checks.profile_label}")  # fmt: skip
 
 
 def _check_attempts(files: dict[str, bytes], checks: BundleChecks, result: Verification) -> None:

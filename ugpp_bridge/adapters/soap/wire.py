@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 from lxml import etree
 
@@ -408,16 +409,24 @@ def read_acuse_element(acuse: etree._Element) -> AcuseReading | None:
 # -- evidence checks (``evidence verify``) -----------------------------------------------------
 
 
-def lote_problem(xml: bytes) -> str | None:
-    """Why a lote is not a valid ``reporte-v1`` document (Spanish, with the line), or None."""
+class ElementValidator(Protocol):
+    def validate(self, element: etree._Element) -> None: ...
+
+
+def lote_problem(xml: bytes, schemas: ElementValidator | None = None) -> str | None:
+    """Why a lote is not valid under ``schemas`` (a profile's Paso 2 schemas; default
+    ``reporte-v1``), in Spanish with the line, or None."""
     try:
         document = etree.fromstring(xml, secure_parser())
-        validate(document, REPORTE_XSD)
+        if schemas is None:
+            validate(document, REPORTE_XSD)
+        else:
+            schemas.validate(document)
     except etree.XMLSyntaxError:
         return "no es XML bien formado"
     except SchemaValidationError as exc:
         issue = exc.issues[0]
-        return f"no cumple {REPORTE_XSD.name}: línea {issue.line}, {issue.element}: {issue.reason}"
+        return f"no cumple {exc.schema}: línea {issue.line}, {issue.element}: {issue.reason}"
     return None
 
 

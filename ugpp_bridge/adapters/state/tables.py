@@ -332,6 +332,7 @@ builds = Table(
     Column("lote_max_records", Integer, nullable=False),
     Column("account_number_digits", Integer, nullable=False),
     Column("kept_generation", Integer, nullable=True),  # unchanged: the lotes it kept
+    Column("wire_profile", Text, nullable=True),  # migration 0009: the profile's identity (JSON)
     UniqueConstraint("request_pk", "generation", name="uq_builds_generation"),
 )
 

@@ -7,6 +7,7 @@ Loaded only when one of them runs (see ``cli.py``), so their imports cost nothin
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -44,11 +45,19 @@ from ugpp_bridge.service.work import recover_interrupted_build, run_claimed
 @click.option(
     "--keep-running", is_flag=True, help="Leave the dashboard up afterwards (Ctrl+C stops it)."
 )
+@click.option(
+    "--profile", "profile_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None, help="Run the whole job in this wire profile (SPEC §10), both sides.",
+)  # fmt: skip
 @click.pass_obj
-def demo(settings: Settings, persons: int, seed: int, keep_running: bool) -> None:
+def demo(
+    settings: Settings, persons: int, seed: int, keep_running: bool, profile_dir: Path | None
+) -> None:
     """The whole job on sample data, in a temporary folder, on 127.0.0.1 only."""
     from ugpp_bridge.entrypoints import demo as demo_command  # start-up time: loaded by its command
 
+    if profile_dir is not None:
+        settings = replace(settings, wire_profile=str(profile_dir.resolve()))
     demo_command.run(
         settings, persons=persons, seed=seed, console=Console(width=140), keep_running=keep_running
     )

@@ -59,6 +59,7 @@ def _checks(settings: Settings) -> Iterator[Check]:
     yield _guarded("Source", lambda: _source(settings))
     if settings.source_url:
         yield _guarded("Source self-test", lambda: _selftest(settings))
+    yield _guarded("Wire profile", lambda: _wire(settings))
     yield from _ugpp(settings)
     yield from _tls(settings)
     yield from _environment(settings)
@@ -124,6 +125,22 @@ def _source(settings: Settings) -> Check:
                      f"{more}; see `ugpp-bridge source check`")  # fmt: skip
     return Check(OK, "Source", f"{safe_url(settings.source_url)} meets the contract (relations, "
                  "values, referential integrity)")  # fmt: skip
+
+
+def _wire(settings: Settings) -> Check:
+    """SPEC §10: the profile's name and version, and ``wire check`` on it."""
+    # The profile's compilers and the sample build: loaded where used (start-up time).
+    from ugpp_bridge.adapters.soap.profile_check import FAIL as STEP_FAILED
+    from ugpp_bridge.adapters.soap.profile_check import check_profile
+    from ugpp_bridge.entrypoints.cli.wire import sample_lotes
+
+    steps = list(check_profile(settings.wire_profile, sample_lotes(settings)))
+    failed = [step for step in steps if step.status == STEP_FAILED]
+    if failed:
+        return Check(FAIL, "Wire profile", f"{failed[0].what}: {failed[0].detail} "
+                     "(run `ugpp-bridge wire check`)")  # fmt: skip
+    return Check(OK, "Wire profile", f"{steps[0].detail.split(':')[0]}: `wire check` passes "
+                 f"({len(steps)} steps)")  # fmt: skip
 
 
 def _selftest(settings: Settings) -> Check:

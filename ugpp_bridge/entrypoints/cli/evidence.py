@@ -78,7 +78,7 @@ def verify(settings: Settings, bundle: Path, source_url: str | None) -> None:
     """Check a bundle offline, without the bridge's database: manifest, seal and signature,
     audit chain, lotes against the XSD and against the bytes sent; exit 1 on any mismatch."""
     rebuild = source_rebuilder(settings, source_url) if source_url else None
-    result = verify_bundle(bundle, bundle_checks(), rebuild=rebuild)
+    result = verify_bundle(bundle, bundle_checks(settings), rebuild=rebuild)
     _print(Console(highlight=False), result, with_source=source_url is not None)
     if not result.ok:
         raise SystemExit(1)

@@ -1,5 +1,6 @@
 """Wire profiles (SPEC §10): a lote stored in a profile's shape keeps the v1 lote it was made
-from, which the preview and a correction's diff read. NULL under v1 (the stored bytes are v1).
+from, which the preview and a correction's diff read (NULL under v1: the stored bytes are
+v1); a build records the profile it was written in (name, version, every file's SHA-256).
 
 A nullable column added in place: no table rebuild, so existing rows and foreign keys stay as
 they are on SQLite too.
@@ -24,8 +25,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("lotes", sa.Column("canonical_xml", sa.LargeBinary(), nullable=True))
+    op.add_column("builds", sa.Column("wire_profile", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("builds") as batch:
+        batch.drop_column("wire_profile")
     with op.batch_alter_table("lotes") as batch:
         batch.drop_column("canonical_xml")
