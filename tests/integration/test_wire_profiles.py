@@ -143,7 +143,7 @@ def test_a_schema_include_reaching_outside_the_folder_is_refused(annex: Path) ->
     assert error.file == "entrega.xsd" and "fuera de la carpeta" in error.text
 
 
-def test_document_reaching_a_file_is_denied_at_run_time_naming_the_transform(
+def test_document_reaching_outside_the_folder_is_refused_naming_the_transform(
     annex: Path,
 ) -> None:
     replace_in(annex / "constancia-a-v1.xsl", "<r:AcuseReporte>",
@@ -155,7 +155,35 @@ def test_document_reaching_a_file_is_denied_at_run_time_naming_the_transform(
         profile.paso2.ack(constancia, idSolicitud="X", idEnvio="X-1", numeroLote="1",
                           totalRegistros="1")  # fmt: skip
     assert caught.value.file == "constancia-a-v1.xsl"
-    assert "leer un archivo o la red" in caught.value.text
+    assert "/etc/hostname, fuera de la carpeta del perfil" in caught.value.text
+
+
+def test_a_lookup_table_inside_the_stylesheet_or_the_folder_can_be_read(annex: Path) -> None:
+    """``document('')`` (a table inside the stylesheet) and a file of the profile are the
+    profile's own data; the network stays out of reach."""
+    (annex / "tabla.xml").write_text('<t><fila clave="ACEPTADO">aceptado</fila></t>')
+    replace_in(annex / "constancia-a-v1.xsl", "<r:AcuseReporte>",
+               "<r:AcuseReporte><r:propio><xsl:value-of select=\"document('')/*/@version\"/>"
+               "</r:propio><r:tabla><xsl:value-of select=\"document('tabla.xml')/t/fila\"/>"
+               "</r:tabla>")  # fmt: skip
+    profile = load_profile(annex)
+    assert profile.paso2.ack is not None
+    constancia = etree.parse(str(annex / "ejemplo-constancia.xml")).getroot()
+    acuse = profile.paso2.ack(constancia, idSolicitud="X", idEnvio="X-1", numeroLote="1",
+                              totalRegistros="1")  # fmt: skip
+    read = wire.read_acuse_element(acuse)
+    assert read is not None and read.radicado == "CR-2026-000001"
+    assert acuse.findtext(f"{{{wire.REPORTE_NS}}}propio") == "1.0"
+    assert acuse.findtext(f"{{{wire.REPORTE_NS}}}tabla") == "aceptado"
+    replace_in(annex / "constancia-a-v1.xsl", "document('tabla.xml')",
+               "document('http://127.0.0.1:9/tabla.xml')")  # fmt: skip
+    forget_loaded()
+    networked = load_profile(annex)
+    assert networked.paso2.ack is not None
+    with pytest.raises(ProfileError) as caught:
+        networked.paso2.ack(constancia, idSolicitud="X", idEnvio="X-1", numeroLote="1",
+                            totalRegistros="1")  # fmt: skip
+    assert caught.value.file == "constancia-a-v1.xsl"
 
 
 def test_a_wsdl_without_the_operation_fails_wire_check_naming_it(annex: Path) -> None:
@@ -371,6 +399,17 @@ def test_an_ack_transform_saying_rechazo_rejects_and_any_other_stop_is_retried(
     with pytest.raises(TransformTerminated) as caught:
         profile.paso2.ack(other, **ANSWERING)
     assert _terminated_outcome(caught.value)["outcome"] is AttemptOutcome.SERVER_FAULT
+
+
+def test_a_lote_transform_that_terminates_stops_the_build_naming_its_file(
+    annex: Path, bank: str, tmp_path: Path
+) -> None:
+    replace_in(annex / "codigos.xsl", "' RC TI CC SC CE NI PA CD PE PT '", "' RC '")
+    forget_loaded()
+    with pytest.raises(TransformTerminated) as caught:
+        lotes_with(ProfileLoteWriter(load_profile(annex)), bank, tmp_path / "out")
+    assert caught.value.file == "entrega-desde-v1.xsl"  # the transform that includes it
+    assert "tipo de documento sin código en el anexo" in str(caught.value)
 
 
 def test_a_profile_lote_the_schema_refuses_stops_the_build_naming_the_xsd(

@@ -5,11 +5,14 @@ relative to the folder and inside it. ``load_profile`` reads and compiles a fold
 process; any problem is a ``ProfileError`` naming the file (and the line when there is one),
 in Spanish, because the integrator who reads it adopts the annex.
 
-Transforms run in lxml with every file and network access denied (``XSLTAccessControl
-.DENY_ALL``); ``xsl:include``/``xsl:import`` and the schemas' ``include``/``import``/
-``redefine`` may only name files inside the folder (checked before anything compiles), and
-every XSLT compile message counts as an error, since libxml2 logs some without raising. A
-transform left out is the identity: the built-in ``v1`` has none.
+Transforms run in lxml with network access and every write denied (``XSLTAccessControl``),
+and may read only the profile's own files: ``document('')`` (a lookup table inside the
+stylesheet, a common XSLT 1.0 idiom) and ``document()`` of a file in the folder resolve
+through ``_FolderResolver``, which refuses any other path — the file that tried is named.
+``xsl:include``/``xsl:import`` and the schemas' ``include``/``import``/``redefine`` may only
+name files inside the folder (checked before anything compiles), and every XSLT compile message
+counts as an error, since libxml2 logs some without raising. A transform left out is the
+identity: the built-in ``v1`` has none.
 """
 
 from __future__ import annotations
@@ -34,8 +37,34 @@ XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 _XPATH_ATTRIBUTES = ("select", "test")
 
 
-# No file, no network, no writing: a transform only transforms the document it is given.
-DENY_ALL = etree.XSLTAccessControl.DENY_ALL  # type: ignore[attr-defined]  # lxml-stubs lack it
+# No network, no writing; reads go through ``_FolderResolver`` (the profile's own files only).
+READ_FOLDER_ONLY = etree.XSLTAccessControl(  # type: ignore[call-arg]  # lxml-stubs 0.5 lack them
+    read_file=True, write_file=False, create_dir=False, read_network=False, write_network=False
+)
+
+
+class OutsideFolder(Exception):
+    """A transform asked for a file outside its profile folder."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+class _FolderResolver(etree.Resolver):
+    """Serves what a transform reads from its profile folder; refuses anything else."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def resolve(self, url: str, pubid: str, context: Any) -> Any:  # type: ignore[override]
+        if "://" in url and not url.startswith("file://"):
+            raise OutsideFolder(url)
+        path = (self.folder / url.removeprefix("file://")).resolve()
+        if path.is_relative_to(self.folder) and path.is_file():
+            return self.resolve_filename(str(path), context)  # type: ignore[attr-defined]
+        raise OutsideFolder(url)
 
 
 def _line(node: etree._Element) -> int | None:
@@ -77,6 +106,12 @@ class Transform:
         strings = {name: etree.XSLT.strparam(value) for name, value in params.items()}
         try:
             result = self.xslt(document, **strings)  # type: ignore[arg-type]
+        except OutsideFolder as exc:
+            raise ProfileError(
+                self.file,
+                f"la transformación intentó leer {exc.url}, fuera de la carpeta del "
+                "perfil; solo puede leer los archivos del perfil.",
+            ) from exc
         except etree.XSLTApplyError as exc:
             log: Iterable[Any] = self.xslt.error_log  # type: ignore[attr-defined]
             messages = [entry.message for entry in log if entry.filename == "<string>"]
@@ -84,8 +119,8 @@ class Transform:
             if denied is not None:
                 raise ProfileError(
                     self.file,
-                    "la transformación intentó leer un archivo o la red, y eso no se "
-                    "permite (solo transforma el documento que recibe).",
+                    "la transformación intentó usar la red o escribir un archivo, y eso no "
+                    "se permite.",
                 ) from exc
             raise TransformTerminated(self.file, " ".join(str(exc).split())) from exc
         except etree.XSLTError as exc:
@@ -392,10 +427,16 @@ class _Loader:
         path = self._file(table[name], key)
         relative = self._relative(path)
         self._references(path, (f"{{{XSL_NS}}}include", f"{{{XSL_NS}}}import"), "href")
-        tree = self._parse(path)
+        parser = wire.secure_parser()
+        parser.resolvers.add(_FolderResolver(self.folder))
+        try:
+            tree = etree.parse(str(path), parser)
+        except etree.XMLSyntaxError as exc:
+            raise ProfileError(relative, f"no es XML bien formado ({exc.msg}).",
+                               line=exc.lineno) from exc  # fmt: skip
         self._check_xpaths(tree, relative)
         try:
-            xslt = etree.XSLT(tree, access_control=DENY_ALL)
+            xslt = etree.XSLT(tree, access_control=READ_FOLDER_ONLY)
         except etree.XSLTParseError as exc:
             raise self._compile_error(relative, list(exc.error_log), str(exc)) from exc
         messages = list(xslt.error_log)  # type: ignore[attr-defined]
