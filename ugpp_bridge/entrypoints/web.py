@@ -142,6 +142,7 @@ def dashboard_services(settings: Settings, stores: StateStores, owner: str) -> D
         throttle=stores.throttle,
         alerts=stores.alerts,
         environment=settings.environment,
+        wire_profile=wire_profile(settings).label,
         preview=lambda key: preview_build(
             key, requests=stores.requests, lotes=stores.lotes, writer=LxmlLoteWriter()
         ),

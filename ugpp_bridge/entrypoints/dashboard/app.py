@@ -62,8 +62,9 @@ def create_dashboard(
         when=texts.when,
     )  # fmt: skip
     app.jinja_env.globals.update(
-        texts=texts, ref=texts.ref, roles=ROLE_LABELS, testing=services.environment != "produccion"
-    )
+        texts=texts, ref=texts.ref, roles=ROLE_LABELS, testing=services.environment != "produccion",
+        wire_profile=services.wire_profile,
+    )  # fmt: skip
     app.after_request(_security_headers)
     app.before_request(_audit_origin)
     app.teardown_request(_end_audit_origin)

@@ -53,6 +53,7 @@ class DashboardServices:
     certificate: Callable[[RequestKey, IO[bytes], str, str], EvidenceBundle]  # the PDF alone
     preview: Callable[[RequestKey], Preview]
     export_preview: Callable[[RequestKey, IO[bytes]], PreviewTotals]
+    wire_profile: str = "v1 1.0"  # SPEC §10: the configured profile's name and version
 
 
 class DashboardUser(UserMixin):  # type: ignore[misc]
