@@ -236,6 +236,17 @@ def load_profile(setting: str | Path | None = None) -> WireProfile:
         return loaded
 
 
+def compile_again(profile: WireProfile) -> WireProfile:
+    """The same profile compiled anew, for a thread of its own (lxml's compiled stylesheets
+    and schemas keep per-object error logs; a thread uses its own objects)."""
+    again = _Loader(profile.folder, profile.builtin).load()
+    if again.files != profile.files:
+        changed = again.differing_files(dict(profile.files))
+        raise ProfileError(", ".join(changed), "el perfil cambió en disco mientras se usaba; "
+                           "vuelva a construir con el perfil actual.")  # fmt: skip
+    return again
+
+
 def forget_loaded() -> None:
     """Drop the compiled profiles (tests that edit a folder in place)."""
     with _LOCK:

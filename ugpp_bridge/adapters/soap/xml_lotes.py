@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import IO, Any
 from lxml import etree
 
 from ugpp_bridge.adapters.soap import wire
-from ugpp_bridge.adapters.soap.profile import WireProfile
+from ugpp_bridge.adapters.soap.profile import WireProfile, compile_again
 from ugpp_bridge.domain.accounts import AccountMonthRecord
 from ugpp_bridge.domain.corrections import WireRecord
 from ugpp_bridge.domain.filing import (
@@ -353,7 +354,12 @@ class ProfileLoteWriter(LoteWriter):
     """The lotes of a wire profile (SPEC §10): each v1 lote written as above, then turned into
     the profile's document by its ``lote`` transform and validated under its schemas. The v1
     lotes stay beside them (``.v1/``, ``WrittenLote.canonical_path``): the preview and a
-    correction's diff read those."""
+    correction's diff read those.
+
+    ``totalLotes`` is a parameter of the transform, so it can only run once every lote is
+    written; the lotes are then transformed on up to ``TRANSFORM_THREADS`` threads (libxslt
+    and libxml2 run without the GIL), each with the profile compiled in that thread, so no
+    stylesheet or schema object is shared between threads."""
 
     def __init__(self, profile: WireProfile) -> None:
         self.profile = profile
@@ -367,20 +373,31 @@ class ProfileLoteWriter(LoteWriter):
         file_name: str = "lote-{number:05d}.xml",
     ) -> list[WrittenLote]:
         canonical = write_lotes(records, context, max_records, directory / ".v1", file_name)
-        finished = []
-        for lote in canonical:
-            data = profile_lote(self.profile, lote.path.read_bytes(), context, lote)
+        compiled = threading.local()
+
+        def finish(lote: WrittenLote) -> WrittenLote:
+            profile = getattr(compiled, "profile", None)
+            if profile is None:
+                profile = compiled.profile = compile_again(self.profile)
+            data = profile_lote(profile, lote.path.read_bytes(), context, lote)
             final = directory / lote.path.name
             final.write_bytes(data)
-            finished.append(
-                dataclasses.replace(
-                    lote, path=final, sha256=sha256_hex(data), canonical_path=lote.path
-                )
+            return dataclasses.replace(
+                lote, path=final, sha256=sha256_hex(data), canonical_path=lote.path
             )
-        return finished
+
+        if len(canonical) == 1:
+            compiled.profile = self.profile
+            return [finish(canonical[0])]
+        threads = min(TRANSFORM_THREADS, os.cpu_count() or 1, len(canonical))
+        with ThreadPoolExecutor(threads, thread_name_prefix="ugpp-bridge-xslt") as pool:
+            return list(pool.map(finish, canonical))  # in order; the first failure raises
 
     def records_of(self, xml: bytes) -> list[WireRecord]:
         return lote_records(xml)  # callers pass the v1 lote (``v1_xml``, ``v1_path``)
+
+
+TRANSFORM_THREADS = 2
 
 
 def profile_lote(
