@@ -227,3 +227,40 @@ def test_the_v1_demo_request_and_the_annex_give_the_same_records(
         canonical = etree.parse(str(out / ".v1" / path.name), wire.secure_parser()).getroot()
         v1 += sum(len(section) for section in list(canonical)[1:])
     assert annex == v1 > 0
+
+
+def test_demo_runs_the_whole_job_in_the_profile(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["demo", "--persons", "20", "--profile", str(PROFILE)],
+        env={"UGPP_BRIDGE_SOURCE_URL": None},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = " ".join(result.output.replace("│", " ").split())
+    assert "→ RECIBIDA, radicado UB-" in summary and "estado «Entregada»" in summary
+    assert "Formato de intercambio: anexo-prueba 2019-10" in summary
+    evidence = Path(summary.split("Paquete de evidencia: ")[1].split()[0])
+    with zipfile.ZipFile(evidence) as bundle:
+        lotes = [n for n in bundle.namelist() if n.startswith("lotes/") and n.endswith(".xml")]
+        request = bundle.read("paso1/01-solicitud-ugpp.xml")
+        assert PETICION.encode() in request  # UGPP's call came in the annex's shape
+        for name in lotes:
+            document = etree.fromstring(bundle.read(name), wire.secure_parser())
+            load_profile(PROFILE).paso2.schemas.validate(document)
+
+
+def test_ugpp_sim_send_request_speaks_the_profile(env: dict[str, str]) -> None:
+    settings = load_settings(env, None)
+    stores = state_stores(env["UGPP_BRIDGE_DATABASE_URL"])
+    served = serving(stores, settings)
+    server = next(served)
+    try:
+        sent = CliRunner().invoke(
+            main, ["ugpp-sim", "send-request", "--profile", str(PROFILE), "--url", server.url,
+                   "--username", INBOUND_USER, "--password", INBOUND_PASSWORD,
+                   str(DATA / "wire" / "solicitud.xml")],
+        )  # fmt: skip
+    finally:
+        next(served, None)
+        stores.close()
+    assert sent.exit_code == 0, sent.output
+    assert "RespuestaPeticion" in sent.output and 'estado="RECIBIDA"' in sent.output

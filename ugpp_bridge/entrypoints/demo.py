@@ -195,7 +195,7 @@ def _job(
     evidence = folder / f"evidencia-{sent.filing_number}.zip"
     with evidence.open("wb") as sink:
         evidence_exporter(settings, stores)(key, sink, evidence.name, ACTOR)
-    _show(console, stores, sent, records, receipt, evidence, folder)
+    _show(console, stores, sent, records, receipt, evidence, folder, wire_profile(settings).label)
     return DemoRun(folder, receipt, sent, evidence)
 
 
@@ -359,6 +359,7 @@ def _show(
     receipt: SolicitudReceipt,
     evidence: Path,
     folder: Path,
+    profile_label: str,
 ) -> None:
     for table in (
         view.accounts_table(records, SHOWN_ROWS),
@@ -390,6 +391,7 @@ def _show(
         f"Vence el {day(sent.due_date)} (el término empezó el {day(request.term_starts_on)}; "
         "festivos de Colombia)",
         f"Paquete de evidencia: {evidence}",
+        f"Formato de intercambio: {profile_label}",
         f"Base de estado: {folder / 'state.db'} — pruebe: UGPP_BRIDGE_DATABASE_URL="
         f"sqlite:///{folder / 'state.db'} ugpp-bridge show {sent.filing_number}",
         "",
