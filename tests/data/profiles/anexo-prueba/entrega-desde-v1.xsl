@@ -13,6 +13,7 @@
   <xsl:key name="registros" match="r:cuenta | r:inversion | r:rendimiento | r:persona"
            use="concat(r:tipoDocumento, ':', r:numeroDocumento)"/>
   <xsl:variable name="lote" select="/"/>
+  <xsl:variable name="orden" select="concat(' ', $ordenPersonas, ' ')"/>
 
   <xsl:template match="/r:Reporte">
     <xsl:variable name="h" select="r:encabezado"/>
@@ -28,7 +29,26 @@
           <xsl:attribute name="corrige"><xsl:value-of select="$h/r:idEnvioCorregido"/></xsl:attribute>
         </xsl:if>
       </e:Control>
-      <xsl:for-each select="str:tokenize($ordenPersonas, ' ')">
+      <!-- A lote holds a run of consecutive persons of the request: only that stretch of
+           ordenPersonas is walked (from the earliest first record of a section to the
+           latest last one), not the whole request for every lote. -->
+      <xsl:variable name="desde">
+        <xsl:for-each select="r:*[position() &gt; 1]/*[1]">
+          <xsl:sort select="string-length(substring-before($orden, concat(' ', r:tipoDocumento, ':', r:numeroDocumento, ' ')))" data-type="number"/>
+          <xsl:if test="position() = 1">
+            <xsl:value-of select="string-length(substring-before($orden, concat(' ', r:tipoDocumento, ':', r:numeroDocumento, ' ')))"/>
+          </xsl:if>
+        </xsl:for-each>
+      </xsl:variable>
+      <xsl:variable name="hasta">
+        <xsl:for-each select="r:*[position() &gt; 1]/*[last()]">
+          <xsl:sort select="string-length(substring-before($orden, concat(' ', r:tipoDocumento, ':', r:numeroDocumento, ' ')))" data-type="number" order="descending"/>
+          <xsl:if test="position() = 1">
+            <xsl:value-of select="string-length(substring-before($orden, concat(' ', r:tipoDocumento, ':', r:numeroDocumento, ' '))) + string-length(concat(r:tipoDocumento, ':', r:numeroDocumento)) + 2"/>
+          </xsl:if>
+        </xsl:for-each>
+      </xsl:variable>
+      <xsl:for-each select="str:tokenize(substring($orden, $desde + 1, $hasta - $desde), ' ')">
         <xsl:variable name="persona" select="string(.)"/>
         <xsl:for-each select="$lote">
           <xsl:variable name="suyos" select="key('registros', $persona)"/>
@@ -49,13 +69,13 @@
   </xsl:template>
 
   <xsl:template match="r:cuenta">
-    <e:Cuenta periodo="{concat(r:anio, format-number(r:mes, '00'))}" clase="{r:tipoCuenta}"
+    <e:Cuenta periodo="{concat(r:anio, substring(concat('0', r:mes), string-length(r:mes)))}" clase="{r:tipoCuenta}"
               numero="{r:numeroCuenta}" creditos="{r:valorCreditos}" nCreditos="{r:numeroCreditos}"
               debitos="{r:valorDebitos}" nDebitos="{r:numeroDebitos}"
               mediana="{r:medianaSaldoDiario}" saldo="{r:saldoFinal}"/>
   </xsl:template>
   <xsl:template match="r:inversion">
-    <e:Titulo periodo="{concat(r:anio, format-number(r:mes, '00'))}" numero="{r:numeroTitulo}"
+    <e:Titulo periodo="{concat(r:anio, substring(concat('0', r:mes), string-length(r:mes)))}" numero="{r:numeroTitulo}"
               clase="{r:tipoTitulo}" movimiento="{r:tipoMovimiento}" valor="{r:valor}" saldo="{r:saldo}"/>
   </xsl:template>
   <xsl:template match="r:rendimiento">
