@@ -16,30 +16,15 @@ const fs = require('fs');
 const http = require('http');
 const crypto = require('crypto');
 const soap = require('soap');
+const { take, readBody, json } = require('./http_helpers');
 
 const [wsdlPath, serviceName, operation, ...portNames] = process.argv.slice(2);
 const mode = { reject: 0, senderFault: 0 };
 const stats = { posts: 0, acknowledged: {}, bodies: [], answers: [] };
 const seenNonces = new Set();
 
-function take(name) {
-  if (mode[name] > 0) { mode[name] -= 1; return true; }
-  return false;
-}
 
-function readBody(req) {
-  return new Promise((resolve) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  });
-}
 
-function json(res, status, value) {
-  const data = JSON.stringify(value);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) });
-  res.end(data);
-}
 
 function text(value) {
   if (value === undefined || value === null) return '';
@@ -72,13 +57,13 @@ const handler = {
     if (!authenticated(headers)) {
       throw fault('wsse:FailedAuthentication', 'UsernameToken rechazado.');
     }
-    if (take('senderFault')) throw fault('e:DatosInvalidos', 'DatosInvalidos: el lote no cumple.');
+    if (take(mode, 'senderFault')) throw fault('e:DatosInvalidos', 'DatosInvalidos: el lote no cumple.');
     const control = (args.Control && args.Control.attributes) || {};
     const envio = control.envio;
     if (!stats.acknowledged[envio]) {
       stats.acknowledged[envio] = 'CR-' + String(Object.keys(stats.acknowledged).length + 1).padStart(6, '0');
     }
-    const rejected = take('reject');
+    const rejected = take(mode, 'reject');
     return {
       numeroConstancia: stats.acknowledged[envio],
       fechaHora: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),

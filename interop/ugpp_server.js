@@ -15,6 +15,7 @@ const fs = require('fs');
 const http = require('http');
 const crypto = require('crypto');
 const soap = require('soap');
+const { take, readBody, json } = require('./http_helpers');
 
 const wsdl = fs.readFileSync(process.argv[2], 'utf8');
 const mode = { extraElement: 0, dottedFault: 0, refuseTokens: 0, http500: 0, hold: 0,
@@ -22,24 +23,8 @@ const mode = { extraElement: 0, dottedFault: 0, refuseTokens: 0, http500: 0, hol
 const stats = { posts: 0, tokens: 0, acknowledged: {}, bodies: [] };
 const tokens = new Map();  // token -> expiry (ms)
 
-function take(name) {
-  if (mode[name] > 0) { mode[name] -= 1; return true; }
-  return false;
-}
 
-function readBody(req) {
-  return new Promise((resolve) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  });
-}
 
-function json(res, status, value) {
-  const data = JSON.stringify(value);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) });
-  res.end(data);
-}
 
 const service = {
   ReporteInformacionFinancieraService: {
@@ -52,7 +37,7 @@ const service = {
                            faultstring: 'NoAutorizado: token ausente o vencido.', statusCode: 401 } };
         }
         const header = args.encabezado;
-        if (take('dottedFault')) {
+        if (take(mode, 'dottedFault')) {
           throw { Fault: { faultcode: 'soap:Client.DatosInvalidos',
                            faultstring: 'DatosInvalidos: el lote no cumple las validaciones.' } };
         }
@@ -68,7 +53,7 @@ const service = {
           fechaRecepcion: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
           registrosRecibidos: header.totalRegistros,
         };
-        if (take('extraElement')) acuse.observaciones = 'Recibido con observaciones.';
+        if (take(mode, 'extraElement')) acuse.observaciones = 'Recibido con observaciones.';
         return acuse;
       },
     },
@@ -86,7 +71,7 @@ const server = http.createServer(async (req, res) => {
     const form = new URLSearchParams(await readBody(req));
     const valid = form.get('grant_type') === 'password' && form.get('username') === 'bridge'
       && form.get('password') === 'bridge-secret' && form.get('client_id') === 'ugpp-bridge';
-    if (take('refuseTokens') || !valid) return json(res, 400, { error: 'invalid_grant' });
+    if (take(mode, 'refuseTokens') || !valid) return json(res, 400, { error: 'invalid_grant' });
     const token = crypto.randomBytes(18).toString('base64url');
     tokens.set(token, Date.now() + mode.tokenTtl * 1000);
     stats.tokens += 1;
@@ -100,11 +85,11 @@ const server = http.createServer(async (req, res) => {
   if (url === '/ugpp/reporte') {
     if (req.method === 'POST') {
       stats.posts += 1;  // every POST that arrives, whatever is answered
-      if (take('http500')) {
+      if (take(mode, 'http500')) {
         res.writeHead(500, { 'Content-Type': 'text/plain' });
         return res.end('Internal Server Error\n');
       }
-      if (take('hold')) {  // received, and never answered: the connection dies later
+      if (take(mode, 'hold')) {  // received, and never answered: the connection dies later
         setTimeout(() => res.destroy(), mode.holdSeconds * 1000);
         return undefined;
       }

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +23,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from ugpp_bridge.adapters.soap.solicitud_xml import parse_solicitud
@@ -289,6 +293,32 @@ def register_golden_request(stores: StateStores) -> str:
         request, received_at=GOLDEN_RECEIVED_AT, due_date=date(2026, 12, 7), actor="test"
     )
     return receipt.filing_number
+
+
+@contextmanager
+def standin_process(
+    log: Path, *options: str, port: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """``ugpp-bridge ugpp-sim serve`` in a process of its own on ``port`` (default: a free
+    loopback port), with ``options``; its base URL once its WSDL answers (15 s at most)."""
+    port = port or free_port()
+    with log.open("wb") as sink:
+        simulator = subprocess.Popen(
+            [sys.executable, "-m", "ugpp_bridge", "ugpp-sim", "serve", "--port", str(port),
+             *options], env=env, stdout=sink, stderr=sink,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(150):  # bounded start-up wait: 15 s
+                try:
+                    requests.get(f"{base}/ugpp/reporte?wsdl", timeout=1)
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            yield base
+        finally:
+            simulator.terminate()
+            simulator.wait(timeout=30)
 
 
 def free_port() -> int:

@@ -14,10 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from click.testing import CliRunner
 
-from tests.conftest import DATA, bridge_env, free_port, key_of, register_golden_request
+from tests.conftest import (
+    DATA,
+    bridge_env,
+    free_port,
+    key_of,
+    register_golden_request,
+    standin_process,
+)
 from ugpp_bridge.bootstrap import state_stores
 from ugpp_bridge.domain.lifecycle import LoteState
 from ugpp_bridge.entrypoints.cli import main
@@ -41,23 +47,8 @@ def environment(tmp_path: Path, db_url: str) -> Iterator[dict[str, str]]:
         "UGPP_BRIDGE_SEND_BACKOFF_SECONDS": "0",
         "UGPP_BRIDGE_REQUIRE_APPROVAL": "false",
     }
-    log = (tmp_path / "sim.log").open("wb")
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "ugpp_bridge", "ugpp-sim", "serve", "--port", str(port), "--latency", "0.4"],
-        env=env, stdout=log, stderr=log,
-    )  # fmt: skip
-    try:
-        for _ in range(150):  # bounded start-up wait: 15 s
-            try:
-                requests.get(f"http://127.0.0.1:{port}/ugpp/reporte?wsdl", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    with standin_process(tmp_path / "sim.log", "--latency", "0.4", port=port, env=env):
         yield env
-    finally:
-        simulator.terminate()
-        simulator.wait(timeout=30)
-        log.close()
 
 
 def prepare(runner: CliRunner, env: dict[str, str]) -> str:

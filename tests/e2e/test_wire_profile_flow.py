@@ -6,9 +6,6 @@ the profile → acknowledged → evidence that names the profile and verifies, f
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +16,7 @@ from click.testing import CliRunner
 from lxml import etree
 from stdnum.co import nit
 
-from tests.conftest import DATA, bridge_env, free_port
+from tests.conftest import DATA, bridge_env, standin_process
 from tests.integration.test_paso1 import serving
 from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.adapters.soap.paso1_client import send_profile_request
@@ -39,26 +36,8 @@ OFFICER_PASSWORD = "una clave bien larga"
 @pytest.fixture
 def ugpp(tmp_path: Path) -> Iterator[str]:
     """The stand-in speaking the profile's Paso 2, WS-Security on; its base URL."""
-    port = free_port()
-    log = (tmp_path / "sim.log").open("wb")
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "ugpp_bridge", "ugpp-sim", "serve", "--port", str(port),
-         "--auth", "wsse", "--profile", str(PROFILE)],
-        stdout=log, stderr=log,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):  # bounded start-up wait: 15 s
-            try:
-                requests.get(f"{base}/ugpp/reporte?wsdl", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    with standin_process(tmp_path / "sim.log", "--auth", "wsse", "--profile", str(PROFILE)) as base:
         yield base
-    finally:
-        simulator.terminate()
-        simulator.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -36,6 +38,23 @@ def require_node() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{problem}; required under CI=true")
     pytest.skip(problem)
+
+
+@contextmanager
+def node_server(script: str, *arguments: str) -> Iterator[str]:
+    """A node-soap server of ``interop/`` (it prints ``{"port": N}`` first); its base URL."""
+    node = require_node()
+    process = subprocess.Popen([node, str(INTEROP / script), *arguments], cwd=INTEROP,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    try:
+        assert process.stdout is not None
+        port = json.loads(process.stdout.readline())["port"]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def run_node(script: str, payload: dict[str, object], timeout: float = 60) -> dict[str, object]:

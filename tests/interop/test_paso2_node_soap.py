@@ -7,7 +7,6 @@ AcuseReporte it sent back is validated with xmlschema."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import pytest
 import requests
 
 from tests.conftest import DATA, GOLDEN_RECEIVED_AT, key_of, register_golden_request
-from tests.interop.conftest import INTEROP, body_child, require_node, valid_by_xmlschema
+from tests.interop.conftest import body_child, node_server, valid_by_xmlschema
 from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.adapters.soap.zeep_gateway import GatewaySettings, ZeepUgppGateway
@@ -57,19 +56,8 @@ class NodeUgpp:
 
 @pytest.fixture
 def node_ugpp() -> Iterator[NodeUgpp]:
-    node = require_node()
-    process = subprocess.Popen([node, str(INTEROP / "ugpp_server.js"), str(INLINE_WSDL), "5"],
-                               cwd=INTEROP, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True)  # fmt: skip
-    try:
-        assert process.stdout is not None
-        port = json.loads(process.stdout.readline())["port"]
-        yield NodeUgpp(f"http://127.0.0.1:{port}")
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
+    with node_server("ugpp_server.js", str(INLINE_WSDL), "5") as base:
+        yield NodeUgpp(base)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ received and every answer it sent is validated with xmlschema against the profil
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import requests
 from lxml import etree
 
 from tests.conftest import DATA, GOLDEN_RECEIVED_AT, key_of, register_golden_request
-from tests.interop.conftest import INTEROP, require_node, valid_by_xmlschema
+from tests.interop.conftest import node_server, valid_by_xmlschema
 from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.adapters.soap.profile import load_profile
 from ugpp_bridge.adapters.soap.xml_lotes import ProfileLoteWriter
@@ -59,21 +58,9 @@ class NodeUgpp:
 
 @pytest.fixture
 def node_ugpp() -> Iterator[NodeUgpp]:
-    node = require_node()
-    process = subprocess.Popen(
-        [node, str(INTEROP / "profile_ugpp_server.js"), str(PROFILE / "entrega.wsdl"),
-         "EntregaService", "EntregarInformacion", "EntregaSoap11", "EntregaSoap12"],
-        cwd=INTEROP, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        port = json.loads(process.stdout.readline())["port"]
-        yield NodeUgpp(f"http://127.0.0.1:{port}")
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
+    with node_server("profile_ugpp_server.js", str(PROFILE / "entrega.wsdl"), "EntregaService",
+                     "EntregarInformacion", "EntregaSoap11", "EntregaSoap12") as base:  # fmt: skip
+        yield NodeUgpp(base)
 
 
 @pytest.fixture
