@@ -420,3 +420,22 @@ def test_a_profile_lote_the_schema_refuses_stops_the_build_naming_the_xsd(
     with pytest.raises(SchemaValidationError) as caught:
         lotes_with(ProfileLoteWriter(load_profile(annex)), bank, tmp_path / "out")
     assert caught.value.schema == "entrega.xsd"
+
+
+def test_an_annex_request_past_the_element_budget_is_too_large_and_stores_nothing(
+    stores: StateStores,
+) -> None:
+    """The annex's persons are not known by name while the body streams: the whole request
+    stays within the element budget that bounds an authenticated body's memory."""
+    persons = "".join(f'<p:Persona tipoId="13" id="{n}"/>' for n in range(1, 70_001))
+    body = annex_body(**{'<p:Persona tipoId="13" id="79123456"/>': persons})
+    settings = replace(annex_settings(ANNEX), max_request_bytes=20_000_000)
+    served = serving(stores, settings)
+    server = next(served)
+    try:
+        status, data = post(server.url, envelope(body))
+    finally:
+        next(served, None)
+    assert status == 500
+    assert fault_text(data).startswith("SolicitudDemasiadoGrande: el mensaje tiene más de 65.000")
+    assert stores.requests.list_requests() == []

@@ -133,9 +133,10 @@ def admit(
     _check_header_blocks(header)
     credential = _authenticate(header, address, gate)
     try:
-        root, message, persons = _parse_whole(prefix, chunks, encoding, gate.max_persons)
         profile = gate.profile
-        if profile is not None and not profile.is_v1:
+        v1 = profile is None or profile.is_v1
+        root, message, persons = _parse_whole(prefix, chunks, encoding, gate.max_persons, v1=v1)
+        if profile is not None and not v1:
             return Admitted(_profile_request(root, profile), credential.nonce, message)
         return Admitted(_request(root, persons), credential.nonce, message)
     except SoapFault:
@@ -396,14 +397,22 @@ def _authenticate(header: etree._Element | None, address: str | None, gate: Gate
 
 
 def _parse_whole(
-    prefix: bytes, rest: Iterator[bytes], encoding: str | None, max_persons: int | None
+    prefix: bytes,
+    rest: Iterator[bytes],
+    encoding: str | None,
+    max_persons: int | None,
+    *,
+    v1: bool = True,
 ) -> tuple[etree._Element, ReceivedMessage, list[tuple[str, str]]]:
     """The message parsed as it streams in, its bytes as they arrived, and the personas
     streamed out of the tree on the way (SPEC §11: an authenticated body costs bounded
     memory). Personas are validated under ``xsd/solicitud-v1.xsd`` a batch at a time and
     leave the tree; anything else may hold at most ``LIVE_ELEMENTS`` elements at once, so a
-    junk-shaped body is refused while it streams, and so is a request past ``max_persons``."""
-    stream = _PersonStream(wire.secure_pull_parser(encoding), max_persons)
+    junk-shaped body is refused while it streams, and so is a request past ``max_persons``.
+
+    Under a wire profile (``v1`` False) the annex's persons are not known by name: the whole
+    request stays within the same element budget, and is refused past it as too large."""
+    stream = _PersonStream(wire.secure_pull_parser(encoding), max_persons, v1=v1)
     # Kept compressed as it arrives (ReceivedMessage): the raw body was held, joined, copied
     # and bound to the database whole, which alone took serve past 300 MB at 64 MiB.
     packer = zlib.compressobj()
@@ -445,13 +454,16 @@ def _in_place(persona: etree._Element) -> bool:
 
 PERSON_BATCH = 5_000  # personas validated and streamed out together
 LIVE_ELEMENTS = 50_000  # elements the tree may hold at once besides the batch being filled
+ELEMENT_BUDGET = LIVE_ELEMENTS + 3 * PERSON_BATCH
 
 
 class _PersonStream:
     """A pull parser whose completed personas leave the tree in validated batches."""
 
-    def __init__(self, parser: etree.XMLPullParser, max_persons: int | None) -> None:
-        self.parser, self.max_persons = parser, max_persons
+    def __init__(
+        self, parser: etree.XMLPullParser, max_persons: int | None, *, v1: bool = True
+    ) -> None:
+        self.parser, self.max_persons, self.v1 = parser, max_persons, v1
         self.persons: list[tuple[str, str]] = []
         self.seen = self.live = 0
         self.batch: list[etree._Element] = []
@@ -472,11 +484,21 @@ class _PersonStream:
                 self.live += 1
                 if element.tag == PERSONA:
                     self._person_starts()
-                elif self.live > LIVE_ELEMENTS + 3 * PERSON_BATCH:
-                    raise SoapFault("SolicitudInvalida", "el mensaje tiene demasiados elementos "
-                                    "que no son personas.", detail="element budget")  # fmt: skip
+                elif self.live > ELEMENT_BUDGET:
+                    raise self._over_budget()
             elif element.tag == PERSONA and _in_place(element):
                 self.batch.append(element)
+
+    def _over_budget(self) -> SoapFault:
+        if self.v1:
+            return SoapFault("SolicitudInvalida", "el mensaje tiene demasiados elementos que no "
+                             "son personas.", detail="element budget")  # fmt: skip
+        return SoapFault(
+            "SolicitudDemasiadoGrande",
+            f"el mensaje tiene más de {wire.spanish_number(ELEMENT_BUDGET)} elementos, más de "
+            "los que este servicio lee en una sola solicitud.",
+            detail="element budget (profile)",
+        )
 
     def _person_starts(self) -> None:
         self.seen += 1
