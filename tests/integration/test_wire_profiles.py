@@ -15,7 +15,7 @@ import requests
 from click.testing import CliRunner
 from lxml import etree
 
-from tests.conftest import DATA
+from tests.conftest import DATA, register_golden_request
 from tests.integration.test_paso1 import SETTINGS, envelope, serving
 from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.adapters.soap.profile import (
@@ -31,17 +31,20 @@ from ugpp_bridge.adapters.soap.zeep_gateway import (
     ZeepUgppGateway,
     _terminated_outcome,
 )
+from ugpp_bridge.adapters.source.csv_import import import_csv_directory
 from ugpp_bridge.adapters.source.engines import make_engine
 from ugpp_bridge.adapters.source.report_source import SqlAlchemyReportSource
+from ugpp_bridge.adapters.source.sql import SqlAlchemySource
 from ugpp_bridge.bootstrap import StateStores, source_for
 from ugpp_bridge.config import Settings
 from ugpp_bridge.domain.filing import AttemptOutcome
+from ugpp_bridge.domain.lifecycle import RequestState
 from ugpp_bridge.entrypoints.cli import main
 from ugpp_bridge.entrypoints.cli.wire import sample_lotes
 from ugpp_bridge.entrypoints.demo import check_request, sample_persons
 from ugpp_bridge.entrypoints.ugpp_sim import SimulatorConfig, UgppSimulator, make_server
 from ugpp_bridge.errors import SchemaValidationError
-from ugpp_bridge.service.build import BuildOptions, preview_lotes
+from ugpp_bridge.service.build import BuildOptions, build_request, preview_lotes
 from ugpp_bridge.service.ports import LoteWriter
 from ugpp_bridge.service.sample_bank import DEFAULT_SAMPLE_YEAR, sample_bank
 
@@ -439,3 +442,35 @@ def test_an_annex_request_past_the_element_budget_is_too_large_and_stores_nothin
     assert status == 500
     assert fault_text(data).startswith("SolicitudDemasiadoGrande: el mensaje tiene más de 65.000")
     assert stores.requests.list_requests() == []
+
+
+def test_a_transform_failing_at_run_time_is_a_profile_error_and_the_build_fails(
+    annex: Path, stores: StateStores, tmp_path: Path
+) -> None:
+    """An XPath that compiles and fails when it runs (an unknown function) is the profile's
+    bug, named with its file — not a refusal of the data — and the build ends build_failed."""
+    replace_in(annex / "entrega-desde-v1.xsl", 'saldo="{r:saldoFinal}"',
+               'saldo="{no-existe(r:saldoFinal)}"')  # fmt: skip
+    forget_loaded()
+    bank = SqlAlchemySource(make_engine(f"sqlite:///{tmp_path / 'golden.db'}"))
+    import_csv_directory(DATA / "source_csv", bank)
+    bank.close()
+    filing = register_golden_request(stores)
+    key = stores.requests.find(filing).key
+    source = SqlAlchemyReportSource(make_engine(f"sqlite:///{tmp_path / 'golden.db'}"))
+    try:
+        with pytest.raises(ProfileError) as caught:
+            build_request(
+                key, requests=stores.requests, builds=stores.builds, lotes=stores.lotes,
+                source=source, writer=ProfileLoteWriter(load_profile(annex)),
+                options=BuildOptions("800197268", "Banco de Ejemplo S.A.", 3, 12),
+                clock=lambda: GENERATED,
+            )  # fmt: skip
+    finally:
+        source.close()
+    assert caught.value.file == "entrega-desde-v1.xsl"
+    assert "falló al ejecutarse" in caught.value.text
+    stored = stores.requests.get(key)
+    assert stored.state is RequestState.BUILD_FAILED
+    assert stored.last_error is not None and "entrega-desde-v1.xsl" in stored.last_error
+    assert stores.lotes.lotes(key) == []

@@ -34,6 +34,7 @@ from ugpp_bridge.domain.lifecycle import LoteState, RequestState
 from ugpp_bridge.domain.report import Record
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import (
+    ConfigurationError,
     InvalidInputError,
     InvalidRequestError,
     SourceDataError,
@@ -124,7 +125,7 @@ def build_request(
             count = lotes.store_lotes(key, _drafts(written), at=clock(), actor=actor)
         if diff is not None:
             _record_corrections(lotes, key, written, diff, clock(), actor)
-    except (SourceError, InvalidInputError) as exc:
+    except (SourceError, InvalidInputError, ConfigurationError) as exc:  # e.g. a broken profile
         requests.transition(key, RequestState.BUILD_FAILED, at=clock(), actor=actor, error=str(exc))
         raise
     logger.info("Built request %s into %d lote(s)", filing, count)

@@ -67,6 +67,10 @@ class _FolderResolver(etree.Resolver):
         raise OutsideFolder(url)
 
 
+def _line_of(entries: list[Any]) -> int | None:
+    return next((int(e.line) for e in entries if e.filename != "<string>" and e.line), None)
+
+
 def _line(node: etree._Element) -> int | None:
     line: Any = node.sourceline  # lxml-stubs type it oddly
     return int(line or 0) or None
@@ -113,9 +117,19 @@ class Transform:
                 "perfil; solo puede leer los archivos del perfil.",
             ) from exc
         except etree.XSLTApplyError as exc:
-            log: Iterable[Any] = self.xslt.error_log  # type: ignore[attr-defined]
+            log: list[Any] = list(self.xslt.error_log)  # type: ignore[attr-defined]
             messages = [entry.message for entry in log if entry.filename == "<string>"]
             denied = next((m for m in messages if "refused" in m or "denied" in m), None)
+            # xsl:message terminate logs only its own text; a failing XPath or instruction
+            # logs its domain (XPATH) or the stylesheet's own file as well: a profile's bug.
+            failed = [e for e in log if e.filename != "<string>" or e.domain_name != "XSLT"]
+            if failed and denied is None:
+                raise ProfileError(
+                    self.file,
+                    "la transformación falló al ejecutarse: "
+                    + "; ".join(" ".join(str(e.message).split()) for e in failed[:2]),
+                    line=_line_of(failed),
+                ) from exc
             if denied is not None:
                 raise ProfileError(
                     self.file,
