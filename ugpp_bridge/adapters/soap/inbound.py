@@ -18,7 +18,6 @@ technical reason (never personal data) for the log.
 from __future__ import annotations
 
 import codecs
-import copy
 import functools
 import logging
 import zlib
@@ -35,6 +34,7 @@ from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.adapters.soap.profile import ProfileError, TransformTerminated, WireProfile
 from ugpp_bridge.adapters.soap.solicitud_xml import (
     person_pairs,
+    profile_request,
     request_from_element,
     solicitud_element,
 )
@@ -175,15 +175,7 @@ def _profile_request(root: etree._Element, profile: WireProfile) -> FinancialInf
             detail="no operation for the Body's first element",
         )
     try:
-        profile.paso1.schemas.validate(element)
-        document = etree.ElementTree(copy.deepcopy(element))
-        solicitud = (
-            document.getroot()
-            if profile.paso1.request is None
-            else (profile.paso1.request(document))
-        )
-        wire.validate(solicitud, wire.SOLICITUD_XSD)
-        return request_from_element(solicitud)
+        return profile_request(profile, element)
     except SchemaValidationError as exc:
         raise _schema_fault(exc) from exc
     except TransformTerminated as exc:

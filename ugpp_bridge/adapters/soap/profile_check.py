@@ -24,7 +24,7 @@ from ugpp_bridge.adapters.soap.profile import (
     WireProfile,
     load_profile,
 )
-from ugpp_bridge.adapters.soap.solicitud_xml import acuse_element, request_from_element
+from ugpp_bridge.adapters.soap.solicitud_xml import acuse_element, profile_request
 from ugpp_bridge.domain.filing import BOGOTA, Receipt, ReceiptStatus
 from ugpp_bridge.domain.request import FinancialInfoRequest
 from ugpp_bridge.errors import ConfigurationError, InvalidInputError, SchemaValidationError
@@ -130,10 +130,7 @@ def _example_request(profile: WireProfile, out: list[FinancialInfoRequest]) -> s
     if path is None:
         return "sin examples.request: se usa la solicitud de la demostración para los lotes"
     element = etree.parse(str(path), wire.secure_parser(inbound=True)).getroot()
-    profile.paso1.schemas.validate(element)
-    solicitud = element if profile.paso1.request is None else profile.paso1.request(element)
-    wire.validate(solicitud, wire.SOLICITUD_XSD)
-    request = request_from_element(solicitud)
+    request = profile_request(profile, element)
     out.append(request)
     persons = len(request.persons)
     return (f"{path.name} → Solicitud v1 válida ({request.request_id}, "

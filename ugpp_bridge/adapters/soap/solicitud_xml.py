@@ -177,12 +177,24 @@ def read_request_file(profile: WireProfile, data: bytes) -> FinancialInfoRequest
     """SPEC §10: a file with a v1 Solicitud, or the profile's Paso 1 request element (valid
     under its schemas, through its ``request`` transform), as the domain's request."""
     element = solicitud_or_profile_element(data)
-    if element.tag != q("Solicitud") and not profile.is_v1:
-        profile.paso1.schemas.validate(element)
-        if profile.paso1.request is not None:
-            element = profile.paso1.request(element)
-    wire.validate(solicitud_element(element), wire.SOLICITUD_XSD)
-    return request_from_element(solicitud_element(element))
+    if element.tag == q("Solicitud") or profile.is_v1:
+        wire.validate(solicitud_element(element), wire.SOLICITUD_XSD)
+        return request_from_element(solicitud_element(element))
+    return profile_request(profile, element)
+
+
+def profile_request(profile: WireProfile, element: etree._Element) -> FinancialInfoRequest:
+    """A profile's Paso 1 request element as the domain's request (SPEC §10): valid under the
+    profile's schemas, through its ``request`` transform (on a copy, as its own document), the
+    result valid under ``solicitud-v1.xsd``, then the domain's checks. Raises
+    ``SchemaValidationError``, ``TransformTerminated``, ``InvalidInputError`` or
+    ``ProfileError``."""
+    profile.paso1.schemas.validate(element)
+    solicitud = element
+    if profile.paso1.request is not None:
+        solicitud = profile.paso1.request(etree.ElementTree(copy.deepcopy(element)))
+    wire.validate(solicitud, wire.SOLICITUD_XSD)
+    return request_from_element(solicitud)
 
 
 def acuse_element(receipt: Receipt) -> etree._Element:
