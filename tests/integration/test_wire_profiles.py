@@ -24,7 +24,7 @@ from ugpp_bridge.adapters.soap.profile import (
     forget_loaded,
     load_profile,
 )
-from ugpp_bridge.adapters.soap.profile_check import FAIL, check_profile
+from ugpp_bridge.adapters.soap.profile_check import FAIL, Step, check_profile
 from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter, ProfileLoteWriter
 from ugpp_bridge.adapters.soap.zeep_gateway import (
     GatewaySettings,
@@ -191,21 +191,23 @@ def test_a_lookup_table_inside_the_stylesheet_or_the_folder_can_be_read(annex: P
     assert caught.value.file == "constancia-a-v1.xsl"
 
 
+def checked_step(folder: Path, what: str) -> Step:
+    """The step ``what`` of ``wire check`` on ``folder``, compiled afresh."""
+    forget_loaded()
+    return {step.what: step for step in check_profile(folder, sample_lotes(SETTINGS))}[what]
+
+
 def test_a_wsdl_without_the_operation_fails_wire_check_naming_it(annex: Path) -> None:
     replace_in(annex / "profile.toml", 'operation = "EntregarInformacion"',
                'operation = "EntregarTodo"')  # fmt: skip
-    forget_loaded()
-    steps = {step.what: step for step in check_profile(annex, sample_lotes(SETTINGS))}
-    step = steps["WSDL de Paso 2"]
+    step = checked_step(annex, "WSDL de Paso 2")
     assert step.status == FAIL
     assert "entrega.wsdl" in step.detail and "EntregarTodo" in step.detail
 
 
 def test_a_lote_the_schema_refuses_fails_wire_check_and_the_build(annex: Path) -> None:
     replace_in(annex / "entrega-desde-v1.xsl", 'clase="{r:tipoCuenta}"', 'clase="cero"')
-    forget_loaded()
-    steps = {step.what: step for step in check_profile(annex, sample_lotes(SETTINGS))}
-    step = steps["Lotes del banco de ejemplo"]
+    step = checked_step(annex, "Lotes del banco de ejemplo")
     assert step.status == FAIL
     assert "entrega.xsd" in step.detail and "Cuenta" in step.detail
 

@@ -14,10 +14,12 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pytest
+import requests
 import xmlschema
 
 from ugpp_bridge.adapters.soap import wire
@@ -38,6 +40,20 @@ def require_node() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{problem}; required under CI=true")
     pytest.skip(problem)
+
+
+@dataclass
+class NodeAdmin:
+    """A node-soap stand-in's admin endpoints: fault modes and what it received."""
+
+    base: str
+
+    def mode(self, **changes: object) -> None:
+        requests.post(f"{self.base}/admin/mode", data=json.dumps(changes), timeout=10)
+
+    def stats(self) -> dict[str, object]:
+        answer: dict[str, object] = requests.get(f"{self.base}/admin/stats", timeout=10).json()
+        return answer
 
 
 @contextmanager

@@ -6,18 +6,15 @@ AcuseReporte it sent back is validated with xmlschema."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.conftest import DATA, GOLDEN_RECEIVED_AT, key_of, register_golden_request
-from tests.interop.conftest import body_child, node_server, valid_by_xmlschema
+from tests.interop.conftest import NodeAdmin, body_child, node_server, valid_by_xmlschema
 from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.adapters.soap.xml_lotes import LxmlLoteWriter
 from ugpp_bridge.adapters.soap.zeep_gateway import GatewaySettings, ZeepUgppGateway
@@ -34,17 +31,7 @@ from ugpp_bridge.service.submit import RetryPolicy, SendContext, submit_request
 INLINE_WSDL = wire.WSDL_DIR / "ugpp-reporte-v1-inline.wsdl"
 
 
-@dataclass
-class NodeUgpp:
-    base: str
-
-    def mode(self, **changes: object) -> None:
-        requests.post(f"{self.base}/admin/mode", data=json.dumps(changes), timeout=10)
-
-    def stats(self) -> dict[str, object]:
-        answer: dict[str, object] = requests.get(f"{self.base}/admin/stats", timeout=10).json()
-        return answer
-
+class NodeUgpp(NodeAdmin):
     def gateway(self, **changes: object) -> ZeepUgppGateway:
         settings = GatewaySettings(
             wsdl=wire.UGPP_REPORTE_WSDL, endpoint=f"{self.base}/ugpp/reporte", auth="token",

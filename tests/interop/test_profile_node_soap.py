@@ -7,17 +7,14 @@ received and every answer it sent is validated with xmlschema against the profil
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 from lxml import etree
 
 from tests.conftest import DATA, GOLDEN_RECEIVED_AT, key_of, register_golden_request
-from tests.interop.conftest import node_server, valid_by_xmlschema
+from tests.interop.conftest import NodeAdmin, node_server, valid_by_xmlschema
 from ugpp_bridge.adapters.soap import wire
 from ugpp_bridge.adapters.soap.profile import load_profile
 from ugpp_bridge.adapters.soap.xml_lotes import ProfileLoteWriter
@@ -38,17 +35,7 @@ ENTREGA_XSD = PROFILE / "entrega.xsd"
 ANNEX = "urn:anexo-prueba:entrega:2019"
 
 
-@dataclass
-class NodeUgpp:
-    base: str
-
-    def mode(self, **changes: object) -> None:
-        requests.post(f"{self.base}/admin/mode", data=json.dumps(changes), timeout=10)
-
-    def stats(self) -> dict[str, object]:
-        answer: dict[str, object] = requests.get(f"{self.base}/admin/stats", timeout=10).json()
-        return answer
-
+class NodeUgpp(NodeAdmin):
     def gateway(self, password: str = "bridge-secret") -> ZeepUgppGateway:
         return ZeepUgppGateway(GatewaySettings(
             wsdl=PROFILE / "entrega.wsdl", endpoint=f"{self.base}/ugpp/reporte", auth="wsse",
